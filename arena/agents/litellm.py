@@ -1,0 +1,87 @@
+"""mini-swe-agent's LitellmModel with the arena's retry policy and token accounting.
+
+Imported lazily: litellm is slow to import and needs LITELLM_LOCAL_MODEL_COST_MAP set first.
+"""
+
+import logging
+import os
+import time
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import litellm  # noqa: E402
+from minisweagent.exceptions import FormatError  # noqa: E402
+from minisweagent.models import GLOBAL_MODEL_STATS  # noqa: E402
+from minisweagent.models.litellm_model import LitellmModel  # noqa: E402
+from tenacity import (  # noqa: E402
+    Retrying,
+    before_sleep_log,
+    retry_if_not_exception_type,
+    stop_after_attempt,
+    wait_exponential,  # noqa: E402
+)
+
+from arena.agents.models import RetryPolicy  # noqa: E402
+
+logger = logging.getLogger("arena.model")
+
+
+def known_cost(model_name: str) -> bool:
+    try:
+        info = litellm.get_model_info(model_name)
+    except Exception:
+        return False
+    return bool(info.get("input_cost_per_token") or info.get("output_cost_per_token"))
+
+
+class ArenaLitellmModel(LitellmModel):
+    """Tool-call model over litellm. Unknown models run with cost 0 instead of failing on cost lookup."""
+
+    def __init__(self, *, retry: RetryPolicy, **kwargs: Any):
+        kwargs.setdefault("cost_tracking", "default" if known_cost(kwargs["model_name"]) else "ignore_errors")
+        kwargs.setdefault("model_kwargs", {})
+        kwargs["model_kwargs"] = {"drop_params": True, "timeout": retry.timeout_s, "num_retries": 0} | kwargs[
+            "model_kwargs"
+        ]
+        super().__init__(**kwargs)
+        self.retry = retry
+
+    def query(self, messages: list[dict[str, str]], **kwargs: Any) -> dict:
+        retrying = Retrying(
+            reraise=True,
+            stop=stop_after_attempt(self.retry.attempts),
+            wait=wait_exponential(
+                multiplier=self.retry.wait_min_s, min=self.retry.wait_min_s, max=self.retry.wait_max_s
+            ),
+            before_sleep=before_sleep_log(logger, logging.WARNING),
+            retry=retry_if_not_exception_type(tuple(self.abort_exceptions)),
+        )
+        for attempt in retrying:
+            with attempt:
+                response = self._query(self._prepare_messages_for_api(messages), **kwargs)
+        cost_output = self._calculate_cost(response)
+        GLOBAL_MODEL_STATS.add(cost_output["cost"])
+        usage = _usage(response)
+        try:
+            actions = self._parse_actions(response)
+        except FormatError as e:
+            e.messages[0]["extra"].update(cost_output | usage)
+            raise
+        message = response.choices[0].message.model_dump()
+        message["extra"] = {
+            "actions": actions,
+            "response": response.model_dump(),
+            **cost_output,
+            **usage,
+            "timestamp": time.time(),
+        }
+        return message
+
+
+def _usage(response: Any) -> dict[str, int]:
+    usage = getattr(response, "usage", None)
+    return {
+        "prompt_tokens": int(getattr(usage, "prompt_tokens", 0) or 0),
+        "completion_tokens": int(getattr(usage, "completion_tokens", 0) or 0),
+    }

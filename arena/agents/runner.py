@@ -1,0 +1,79 @@
+"""The contestant's agent: mini-swe-agent's DefaultAgent, saving atomically after every step and stoppable."""
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from minisweagent.agents.default import DefaultAgent
+from minisweagent.exceptions import InterruptAgentFlow
+
+from arena.trajectory import write_json_atomic
+
+STOP_EXIT_STATUS = {"cancelled": "Cancelled", "timed_out": "TimedOut"}
+
+
+class StopSignal:
+    """Set from another thread (cancel, arena time budget); the agent stops at its next step boundary."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+
+    def stop(self, reason: str) -> None:
+        if self.reason is None:
+            self.reason = reason
+
+
+class ContestantAgent(DefaultAgent):
+    """DefaultAgent plus: our own atomic trajectory file, per-step callback, token counts, stop checks."""
+
+    def __init__(
+        self,
+        model: Any,
+        env: Any,
+        *,
+        trajectory_path: Path,
+        stop: StopSignal,
+        on_step: Callable[["ContestantAgent"], None],
+        arena_info: dict[str, Any],
+        **kwargs: Any,
+    ):
+        super().__init__(model, env, **kwargs)
+        self.trajectory_path = trajectory_path
+        self.stop = stop
+        self.on_step = on_step
+        self.arena_info = arena_info
+        self.tokens_in = 0
+        self.tokens_out = 0
+
+    def query(self) -> dict:
+        self._check_stop()
+        message = super().query()
+        extra = message.get("extra", {})
+        self.tokens_in += int(extra.get("prompt_tokens", 0))
+        self.tokens_out += int(extra.get("completion_tokens", 0))
+        return message
+
+    def execute_actions(self, message: dict) -> list[dict]:
+        observations = super().execute_actions(message)
+        self._check_stop()
+        return observations
+
+    def _check_stop(self) -> None:
+        if self.stop.reason:
+            status = STOP_EXIT_STATUS[self.stop.reason]
+            raise InterruptAgentFlow(
+                {"role": "exit", "content": status, "extra": {"exit_status": status, "submission": ""}}
+            )
+
+    def save(self, path: Path | None, *extra_dicts: dict) -> dict:
+        """Called by DefaultAgent after every step: write the trajectory (temp + rename), then report."""
+        stats = {
+            "info": {
+                "arena": self.arena_info,
+                "model_stats": {"tokens_in": self.tokens_in, "tokens_out": self.tokens_out},
+            }
+        }
+        data = self.serialize(stats, *extra_dicts)
+        write_json_atomic(self.trajectory_path, data)
+        self.on_step(self)
+        return data

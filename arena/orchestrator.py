@@ -1,0 +1,331 @@
+"""The engine: validate a spec, queue an arena, run its contestants on one process-wide thread pool.
+
+    launch(spec) ── validate (nothing written if bad) ── rows `queued` ── coordinator thread
+    coordinator: prepare (mirror, pristine checkout, setup once) ── keep max_parallel contestants
+                 on the pool ── watch the time budget and cancel requests (in-process or from the
+                 database, so `arena cancel` works from another process) ── final arena status
+    contestant:  sandbox ── ContestantAgent.run ── patch.diff ── row (always, in `finally`)
+
+Worker threads never touch Streamlit; the app reads rows and trajectory files.
+"""
+
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from arena.agents.environment import SandboxEnvironment
+from arena.agents.models import RetryPolicy, load_replay, load_script, make_model
+from arena.agents.runner import ContestantAgent, StopSignal
+from arena.agents.strategies import agent_config, load_strategy, model_config
+from arena.config import Settings
+from arena.errors import ArenaError, SetupFailed, SpecError
+from arena.protocols import PreparedTask, Sandbox, SandboxBackend
+from arena.sandboxes import RepoCache, get_backend
+from arena.sandboxes.repos import git
+from arena.spec import ArenaSpec, ContestantSpec
+from arena.storage import ArenaRow, ContestantRow, Status, Store, utcnow
+
+log = logging.getLogger("arena")
+SANDBOX_UID_BASE = 200_000
+DB_POLL_S = 1.0
+
+
+def validate(spec: ArenaSpec, repos: RepoCache) -> str:
+    """Check everything a launch needs and return the base commit's sha. Raises UserError; writes no rows."""
+    get_backend(spec.sandbox, repos).check_available()
+    task = spec.task
+    if not task.is_remote:
+        if not Path(task.repo).is_dir():
+            raise SpecError(f"task.repo: {task.repo} does not exist; give a local git repository or an https git URL")
+        if git("rev-parse", "--git-dir", cwd=task.repo, check=False) == "":
+            raise SpecError(f"task.repo: {task.repo} is not a git repository; run `git init` there or point to one")
+    if task.problem_statement_file and not Path(task.problem_statement_file).is_file():
+        raise SpecError(f"task.problem_statement_file: {task.problem_statement_file} does not exist")
+    for i, c in enumerate(spec.contestants):
+        try:
+            load_strategy(c.strategy)
+            if c.kind == "scripted":
+                load_script(c.model_file)
+            elif c.kind == "replay":
+                load_replay(c.model_file)
+        except SpecError as e:
+            raise SpecError(f"contestants[{i}] ({c.name}): {e}") from None
+    return repos.resolve(task.repo, task.base)
+
+
+@dataclass
+class ContestantRun:
+    row_id: int
+    spec: ContestantSpec
+    run_dir: Path
+    stop: StopSignal = field(default_factory=StopSignal)
+    sandbox: Sandbox | None = None
+
+    def halt(self, reason: str) -> None:
+        self.stop.stop(reason)
+        if self.sandbox is not None:
+            self.sandbox.cancel()
+
+
+@dataclass
+class ArenaRun:
+    """In-process state of one running arena."""
+
+    arena_id: str
+    spec: ArenaSpec
+    base_sha: str
+    contestants: dict[str, ContestantRun]
+    done: threading.Event = field(default_factory=threading.Event)
+    cancel_arena: bool = False
+    cancel_names: set[str] = field(default_factory=set)
+
+
+class Engine:
+    """Process-wide: one store, one repo cache, one contestant thread pool. Build one per process."""
+
+    def __init__(self, settings: Settings | None = None, max_workers: int = 32):
+        self.settings = settings or Settings.from_env()
+        self.settings.runs_dir.mkdir(parents=True, exist_ok=True)
+        self.store = Store(self.settings.database_url)
+        self.repos = RepoCache(self.settings.cache_dir)
+        self.pool = ThreadPoolExecutor(max_workers, thread_name_prefix="contestant")
+        self.coordinators = ThreadPoolExecutor(8, thread_name_prefix="arena")
+        self.runs: dict[str, ArenaRun] = {}
+        self.owner = process_owner()
+        self.recovered = self.store.recover_interrupted(owner_alive)
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def launch(self, spec: ArenaSpec) -> str:
+        """Validate, record as queued and start in the background; returns the arena id at once."""
+        base_sha = validate(spec, self.repos)
+        arena_id = secrets.token_hex(4)
+        rows = [ContestantRow(name=c.name, model=c.model, strategy=c.strategy) for c in spec.contestants]
+        arena = ArenaRow(
+            id=arena_id,
+            title=spec.task.title or (spec.problem_statement.strip().splitlines() or [""])[0][:120],
+            repo=spec.task.repo,
+            base=spec.task.base,
+            base_sha=base_sha,
+            spec=spec.model_dump(mode="json"),
+            owner=self.owner,
+        )
+        self.store.create_arena(arena, rows)
+        run_dir = self.settings.runs_dir / arena_id
+        run = ArenaRun(
+            arena_id,
+            spec,
+            base_sha,
+            {r.name: ContestantRun(r.id, c, run_dir / c.name) for r, c in zip(rows, spec.contestants, strict=True)},
+        )
+        self.runs[arena_id] = run
+        self.coordinators.submit(self._coordinate, run)
+        return arena_id
+
+    def run(self, spec: ArenaSpec) -> str:
+        """Launch and block until the arena has ended."""
+        arena_id = self.launch(spec)
+        self.wait(arena_id)
+        return arena_id
+
+    def wait(self, arena_id: str, timeout: float | None = None) -> bool:
+        run = self.runs.get(arena_id)
+        return True if run is None else run.done.wait(timeout)
+
+    def cancel(self, arena_id: str, contestant: str | None = None) -> None:
+        """Cancel an arena or one contestant, here or in whichever process runs it."""
+        self.store.request_cancel(arena_id, contestant)
+        if run := self.runs.get(arena_id):
+            if contestant is None:
+                run.cancel_arena = True
+            else:
+                run.cancel_names.add(contestant)
+
+    def shutdown(self) -> None:
+        for run in self.runs.values():
+            run.cancel_arena = True
+        self.coordinators.shutdown(wait=True)
+        self.pool.shutdown(wait=True)
+
+    # -- coordinator ----------------------------------------------------------------------------
+
+    def _coordinate(self, run: ArenaRun) -> None:
+        store, arena_id = self.store, run.arena_id
+        final = Status.FAILED
+        try:
+            store.update_arena(arena_id, status=Status.RUNNING, started_at=utcnow())
+            backend = get_backend(run.spec.sandbox, self.repos)
+            setup_log = self.settings.runs_dir / arena_id / "setup.log"
+            try:
+                prepared = backend.prepare(run.spec.task.repo, run.base_sha, run.spec.task.setup_command, setup_log)
+            except SetupFailed as e:
+                store.update_arena(arena_id, error=f"{e}\n\n{e.log[-4000:]}", setup_log_path=str(setup_log))
+                self._end_unstarted(
+                    run, list(run.contestants.values()), Status.FAILED, "not started: the task's setup failed"
+                )
+                return
+            if run.spec.task.setup_command:
+                store.update_arena(arena_id, setup_log_path=str(setup_log))
+            final = self._schedule(run, backend, prepared)
+        except Exception as e:  # the coordinator itself broke: record it, never leave rows `running`
+            log.exception("arena %s failed", arena_id)
+            store.update_arena(arena_id, error=f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
+            final = Status.FAILED
+        finally:
+            leftover = [c for c in run.contestants.values() if not Status(store.contestant(c.row_id).status).ended]
+            self._end_unstarted(run, leftover, Status.FAILED, "not started: the arena failed")
+            store.update_arena(arena_id, status=final, finished_at=utcnow())
+            run.done.set()
+
+    def _schedule(self, run: ArenaRun, backend: SandboxBackend, prepared: PreparedTask) -> Status:
+        """Keep up to max_parallel contestants running until all ended; returns the arena's final status."""
+        pending = list(run.contestants.values())
+        running: dict[Future, ContestantRun] = {}
+        deadline = time.monotonic() + run.spec.limits.time_budget_s
+        ending: Status | None = None
+        next_poll = 0.0
+        while pending or running:
+            if time.monotonic() >= next_poll:
+                flagged, names = self.store.cancel_requests(run.arena_id)
+                run.cancel_arena |= flagged
+                run.cancel_names |= names
+                next_poll = time.monotonic() + DB_POLL_S
+            if ending is None and run.cancel_arena:
+                ending = Status.CANCELLED
+            if ending is None and time.monotonic() >= deadline:
+                ending = Status.TIMED_OUT
+            if ending is not None:
+                for c in running.values():
+                    c.halt(ending.value)
+                self._end_unstarted(
+                    run, pending, ending, f"not started: the arena was {ending.value.replace('_', ' ')}"
+                )
+                pending = []
+            for c in list(pending):
+                if c.spec.name in run.cancel_names:
+                    pending.remove(c)
+                    self._end_unstarted(run, [c], Status.CANCELLED, "cancelled before it started")
+            for c in running.values():
+                if c.spec.name in run.cancel_names:
+                    c.halt("cancelled")
+            while pending and len(running) < run.spec.limits.max_parallel:
+                c = pending.pop(0)
+                running[self.pool.submit(self._run_contestant, run, c, backend, prepared)] = c
+            if running:
+                timeout = max(0.0, min(next_poll, deadline) - time.monotonic()) if ending is None else 0.5
+                done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
+                for future in done:
+                    running.pop(future)
+        return ending or Status.COMPLETED
+
+    def _end_unstarted(self, run: ArenaRun, contestants: list[ContestantRun], status: Status, why: str) -> None:
+        for c in contestants:
+            self.store.update_contestant(c.row_id, status=status, error=why, finished_at=utcnow())
+
+    # -- one contestant -----------------------------------------------------------------------------
+
+    def _run_contestant(self, run: ArenaRun, c: ContestantRun, backend: SandboxBackend, prepared: PreparedTask) -> None:
+        store = self.store
+        traj_path, patch_path = c.run_dir / "traj.json", c.run_dir / "patch.diff"
+        store.update_contestant(
+            c.row_id, status=Status.RUNNING, started_at=utcnow(), heartbeat_at=utcnow(), trajectory_path=str(traj_path)
+        )
+        fields: dict = {}
+        agent: ContestantAgent | None = None
+        try:
+            if c.stop.reason:  # stopped between being scheduled and starting
+                raise _Stopped()
+            strategy = load_strategy(c.spec.strategy)
+            c.sandbox = backend.create(prepared, c.run_dir / "sandbox", SANDBOX_UID_BASE + c.row_id % 100_000)
+            if c.stop.reason:
+                c.sandbox.cancel()
+            model = make_model(c.spec, model_config(strategy), RetryPolicy.from_env())
+            env = SandboxEnvironment(c.sandbox, backend.name, run.spec.sandbox.command_timeout_s)
+            agent = ContestantAgent(
+                model,
+                env,
+                trajectory_path=traj_path,
+                stop=c.stop,
+                on_step=lambda a: store.update_contestant(c.row_id, **_progress(a)),
+                arena_info={
+                    "arena_id": run.arena_id,
+                    "contestant": c.spec.name,
+                    "model": c.spec.model,
+                    "strategy": c.spec.strategy,
+                },
+                step_limit=c.spec.step_limit,
+                cost_limit=c.spec.cost_limit,
+                wall_time_limit_seconds=c.spec.wall_time_limit_s,
+                **agent_config(strategy),
+            )
+            result = agent.run(run.spec.problem_statement)
+            fields["exit_status"] = result.get("exit_status") or "Unknown"
+            fields["status"] = Status(c.stop.reason) if c.stop.reason else Status.COMPLETED
+        except _Stopped:
+            fields |= {"status": Status(c.stop.reason), "exit_status": _exit_name(c.stop.reason)}
+        except Exception as e:  # one contestant's crash is data; it never disturbs the others
+            fields |= {
+                "status": Status(c.stop.reason) if c.stop.reason else Status.FAILED,
+                "exit_status": type(e).__name__,
+                "error": f"{type(e).__name__}: {e}"[:4000],
+                "traceback": traceback.format_exc(),
+            }
+        finally:
+            if c.sandbox is not None:
+                try:
+                    patch_path.parent.mkdir(parents=True, exist_ok=True)
+                    patch_path.write_text(c.sandbox.diff())
+                    fields["patch_path"] = str(patch_path)
+                except ArenaError as e:
+                    fields["error"] = ((fields.get("error") or "") + f"\npatch not collected: {e}").strip()
+                c.sandbox.close()
+            if agent is not None:
+                fields |= _progress(agent)
+            store.update_contestant(c.row_id, finished_at=utcnow(), **fields)
+
+
+class _Stopped(Exception):
+    """A contestant stopped before its agent started."""
+
+
+def _exit_name(reason: str | None) -> str:
+    return {"cancelled": "Cancelled", "timed_out": "TimedOut"}.get(reason or "", "Stopped")
+
+
+def _progress(agent: ContestantAgent) -> dict:
+    return {
+        "steps": agent.n_calls,
+        "cost": agent.cost,
+        "tokens_in": agent.tokens_in,
+        "tokens_out": agent.tokens_out,
+        "heartbeat_at": utcnow(),
+    }
+
+
+def process_owner() -> str:
+    """host:pid:start-time; the start time tells a live process from a recycled pid."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_start_time(os.getpid())}"
+
+
+def owner_alive(owner: str | None) -> bool:
+    if not owner:
+        return False
+    host, _, rest = owner.partition(":")
+    pid, _, started = rest.partition(":")
+    if host != socket.gethostname():
+        return True  # another machine's run: not ours to judge
+    return pid.isdigit() and _start_time(int(pid)) == started
+
+
+def _start_time(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""

@@ -1,0 +1,67 @@
+"""The seams of Agent Arena, as typing.Protocols. Implementations are plain classes elsewhere."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass
+class ExecResult:
+    """What one command did. A failed command is data, never an exception."""
+
+    output: str
+    returncode: int
+    duration_s: float = 0.0
+    truncated_bytes: int = 0
+    """Bytes of output dropped to stay within the sandbox's output limit."""
+    timed_out: bool = False
+    cancelled: bool = False
+    exception_info: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class PreparedTask:
+    """A repository at a base commit, set up once and shared read-only by every sandbox of an arena."""
+
+    repo: str
+    base_sha: str
+    checkout: Path
+    """Pristine checkout on the host (never written after setup)."""
+    setup_command: str | None = None
+    setup_log: str = ""
+
+
+class Sandbox(Protocol):
+    """One contestant's private workspace at the base commit."""
+
+    workdir: str
+    """Where the repository is, as commands inside the sandbox see it."""
+
+    def execute(self, command: str, timeout: float | None = None) -> ExecResult: ...
+
+    def diff(self) -> str:
+        """Patch of the workspace against the base commit, new files included (git apply-able)."""
+        ...
+
+    def cancel(self) -> None:
+        """Kill the running command (if any) and refuse further commands."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class SandboxBackend(Protocol):
+    """Makes sandboxes: checks the machine, prepares a task once, then one sandbox per contestant."""
+
+    name: str
+
+    def check_available(self) -> None:
+        """Raise SandboxUnavailable, saying how to fix it, if this backend cannot run here."""
+        ...
+
+    def prepare(self, repo: str, base_sha: str, setup_command: str | None, log_path: Path) -> PreparedTask: ...
+
+    def create(self, prepared: PreparedTask, root: Path, uid: int) -> Sandbox:
+        """A fresh sandbox whose private state lives under `root`; `uid` is unique among live sandboxes."""
+        ...

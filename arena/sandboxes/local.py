@@ -1,0 +1,238 @@
+"""The local sandbox: bubblewrap + a private overlay of one pristine checkout per contestant.
+
+Every command runs as
+
+    unshare --mount            a private mount namespace, gone when the command ends
+      mount -t overlay         pristine checkout (read-only lower) + this contestant's upper dir
+      setpriv --reuid UID      an unprivileged uid of its own (so RLIMIT_NPROC binds; root is exempt)
+        prlimit ...            CPU time, address space, processes, file size
+          bwrap ...            no network, new pid/ipc/uts namespaces, system dirs read-only,
+                               /workspace = the overlay, /tmp = the contestant's private tmp;
+                               the host's home, the data dir and other workspaces are not mounted
+            bash -c COMMAND
+
+Provisioning is four mkdirs (no copy), so it does not grow with the repository. A non-root host
+user gets the same layout inside `unshare --user --map-root-user` (needs unprivileged user namespaces).
+"""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from arena.errors import SandboxError, SandboxUnavailable, SetupFailed
+from arena.protocols import ExecResult, PreparedTask
+from arena.sandboxes.process import ProcessRunner
+from arena.sandboxes.repos import RepoCache, setup_key
+from arena.spec import SandboxSpec
+
+WORKDIR = "/workspace"
+BASE_GIT = "/arena/base.git"
+SETUP_UID = 199_999
+SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+INSTALL_HINT = (
+    "bubblewrap is not installed, so the local sandbox cannot isolate contestants. "
+    "Install it with `apt-get install bubblewrap` (Debian/Ubuntu, as root; `make run` does this when run as root), "
+    "or, only if you trust every contestant, set `sandbox: {backend: unsafe-local}` in the spec."
+)
+
+
+def sandbox_env(home: str = "/tmp") -> dict[str, str]:
+    """The whole environment a command sees: nothing of the host process's (no keys, no tokens)."""
+    return {
+        "PATH": SANDBOX_PATH,
+        "HOME": home,
+        "LANG": "C.UTF-8",
+        "TERM": "dumb",
+        "PAGER": "cat",
+        "MANPAGER": "cat",
+        "GIT_PAGER": "cat",
+        "PIP_PROGRESS_BAR": "off",
+        "TQDM_DISABLE": "1",
+        # The checkout belongs to another uid; without this git refuses it as "dubious ownership".
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "safe.directory",
+        "GIT_CONFIG_VALUE_0": "*",
+    }
+
+
+def diff_script(base_sha: str, git_dir: str, work_tree: str) -> str:
+    """Shell that prints the workspace's patch against base, using only the trusted base .git.
+
+    The contestant's own .git is never consulted (it may have been edited); new blobs go to a
+    throw-away object dir layered over the base objects.
+    """
+    return f"""set -e
+d=$(mktemp -d)
+mkdir -p "$d/objects"
+export GIT_DIR='{git_dir}' GIT_WORK_TREE='{work_tree}' GIT_INDEX_FILE="$d/index" \\
+       GIT_OBJECT_DIRECTORY="$d/objects" GIT_ALTERNATE_OBJECT_DIRECTORIES='{git_dir}/objects'
+git read-tree {base_sha}
+git add -A
+git -c core.quotepath=off diff --cached --binary --no-color --no-ext-diff --no-textconv {base_sha}
+rm -rf "$d"
+"""
+
+
+def _system_mounts() -> list[str]:
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    args += ["--ro-bind", "/etc", "/etc"]
+    for secret in ("/etc/shadow", "/etc/gshadow", "/etc/sudoers"):
+        if Path(secret).exists():
+            args += ["--ro-bind", "/dev/null", secret]
+    args += ["--ro-bind-try", "/opt", "/opt", "--proc", "/proc", "--dev", "/dev"]
+    return args
+
+
+class LocalBackend:
+    """Bubblewrap sandboxes over overlays of a shared pristine checkout."""
+
+    name = "local"
+
+    def __init__(self, repos: RepoCache, limits: SandboxSpec):
+        self.repos = repos
+        self.limits = limits
+
+    def check_available(self) -> None:
+        if shutil.which("bwrap") is None:
+            raise SandboxUnavailable(INSTALL_HINT)
+        for tool in ("unshare", "mount", "prlimit") + (("setpriv",) if os.geteuid() == 0 else ()):
+            if shutil.which(tool) is None:
+                raise SandboxUnavailable(
+                    f"`{tool}` (util-linux) is missing; install it with `apt-get install util-linux`"
+                )
+
+    def prepare(self, repo: str, base_sha: str, setup_command: str | None, log_path: Path) -> PreparedTask:
+        key = setup_key(setup_command, self.name)
+        with self.repos.lock_checkout(repo, base_sha, key):
+            checkout, ready = self.repos.checkout(repo, base_sha, key)
+            log = ""
+            if not ready:
+                _open_up(checkout)
+                if setup_command:
+                    log = self._run_setup(checkout, setup_command, log_path)
+                    _open_up(checkout)
+                self.repos.mark_ready(checkout, {"setup_command": setup_command, "base_sha": base_sha})
+            elif log_path.exists():
+                log = log_path.read_text()
+        return PreparedTask(repo=repo, base_sha=base_sha, checkout=checkout, setup_command=setup_command, setup_log=log)
+
+    def _run_setup(self, checkout: Path, command: str, log_path: Path) -> str:
+        """The user's setup command, with network, in the layout contestants get (repo at /workspace)."""
+        tmp = log_path.parent / "setup-tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        _give(tmp, SETUP_UID)
+        bwrap = ["bwrap", "--die-with-parent", "--unshare-all", "--share-net", *_system_mounts()]
+        bwrap += ["--bind", str(tmp), "/tmp", "--bind", str(checkout), WORKDIR, "--chdir", WORKDIR]
+        argv = _as_uid(SETUP_UID, prlimit_args(self.limits), [*bwrap, "bash", "-c", f"umask 000\n{command}"])
+        result = ProcessRunner().run(
+            argv, env=sandbox_env(), cwd=None, timeout=self.limits.setup_timeout_s, output_limit=1_000_000
+        )
+        log = f"$ {command}\n{result.output}\n[exit code {result.returncode}{' (timed out)' if result.timed_out else ''}]\n"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.write_text(log)
+        shutil.rmtree(tmp, ignore_errors=True)
+        if result.returncode != 0:
+            raise SetupFailed(
+                f"the task's setup_command failed with exit code {result.returncode}; see the setup log", log
+            )
+        return log
+
+    def create(self, prepared: PreparedTask, root: Path, uid: int) -> "LocalSandbox":
+        return LocalSandbox(prepared, root, uid, self.limits)
+
+
+class LocalSandbox:
+    """One contestant's overlay workspace; state lives in `root` (upper, work, tmp, merged)."""
+
+    workdir = WORKDIR
+
+    def __init__(self, prepared: PreparedTask, root: Path, uid: int, limits: SandboxSpec):
+        self.prepared = prepared
+        self.limits = limits
+        self.uid = uid if os.geteuid() == 0 else os.geteuid()
+        self.dirs = {name: root / name for name in ("upper", "work", "tmp", "merged")}
+        for name, path in self.dirs.items():
+            path.mkdir(parents=True, exist_ok=True)
+            if name in ("upper", "tmp"):
+                _give(path, self.uid)
+        for path in (*self.dirs.values(), prepared.checkout):
+            if "," in str(path) or ":" in str(path):
+                raise SandboxError(
+                    f"path {path} contains ',' or ':', which overlay mounts cannot take; move ARENA_DATA_DIR"
+                )
+        self.runner = ProcessRunner()
+
+    def _argv(self, command: str, extra_binds: list[str] | None = None) -> list[str]:
+        bwrap = ["bwrap", "--die-with-parent", "--unshare-all", "--hostname", "arena", *_system_mounts()]
+        bwrap += ["--bind", str(self.dirs["tmp"]), "/tmp", "--bind", str(self.dirs["merged"]), WORKDIR]
+        bwrap += [*(extra_binds or []), "--chdir", WORKDIR, "bash", "-c", command]
+        lower, upper, work = self.prepared.checkout, self.dirs["upper"], self.dirs["work"]
+        options = f"lowerdir={lower},upperdir={upper},workdir={work}"
+        inner = _as_uid(self.uid, prlimit_args(self.limits), bwrap)
+        script = 'mount -t overlay overlay -o "$1" "$2" || exit 97; shift 2; exec "$@"'
+        return [*_namespace_prefix(), "sh", "-c", script, "arena-sandbox", options, str(self.dirs["merged"]), *inner]
+
+    def execute(self, command: str, timeout: float | None = None) -> ExecResult:
+        return self.runner.run(
+            self._argv(command),
+            env=sandbox_env(),
+            cwd=None,
+            timeout=timeout or self.limits.command_timeout_s,
+            output_limit=self.limits.output_limit_bytes,
+        )
+
+    def diff(self) -> str:
+        script = diff_script(self.prepared.base_sha, BASE_GIT, WORKDIR)
+        argv = self._argv(script, ["--ro-bind", str(self.prepared.checkout / ".git"), BASE_GIT])
+        result = ProcessRunner().run(argv, env=sandbox_env(), cwd=None, timeout=300, output_limit=200_000_000)
+        if result.returncode != 0:
+            raise SandboxError(f"could not collect the patch (exit {result.returncode}): {result.output[-2000:]}")
+        return result.output
+
+    def cancel(self) -> None:
+        self.runner.kill()
+
+    def close(self) -> None:
+        """Nothing is mounted between commands; the upper dir stays for inspection."""
+        shutil.rmtree(self.dirs["work"], ignore_errors=True)
+
+
+def _namespace_prefix() -> list[str]:
+    if os.geteuid() == 0:
+        return ["unshare", "--mount", "--propagation", "private", "--"]
+    return ["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private", "--"]
+
+
+def _as_uid(uid: int, prlimit: list[str], argv: list[str]) -> list[str]:
+    limited = ["prlimit", *prlimit, "--", *argv]
+    if os.geteuid() != 0:
+        return limited
+    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--", *limited]
+
+
+def _give(path: Path, uid: int) -> None:
+    if os.geteuid() == 0:
+        os.chown(path, uid, uid)
+
+
+def _open_up(checkout: Path) -> None:
+    """Let every sandbox uid read and (through its own overlay copy) write the checkout."""
+    subprocess.run(["chmod", "-R", "a+rwX", str(checkout)], check=True)
+
+
+def prlimit_args(limits: SandboxSpec) -> list[str]:
+    """Hard and soft rlimits for everything the command starts."""
+    mib = 1024 * 1024
+    return [
+        f"--cpu={limits.cpu_time_s}",
+        f"--as={limits.memory_mb * mib}",
+        f"--nproc={limits.max_processes}",
+        f"--fsize={limits.max_file_size_mb * mib}",
+    ]

@@ -1,0 +1,117 @@
+"""Run one process tree with a timeout that kills the whole group and an output cap."""
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Sequence
+
+from arena.protocols import ExecResult
+
+_CHUNK = 65536
+
+
+class ProcessRunner:
+    """Runs commands one at a time; `kill()` from any thread ends the current one."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+        self.cancelled = False
+
+    def run(
+        self, argv: Sequence[str], *, env: dict[str, str], cwd: str | None, timeout: float, output_limit: int
+    ) -> ExecResult:
+        if self.cancelled:
+            return ExecResult(output="", returncode=-1, cancelled=True, exception_info="the contestant was cancelled")
+        start = time.monotonic()
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        with self._lock:
+            self._proc = proc
+        capture = _Capture(output_limit)
+        reader = threading.Thread(target=capture.drain, args=(proc.stdout,), daemon=True)
+        reader.start()
+        timed_out = False
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc)
+            proc.wait()
+        finally:
+            with self._lock:
+                self._proc = None
+        reader.join(timeout=5)
+        output, dropped = capture.text()
+        result = ExecResult(
+            output=output,
+            returncode=proc.returncode,
+            duration_s=round(time.monotonic() - start, 3),
+            truncated_bytes=dropped,
+            timed_out=timed_out,
+            cancelled=self.cancelled,
+        )
+        if timed_out:
+            result.returncode = 124
+            result.exception_info = f"the command timed out after {timeout:g} s; its whole process group was killed"
+        elif self.cancelled:
+            result.exception_info = "the contestant was cancelled while this command ran"
+        return result
+
+    def kill(self) -> None:
+        """Cancel: kill the running command and refuse later ones."""
+        self.cancelled = True
+        with self._lock:
+            if self._proc is not None:
+                _kill_group(self._proc)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+class _Capture:
+    """Keeps the head and the tail of the output, counts what it drops in between."""
+
+    def __init__(self, limit: int):
+        self.half = max(limit // 2, 1)
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.dropped = 0
+
+    def drain(self, stream) -> None:
+        while chunk := stream.read1(_CHUNK) if hasattr(stream, "read1") else stream.read(_CHUNK):
+            room = self.half - len(self.head)
+            if room > 0:
+                self.head += chunk[:room]
+                chunk = chunk[room:]
+            if chunk:
+                self.tail += chunk
+                if len(self.tail) > 2 * self.half:
+                    cut = len(self.tail) - self.half
+                    self.dropped += cut
+                    del self.tail[:cut]
+        stream.close()
+
+    def text(self) -> tuple[str, int]:
+        if len(self.tail) > self.half:
+            cut = len(self.tail) - self.half
+            self.dropped += cut
+            del self.tail[:cut]
+        head = self.head.decode("utf-8", errors="replace")
+        tail = self.tail.decode("utf-8", errors="replace")
+        if self.dropped:
+            return f"{head}\n[... {self.dropped} bytes of output truncated by the sandbox ...]\n{tail}", self.dropped
+        return head + tail, 0

@@ -1,0 +1,153 @@
+"""Repository cache: one mirror per repository, one pristine checkout per (repo, base, setup).
+
+    data/cache/mirrors/<name>-<hash>.git        bare mirror; cloned once, fetched on reuse
+    data/cache/checkouts/<name>-<sha12>-<key>/  pristine checkout at the base commit (after setup)
+    data/cache/checkouts/<...>.ready.json       written only when the checkout (and its setup) succeeded
+
+Contestants never write to a pristine checkout: the local sandbox lays a private overlay over it.
+"""
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from arena.errors import SandboxError, SpecError
+
+GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C"}
+# Never part of a patch, whether or not the repository ignores them.
+DEFAULT_EXCLUDES = ["__pycache__/", "*.py[cod]", ".pytest_cache/", ".mypy_cache/", ".ruff_cache/"]
+_thread_locks: dict[str, threading.Lock] = {}
+_thread_locks_guard = threading.Lock()
+
+
+def git(*args: str, cwd: Path | str | None = None, check: bool = True, timeout: float = 600) -> str:
+    """Run git on the host and return stdout; raises SandboxError with git's message on failure."""
+    result = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **GIT_ENV}
+    )
+    if check and result.returncode != 0:
+        raise SandboxError(f"git {' '.join(args[:3])} failed: {result.stderr.strip() or result.stdout.strip()}")
+    return result.stdout
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Exclusive lock for `path`, across threads of this process and across processes."""
+    key = str(path)
+    with _thread_locks_guard:
+        lock = _thread_locks.setdefault(key, threading.Lock())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with lock, open(f"{path}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _slug(repo: str) -> str:
+    name = re.sub(r"\.git$", "", repo.rstrip("/").split("/")[-1]) or "repo"
+    digest = hashlib.sha256(repo.encode()).hexdigest()[:10]
+    return f"{re.sub(r'[^A-Za-z0-9._-]', '_', name)[:40]}-{digest}"
+
+
+class RepoCache:
+    """Mirrors and pristine checkouts under `cache_dir`."""
+
+    def __init__(self, cache_dir: Path):
+        self.cache_dir = Path(cache_dir)
+
+    def mirror(self, repo: str) -> Path:
+        """Clone `repo` once as a bare mirror; fetch it on every later use."""
+        path = self.cache_dir / "mirrors" / f"{_slug(repo)}.git"
+        with locked(path):
+            if (path / "HEAD").exists():
+                git("fetch", "--quiet", "--prune", "--force", cwd=path, check=False)
+            else:
+                if path.exists():
+                    shutil.rmtree(path)  # a clone that died half-way
+                path.parent.mkdir(parents=True, exist_ok=True)
+                result = subprocess.run(
+                    ["git", "clone", "--quiet", "--mirror", repo, str(path)],
+                    capture_output=True,
+                    text=True,
+                    env={**os.environ, **GIT_ENV},
+                )
+                if result.returncode != 0:
+                    shutil.rmtree(path, ignore_errors=True)
+                    raise SpecError(
+                        f"task.repo: cannot clone '{repo}': {result.stderr.strip()}; "
+                        "give a local git repository or a reachable git URL"
+                    )
+        return path
+
+    def resolve(self, repo: str, base: str) -> str:
+        """Full sha of `base`. For a local repository it is resolved there (its HEAD is what the user means)."""
+        where = repo if Path(repo).is_dir() else self.mirror(repo)
+        result = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"],
+            cwd=where,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **GIT_ENV},
+        )
+        if result.returncode != 0:
+            raise SpecError(
+                f"task.base: '{base}' is not a commit in {repo}; use a branch, tag or sha that exists there (default: HEAD)"
+            )
+        return result.stdout.strip()
+
+    def checkout(self, repo: str, sha: str, key: str = "plain") -> tuple[Path, bool]:
+        """Pristine checkout of `sha`, created if needed. Returns (path, ready): ready once setup has succeeded.
+
+        Call under `self.lock_checkout(...)`; `mark_ready` after the setup command succeeded.
+        """
+        mirror = self.mirror(repo)
+        if subprocess.run(["git", "cat-file", "-e", f"{sha}^{{commit}}"], cwd=mirror).returncode != 0:
+            # A local commit not on any ref (detached HEAD) is not in the mirror: fetch it by id.
+            git("fetch", "--quiet", repo, sha, cwd=mirror)
+        path = self.checkout_path(repo, sha, key)
+        if self.ready_marker(path).exists() and (path / ".git").exists():
+            return path, True
+        if path.exists():
+            shutil.rmtree(path)  # a checkout whose setup failed or died: start again from clean
+        path.parent.mkdir(parents=True, exist_ok=True)
+        git("clone", "--quiet", "--local", "--no-checkout", str(mirror), str(path))
+        git("-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", sha, cwd=path)
+        git("config", "user.name", "arena-contestant", cwd=path)
+        git("config", "user.email", "contestant@agent-arena.invalid", cwd=path)
+        return path, False
+
+    def checkout_path(self, repo: str, sha: str, key: str) -> Path:
+        return self.cache_dir / "checkouts" / f"{_slug(repo)}-{sha[:12]}-{key}"
+
+    @staticmethod
+    def ready_marker(path: Path) -> Path:
+        return path.with_name(path.name + ".ready.json")
+
+    def lock_checkout(self, repo: str, sha: str, key: str):
+        return locked(self.checkout_path(repo, sha, key))
+
+    def mark_ready(self, path: Path, info: dict) -> None:
+        """Record that setup succeeded; exclude what setup created from every later patch."""
+        untracked = git("ls-files", "--others", "--exclude-standard", "--directory", cwd=path).splitlines()
+        excludes = DEFAULT_EXCLUDES + ["/" + p for p in untracked if p]
+        (path / ".git" / "info").mkdir(exist_ok=True)
+        (path / ".git" / "info" / "exclude").write_text("\n".join(excludes) + "\n")
+        marker = self.ready_marker(path)
+        tmp = marker.with_suffix(".tmp")
+        tmp.write_text(json.dumps({**info, "excluded": untracked}, indent=2))
+        tmp.replace(marker)
+
+
+def setup_key(setup_command: str | None, backend: str) -> str:
+    """Checkouts differ by what setup ran in them (and how)."""
+    return hashlib.sha256(f"{backend}\0{setup_command or ''}".encode()).hexdigest()[:8]

@@ -1,0 +1,202 @@
+"""ArenaSpec: what one arena runs. Loaded from YAML; every model forbids unknown keys.
+
+Relative paths (a local repo, problem_statement_file, scripted:/replay: files, strategy files)
+resolve against the folder of the spec file, so a spec and its files can be moved together.
+"""
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from arena.errors import SpecError
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+BUILTIN_STRATEGIES = ("minimal-fix", "test-first", "balanced")
+MODEL_SCHEMES = ("scripted", "replay")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TaskSpec(_Strict):
+    """The issue every contestant attacks."""
+
+    repo: str
+    """Local path to a git repository, or an https git URL."""
+    base: str = "HEAD"
+    """Any commit-ish of `repo`; resolved to a full sha when the arena is launched."""
+    title: str = ""
+    problem_statement: str | None = None
+    """The issue text given to every contestant (or use problem_statement_file)."""
+    problem_statement_file: str | None = None
+    setup_command: str | None = None
+    """Runs once per (repo, base) before contestants start, with network access to registries."""
+    test_command: str | None = None
+    fail_to_pass: list[str] = []
+    pass_to_pass: list[str] = []
+
+    @model_validator(mode="after")
+    def _one_problem_statement(self) -> "TaskSpec":
+        if (self.problem_statement is None) == (self.problem_statement_file is None):
+            raise ValueError("give exactly one of problem_statement or problem_statement_file")
+        return self
+
+    @property
+    def is_remote(self) -> bool:
+        return is_git_url(self.repo)
+
+
+class ContestantSpec(_Strict):
+    """One contestant: a model under a strategy, with its own limits."""
+
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    """Unique in the arena; letters, digits, '.', '_' and '-' (it names a folder)."""
+    model: str
+    """`scripted:FILE`, `replay:TRAJ` or a litellm model name such as `openai/gpt-4.1-mini`."""
+    strategy: str = "balanced"
+    """minimal-fix | test-first | balanced | path to a strategy YAML."""
+    step_limit: Annotated[int, Field(ge=0)] = 50
+    """Maximum model calls; 0 means no limit."""
+    cost_limit: Annotated[float, Field(ge=0)] = 3.0
+    """Stop after spending this much (USD); 0 means no limit."""
+    wall_time_limit_s: Annotated[int, Field(ge=0)] = 0
+    """Stop this contestant after so many seconds; 0 leaves it to the arena's time budget."""
+    api_base: str | None = None
+    """OpenAI-compatible endpoint for a litellm model (else ARENA_API_BASE or the provider's default)."""
+    model_kwargs: dict[str, Any] = {}
+    """Extra arguments passed to litellm.completion (temperature, ...)."""
+
+    @field_validator("model")
+    def _known_scheme(cls, value: str) -> str:
+        scheme, sep, rest = value.partition(":")
+        if sep and "/" not in scheme and re.fullmatch(r"[A-Za-z][\w-]*", scheme):
+            if scheme not in MODEL_SCHEMES:
+                raise ValueError(
+                    f"unknown model scheme '{scheme}:'; use scripted:FILE, replay:TRAJ or a litellm name like openai/gpt-4.1-mini"
+                )
+            if not rest:
+                raise ValueError(f"'{scheme}:' needs a file after the colon, e.g. {scheme}:steps/a.yaml")
+        return value
+
+    @property
+    def kind(self) -> str:
+        """'scripted', 'replay' or 'litellm'."""
+        scheme = self.model.partition(":")[0]
+        return scheme if scheme in MODEL_SCHEMES and ":" in self.model else "litellm"
+
+    @property
+    def model_file(self) -> Path | None:
+        return Path(self.model.partition(":")[2]) if self.kind != "litellm" else None
+
+
+class LimitsSpec(_Strict):
+    max_parallel: Annotated[int, Field(ge=1, le=64)] = 4
+    """Contestants running at the same time."""
+    time_budget_s: Annotated[float, Field(gt=0)] = 1800
+    """Wall time for the whole arena; contestants still running then end as timed_out."""
+
+
+class SandboxSpec(_Strict):
+    backend: Literal["local", "unsafe-local"] = "local"
+    """local: bubblewrap, no network, per-contestant overlay. unsafe-local: plain processes (no isolation)."""
+    command_timeout_s: Annotated[int, Field(ge=1)] = 120
+    """Per command; the whole process group is killed when it passes."""
+    output_limit_bytes: Annotated[int, Field(ge=1024)] = 100_000
+    """Output kept per command; the rest is dropped and the truncation stated."""
+    memory_mb: Annotated[int, Field(ge=64)] = 4096
+    cpu_time_s: Annotated[int, Field(ge=1)] = 600
+    max_processes: Annotated[int, Field(ge=8)] = 256
+    max_file_size_mb: Annotated[int, Field(ge=1)] = 1024
+    setup_timeout_s: Annotated[int, Field(ge=1)] = 1800
+
+
+class ArenaSpec(_Strict):
+    """Task + contestants + limits + sandbox: everything one arena needs."""
+
+    task: TaskSpec
+    contestants: Annotated[list[ContestantSpec], Field(min_length=1)]
+    limits: LimitsSpec = LimitsSpec()
+    sandbox: SandboxSpec = SandboxSpec()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "ArenaSpec":
+        seen: set[str] = set()
+        for c in self.contestants:
+            if c.name in seen:
+                raise ValueError(f"contestant name '{c.name}' is used twice; give every contestant its own name")
+            seen.add(c.name)
+        return self
+
+    @property
+    def problem_statement(self) -> str:
+        if self.task.problem_statement is not None:
+            return self.task.problem_statement
+        return Path(self.task.problem_statement_file or "").read_text()
+
+
+def is_git_url(value: str) -> bool:
+    return bool(re.match(r"^(https?|ssh|git)://|^git@", value))
+
+
+def load_spec(path: Path | str) -> ArenaSpec:
+    """Read, validate and resolve a spec file; raises SpecError naming the field and the fix."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"spec file {path} does not exist; pass the path of an arena YAML (see README: Arena spec)")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise SpecError(f"{path} is not valid YAML: {e}") from e
+    return spec_from_dict(raw, base_dir=path.parent, source=str(path))
+
+
+def spec_from_dict(raw: Any, base_dir: Path | str = ".", source: str = "spec") -> ArenaSpec:
+    """Validate a dict (from YAML or the app) and resolve relative paths against `base_dir`."""
+    if not isinstance(raw, dict):
+        raise SpecError(f"{source}: expected a mapping with task:, contestants:, limits:, sandbox:")
+    try:
+        spec = ArenaSpec.model_validate(raw)
+    except ValidationError as e:
+        raise SpecError(format_validation_error(e, source)) from None
+    return resolve_paths(spec, Path(base_dir).resolve())
+
+
+def resolve_paths(spec: ArenaSpec, base_dir: Path) -> ArenaSpec:
+    """Return a copy with every relative path made absolute against base_dir."""
+
+    def absolute(p: str) -> str:
+        return str((base_dir / Path(p).expanduser()).resolve())
+
+    task = spec.task
+    updates: dict[str, Any] = {}
+    if not task.is_remote:
+        updates["repo"] = absolute(task.repo)
+    if task.problem_statement_file:
+        updates["problem_statement_file"] = absolute(task.problem_statement_file)
+    contestants = []
+    for c in spec.contestants:
+        changes: dict[str, Any] = {}
+        if c.kind != "litellm":
+            changes["model"] = f"{c.kind}:{absolute(str(c.model_file))}"
+        if c.strategy not in BUILTIN_STRATEGIES:
+            changes["strategy"] = absolute(c.strategy)
+        contestants.append(c.model_copy(update=changes))
+    return spec.model_copy(update={"task": task.model_copy(update=updates), "contestants": contestants})
+
+
+def format_validation_error(error: ValidationError, source: str) -> str:
+    lines = [f"{source} is not a valid arena spec:"]
+    for item in error.errors():
+        where = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in item["loc"]).replace(".[", "[")
+        if item["type"] == "extra_forbidden":
+            msg = "unknown key; remove it or fix its spelling (see README: Arena spec for the valid keys)"
+        elif item["type"] == "missing":
+            msg = "required; add it"
+        else:
+            msg = item["msg"].removeprefix("Value error, ")
+        lines.append(f"  {where or '(top level)'}: {msg}")
+    return "\n".join(lines)

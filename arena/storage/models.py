@@ -1,0 +1,87 @@
+"""SQLAlchemy 2 typed schema. Times are naive UTC (SQLite keeps no zone)."""
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Status(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    TIMED_OUT = "timed_out"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def ended(self) -> bool:
+        return self not in (Status.QUEUED, Status.RUNNING)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ArenaRow(Base):
+    __tablename__ = "arenas"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    repo: Mapped[str] = mapped_column(Text)
+    base: Mapped[str] = mapped_column(Text)
+    """The commit-ish as written in the spec."""
+    base_sha: Mapped[str] = mapped_column(String(64))
+    spec: Mapped[dict] = mapped_column(JSON)
+    """The resolved spec (absolute paths), as JSON."""
+    status: Mapped[str] = mapped_column(String(16), default=Status.QUEUED, index=True)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    setup_log_path: Mapped[str | None] = mapped_column(Text, default=None)
+    owner: Mapped[str | None] = mapped_column(String(128), default=None)
+    """host:pid:process-start of the process running it; lets a restart tell a dead run."""
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+
+    contestants: Mapped[list["ContestantRow"]] = relationship(
+        back_populates="arena", order_by="ContestantRow.id", cascade="all, delete-orphan"
+    )
+
+
+class ContestantRow(Base):
+    __tablename__ = "contestants"
+    __table_args__ = (UniqueConstraint("arena_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    arena_id: Mapped[str] = mapped_column(ForeignKey("arenas.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(Text)
+    strategy: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=Status.QUEUED, index=True)
+    exit_status: Mapped[str | None] = mapped_column(String(64), default=None)
+    """Why the agent stopped: Submitted, LimitsExceeded, TimeExceeded, Cancelled, an exception name..."""
+    steps: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+    tokens_in: Mapped[int] = mapped_column(Integer, default=0)
+    tokens_out: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    traceback: Mapped[str | None] = mapped_column(Text, default=None)
+    trajectory_path: Mapped[str | None] = mapped_column(Text, default=None)
+    patch_path: Mapped[str | None] = mapped_column(Text, default=None)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    arena: Mapped[ArenaRow] = relationship(back_populates="contestants")
+
+    @property
+    def tokens(self) -> int:
+        return self.tokens_in + self.tokens_out
