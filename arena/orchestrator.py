@@ -9,6 +9,7 @@
 Worker threads never touch Streamlit; the app reads rows and trajectory files.
 """
 
+import hashlib
 import logging
 import os
 import secrets
@@ -33,7 +34,8 @@ from arena.spec import ArenaSpec, ContestantSpec
 from arena.storage import ArenaRow, ContestantRow, Status, Store, utcnow
 
 log = logging.getLogger("arena")
-SANDBOX_UID_BASE = 200_000
+SANDBOX_UID_BASE = 1_000_000
+SANDBOX_UID_SPAN = 1_000_000_000
 DB_POLL_S = 1.0
 
 
@@ -243,7 +245,7 @@ class Engine:
             if c.stop.reason:  # stopped between being scheduled and starting
                 raise _Stopped()
             strategy = load_strategy(c.spec.strategy)
-            c.sandbox = backend.create(prepared, c.run_dir / "sandbox", SANDBOX_UID_BASE + c.row_id % 100_000)
+            c.sandbox = backend.create(prepared, c.run_dir / "sandbox", sandbox_uid(run.arena_id, c.spec.name))
             if c.stop.reason:
                 c.sandbox.cancel()
             model = make_model(c.spec, model_config(strategy), RetryPolicy.from_env())
@@ -307,6 +309,16 @@ def _progress(agent: ContestantAgent) -> dict:
         "tokens_out": agent.tokens_out,
         "heartbeat_at": utcnow(),
     }
+
+
+def sandbox_uid(arena_id: str, name: str) -> int:
+    """A host uid of the contestant's own, so RLIMIT_NPROC counts only its processes.
+
+    Derived from the (random) arena id, not a database id: processes with other databases
+    run sandboxes on the same host at the same time.
+    """
+    digest = hashlib.sha256(f"{arena_id}/{name}".encode()).digest()
+    return SANDBOX_UID_BASE + int.from_bytes(digest[:8], "big") % SANDBOX_UID_SPAN
 
 
 def process_owner() -> str:

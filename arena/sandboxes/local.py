@@ -16,6 +16,7 @@ user gets the same layout inside `unshare --user --map-root-user` (needs unprivi
 """
 
 import os
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -28,6 +29,7 @@ from arena.spec import SandboxSpec
 
 WORKDIR = "/workspace"
 BASE_GIT = "/arena/base.git"
+STAGE = "/run"  # hidden by a private tmpfs inside each command's own mount namespace
 SETUP_UID = 199_999
 SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 INSTALL_HINT = (
@@ -128,9 +130,10 @@ class LocalBackend:
         tmp = log_path.parent / "setup-tmp"
         tmp.mkdir(parents=True, exist_ok=True)
         _give(tmp, SETUP_UID)
+        staging = [("bind", checkout, "ws"), ("bind", tmp, "tmp")]
         bwrap = ["bwrap", "--die-with-parent", "--unshare-all", "--share-net", *_system_mounts()]
-        bwrap += ["--bind", str(tmp), "/tmp", "--bind", str(checkout), WORKDIR, "--chdir", WORKDIR]
-        argv = _as_uid(SETUP_UID, prlimit_args(self.limits), [*bwrap, "bash", "-c", f"umask 000\n{command}"])
+        bwrap += ["--bind", f"{STAGE}/tmp", "/tmp", "--bind", f"{STAGE}/ws", WORKDIR, "--chdir", WORKDIR]
+        argv = _staged(staging, SETUP_UID, prlimit_args(self.limits), [*bwrap, "bash", "-c", f"umask 000\n{command}"])
         result = ProcessRunner().run(
             argv, env=sandbox_env(), cwd=None, timeout=self.limits.setup_timeout_s, output_limit=1_000_000
         )
@@ -139,9 +142,7 @@ class LocalBackend:
         log_path.write_text(log)
         shutil.rmtree(tmp, ignore_errors=True)
         if result.returncode != 0:
-            raise SetupFailed(
-                f"the task's setup_command failed with exit code {result.returncode}; see the setup log", log
-            )
+            raise SetupFailed(f"the task's setup_command failed with exit code {result.returncode}; see the setup log", log)
         return log
 
     def create(self, prepared: PreparedTask, root: Path, uid: int) -> "LocalSandbox":
@@ -149,7 +150,7 @@ class LocalBackend:
 
 
 class LocalSandbox:
-    """One contestant's overlay workspace; state lives in `root` (upper, work, tmp, merged)."""
+    """One contestant's overlay workspace; its state lives in `root` (upper, work, tmp)."""
 
     workdir = WORKDIR
 
@@ -157,27 +158,26 @@ class LocalSandbox:
         self.prepared = prepared
         self.limits = limits
         self.uid = uid if os.geteuid() == 0 else os.geteuid()
-        self.dirs = {name: root / name for name in ("upper", "work", "tmp", "merged")}
+        self.dirs = {name: root / name for name in ("upper", "work", "tmp")}
         for name, path in self.dirs.items():
             path.mkdir(parents=True, exist_ok=True)
             if name in ("upper", "tmp"):
                 _give(path, self.uid)
-        for path in (*self.dirs.values(), prepared.checkout):
+        for path in (self.dirs["upper"], self.dirs["work"], prepared.checkout):
             if "," in str(path) or ":" in str(path):
-                raise SandboxError(
-                    f"path {path} contains ',' or ':', which overlay mounts cannot take; move ARENA_DATA_DIR"
-                )
+                raise SandboxError(f"path {path} contains ',' or ':', which overlay mounts cannot take; move ARENA_DATA_DIR")
         self.runner = ProcessRunner()
 
-    def _argv(self, command: str, extra_binds: list[str] | None = None) -> list[str]:
-        bwrap = ["bwrap", "--die-with-parent", "--unshare-all", "--hostname", "arena", *_system_mounts()]
-        bwrap += ["--bind", str(self.dirs["tmp"]), "/tmp", "--bind", str(self.dirs["merged"]), WORKDIR]
-        bwrap += [*(extra_binds or []), "--chdir", WORKDIR, "bash", "-c", command]
+    def _argv(self, command: str, base_git: bool = False) -> list[str]:
         lower, upper, work = self.prepared.checkout, self.dirs["upper"], self.dirs["work"]
-        options = f"lowerdir={lower},upperdir={upper},workdir={work}"
-        inner = _as_uid(self.uid, prlimit_args(self.limits), bwrap)
-        script = 'mount -t overlay overlay -o "$1" "$2" || exit 97; shift 2; exec "$@"'
-        return [*_namespace_prefix(), "sh", "-c", script, "arena-sandbox", options, str(self.dirs["merged"]), *inner]
+        staging = [("overlay", f"lowerdir={lower},upperdir={upper},workdir={work}", "ws"), ("bind", self.dirs["tmp"], "tmp")]
+        bwrap = ["bwrap", "--die-with-parent", "--unshare-all", "--hostname", "arena", *_system_mounts()]
+        bwrap += ["--bind", f"{STAGE}/tmp", "/tmp", "--bind", f"{STAGE}/ws", WORKDIR]
+        if base_git:
+            staging.append(("bind", lower / ".git", "base"))
+            bwrap += ["--ro-bind", f"{STAGE}/base", BASE_GIT]
+        bwrap += ["--chdir", WORKDIR, "bash", "-c", command]
+        return _staged(staging, self.uid, prlimit_args(self.limits), bwrap)
 
     def execute(self, command: str, timeout: float | None = None) -> ExecResult:
         return self.runner.run(
@@ -189,8 +189,7 @@ class LocalSandbox:
         )
 
     def diff(self) -> str:
-        script = diff_script(self.prepared.base_sha, BASE_GIT, WORKDIR)
-        argv = self._argv(script, ["--ro-bind", str(self.prepared.checkout / ".git"), BASE_GIT])
+        argv = self._argv(diff_script(self.prepared.base_sha, BASE_GIT, WORKDIR), base_git=True)
         result = ProcessRunner().run(argv, env=sandbox_env(), cwd=None, timeout=300, output_limit=200_000_000)
         if result.returncode != 0:
             raise SandboxError(f"could not collect the patch (exit {result.returncode}): {result.output[-2000:]}")
@@ -200,8 +199,26 @@ class LocalSandbox:
         self.runner.kill()
 
     def close(self) -> None:
-        """Nothing is mounted between commands; the upper dir stays for inspection."""
+        """Nothing stays mounted between commands; the upper dir stays for inspection."""
         shutil.rmtree(self.dirs["work"], ignore_errors=True)
+
+
+def _staged(mounts: list[tuple[str, object, str]], uid: int, prlimit: list[str], bwrap: list[str]) -> list[str]:
+    """As root of a private mount namespace: mount everything under STAGE, then drop to `uid` and exec bwrap.
+
+    Staging first means bwrap, running unprivileged, never has to traverse the host paths
+    (a data dir under a 0700 home, say): it binds only STAGE/<name>.
+    """
+    lines = ["set -e", f"mount -t tmpfs -o mode=0755 arena-stage {STAGE}"]
+    for kind, source, name in mounts:
+        target = shlex.quote(f"{STAGE}/{name}")
+        lines.append(f"mkdir {target}")
+        if kind == "overlay":
+            lines.append(f"mount -t overlay overlay -o {shlex.quote(str(source))} {target}")
+        else:
+            lines.append(f"mount --bind {shlex.quote(str(source))} {target}")
+    lines.append('exec "$@"')
+    return [*_namespace_prefix(), "sh", "-c", "\n".join(lines), "arena-sandbox", *_as_uid(uid, prlimit, bwrap)]
 
 
 def _namespace_prefix() -> list[str]:

@@ -1,5 +1,6 @@
 """Run one process tree with a timeout that kills the whole group and an output cap."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -76,10 +77,8 @@ class ProcessRunner:
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 class _Capture:

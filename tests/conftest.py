@@ -1,0 +1,79 @@
+"""Shared fixtures: an isolated data dir per test, generated git repositories, scripted steps."""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+os.environ.setdefault("MSWEA_SILENT_STARTUP", "1")
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("MSWEA_MODEL_RETRY_STOP_AFTER_ATTEMPT", "1")
+
+from arena.config import Settings  # noqa: E402
+
+GIT_ID = ["-c", "user.name=Test", "-c", "user.email=test@example.invalid"]
+
+
+def make_repo(path: Path, files: dict[str, str], message: str = "initial") -> str:
+    """A git repository at `path` with `files` committed; returns the commit sha."""
+    path.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text(text)
+    if not (path / ".git").exists():
+        subprocess.run(["git", "init", "-q", "-b", "main"], cwd=path, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=path, check=True)
+    subprocess.run(["git", *GIT_ID, "commit", "-qm", message], cwd=path, check=True)
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def write_steps(path: Path, steps: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(steps, sort_keys=False))
+    return path
+
+
+CALC_FILES = {
+    "calc/__init__.py": "",
+    "calc/ops.py": "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n",
+    "tests/test_ops.py": "from calc.ops import add, mul\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\ndef test_mul():\n    assert mul(2, 3) == 6\n",
+}
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """A fresh data dir (and SQLite database) for this test only."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("ARENA_DATA_DIR", str(data))
+    monkeypatch.delenv("ARENA_DATABASE_URL", raising=False)
+    return Settings.from_env()
+
+
+@pytest.fixture
+def calc_repo(tmp_path: Path) -> Path:
+    """A small repository whose add() subtracts (a real bug with a failing test)."""
+    repo = tmp_path / "calc"
+    make_repo(repo, CALC_FILES)
+    return repo
+
+
+@pytest.fixture
+def arena_dir(tmp_path: Path, calc_repo: Path) -> Path:
+    """A folder for a spec and its steps files, beside the calc repository."""
+    d = tmp_path / "arena"
+    d.mkdir()
+    return d
+
+
+def spec_dict(repo: Path, contestants: list[dict], **extra) -> dict:
+    spec = {
+        "task": {"repo": str(repo), "title": "add() subtracts", "problem_statement": "add(2, 3) returns -1; it must return 5."},
+        "contestants": contestants,
+        "limits": {"max_parallel": 4, "time_budget_s": 120},
+        "sandbox": {"backend": "local", "command_timeout_s": 20},
+    }
+    for key, value in extra.items():
+        spec[key] = {**spec.get(key, {}), **value} if isinstance(value, dict) else value
+    return spec
