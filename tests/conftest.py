@@ -1,5 +1,6 @@
 """Shared fixtures: an isolated data dir per test, generated git repositories, scripted steps."""
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -77,3 +78,15 @@ def spec_dict(repo: Path, contestants: list[dict], **extra) -> dict:
     for key, value in extra.items():
         spec[key] = {**spec.get(key, {}), **value} if isinstance(value, dict) else value
     return spec
+
+
+def observations(traj_path: str) -> list[dict]:
+    """(command, output, returncode, extra) of every executed step, from the trajectory file."""
+    messages = json.loads(Path(traj_path).read_text())["messages"]
+    steps, pending = [], []
+    for m in messages:
+        if m["role"] == "assistant":
+            pending = [a["command"] for a in m["extra"]["actions"]]
+        elif m["role"] in ("user", "tool") and "raw_output" in m.get("extra", {}) and pending:
+            steps.append({"command": pending.pop(0), **m["extra"]})
+    return steps

@@ -3,7 +3,6 @@
 One arena, one attacker per contestant, all in parallel, through the real engine and bubblewrap.
 """
 
-import json
 import socket
 import subprocess
 import threading
@@ -14,7 +13,7 @@ import pytest
 
 from arena.orchestrator import Engine, sandbox_uid
 from arena.spec import spec_from_dict
-from tests.conftest import spec_dict, write_steps
+from tests.conftest import observations, spec_dict, write_steps
 
 SUBMIT = "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"
 FORK_BOMB = """python3 -c '
@@ -30,18 +29,6 @@ except OSError as e:
     print("fork failed after", n, e)
 print("forked", n)
 '"""
-
-
-def observations(traj_path: str) -> list[dict]:
-    """(command, output, returncode, extra) of every executed step, from the trajectory file."""
-    messages = json.loads(Path(traj_path).read_text())["messages"]
-    steps, pending = [], []
-    for m in messages:
-        if m["role"] == "assistant":
-            pending = [a["command"] for a in m["extra"]["actions"]]
-        elif m["role"] in ("user", "tool") and "raw_output" in m.get("extra", {}) and pending:
-            steps.append({"command": pending.pop(0), **m["extra"]})
-    return steps
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ sandbox on the calc repository, whose add() subtracts.
 """
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from arena.orchestrator import Engine
 from arena.spec import spec_from_dict
 from arena.storage import ContestantRow
 from tests.conftest import spec_dict, write_steps
-from tests.fakes.openai_server import Fault, FakeOpenAI, ToolCall
+from tests.fakes.openai_server import FakeOpenAI, Fault, ToolCall
 
 PROBLEM = "add(2, 3) returns -1; it must return 5."
 FIX = "sed -i 's/a - b/a + b/' calc/ops.py"
@@ -54,7 +53,9 @@ def llm(name: str, model: str, server: FakeOpenAI | None, **extra) -> dict:
     return {"name": name, "model": model, **({"api_base": server.api_base} if server else {}), **extra}
 
 
-def run(engine: Engine, calc_repo: Path, arena_dir: Path, contestants: list[dict]) -> tuple[str, dict[str, ContestantRow]]:
+def run(
+    engine: Engine, calc_repo: Path, arena_dir: Path, contestants: list[dict]
+) -> tuple[str, dict[str, ContestantRow]]:
     spec = spec_from_dict(spec_dict(calc_repo, contestants), base_dir=arena_dir)
     arena_id = engine.run(spec)
     arena = engine.store.arena(arena_id)
@@ -102,6 +103,24 @@ def test_tool_calls_fix_the_bug(engine, server, calc_repo, arena_dir):
     assert trajectory[2]["extra"]["actions"] == [{"command": FIX, "tool_call_id": call_id}]
 
 
+def test_priced_model_cost_comes_from_usage(engine, server, calc_repo, arena_dir):
+    """A model litellm knows the price of is charged from the server's usage blocks (and checked by cost_limit)."""
+    server.script(
+        "openai/gpt-4o-mini",
+        ToolCall(FIX, prompt_tokens=1000, completion_tokens=100),
+        ToolCall(SUBMIT, prompt_tokens=2000, completion_tokens=50),
+    )
+    _, rows = run(engine, calc_repo, arena_dir, [llm("priced", "openai/gpt-4o-mini", server)])
+
+    import litellm  # only now: the engine imported it with the local cost map
+
+    info = litellm.get_model_info("openai/gpt-4o-mini")
+    expected = 3000 * info["input_cost_per_token"] + 150 * info["output_cost_per_token"]
+    assert_fixed(rows["priced"], steps=2)
+    assert (rows["priced"].tokens_in, rows["priced"].tokens_out) == (3000, 150)
+    assert rows["priced"].cost == pytest.approx(expected) and expected > 0
+
+
 def test_rate_limit_is_retried(engine, server, calc_repo, arena_dir):
     server.script("openai/fake-model-a", Fault("429"), ToolCall(FIX), ToolCall(SUBMIT))
     _, rows = run(engine, calc_repo, arena_dir, [llm("a", "openai/fake-model-a", server)])
@@ -137,12 +156,13 @@ def test_permanent_server_error_fails_only_that_contestant(engine, server, calc_
 
 def test_slow_answer_times_out_and_is_retried(engine, server, calc_repo, arena_dir):
     server.script("openai/fake-model-a", Fault("timeout"), ToolCall(FIX), ToolCall(SUBMIT))
-    started = time.monotonic()
     _, rows = run(engine, calc_repo, arena_dir, [llm("a", "openai/fake-model-a", server)])
 
     assert_fixed(rows["a"], steps=2)
-    assert len(server.requests_for("openai/fake-model-a")) == 3
-    assert TIMEOUT_S <= time.monotonic() - started  # the client waited for its timeout, not the server's answer
+    slow, retried, _ = server.requests_for("openai/fake-model-a")
+    assert slow.body == retried.body
+    # The client gave up after ARENA_MODEL_TIMEOUT_S, before the server would have answered.
+    assert TIMEOUT_S <= retried.at - slow.at < server.slow_s
 
 
 def test_garbage_body_fails_cleanly(engine, server, calc_repo, arena_dir):
@@ -157,7 +177,7 @@ def test_garbage_body_fails_cleanly(engine, server, calc_repo, arena_dir):
     assert Path(row.patch_path).read_text() == ""
 
 
-@pytest.mark.parametrize("route", ["api_base in spec + ARENA_API_KEY", "OPENAI_BASE_URL + OPENAI_API_KEY"])
+@pytest.mark.parametrize("route", ["spec-api_base+ARENA_API_KEY", "OPENAI_BASE_URL+OPENAI_API_KEY"])
 def test_api_key_never_enters_the_sandbox(engine, server, calc_repo, arena_dir, monkeypatch, route):
     """The key reaches the server (the LLM call runs on the host), yet the sandbox's environment lacks it."""
     monkeypatch.setenv("ARENA_API_KEY", "sk-test-secret-arena")
@@ -175,5 +195,19 @@ def test_api_key_never_enters_the_sandbox(engine, server, calc_repo, arena_dir, 
     observation = next(m for m in messages(row) if m["role"] == "tool")["content"]
     assert "PATH=" in observation and "HOME=" in observation  # the command ran and printed its environment
     assert "sk-test-secret" not in observation
-    assert "sk-test-secret" not in Path(row.trajectory_path).read_text()
     assert {r.headers["authorization"] for r in server.requests_for("openai/fake-model-a")} == {f"Bearer {key}"}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="project bug: make_model puts ARENA_API_KEY into model_kwargs, which LitellmModel.serialize writes "
+    "into the trajectory (info.config.model.model_kwargs.api_key)",
+)
+def test_api_key_is_not_written_to_the_trajectory(engine, server, calc_repo, arena_dir, monkeypatch):
+    """Trajectories are shown in the app, downloaded and replayed by others: the key must not be in them."""
+    monkeypatch.setenv("ARENA_API_KEY", "sk-test-secret-arena")
+    server.script("openai/fake-model-a", ToolCall(SUBMIT))
+    _, rows = run(engine, calc_repo, arena_dir, [llm("a", "openai/fake-model-a", server)])
+
+    assert rows["a"].exit_status == "Submitted"
+    assert "sk-test-secret" not in Path(rows["a"].trajectory_path).read_text()

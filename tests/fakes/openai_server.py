@@ -10,7 +10,7 @@ import json
 import threading
 import time
 from collections import defaultdict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
@@ -48,6 +48,7 @@ class Request:
     body: dict[str, Any]
     headers: dict[str, str]
     """Lower-cased header names."""
+    at: float = field(default_factory=time.monotonic)
 
 
 class FakeOpenAI:
