@@ -182,7 +182,7 @@ def resolve_paths(spec: ArenaSpec, base_dir: Path) -> ArenaSpec:
         changes: dict[str, Any] = {}
         if c.kind != "litellm":
             changes["model"] = f"{c.kind}:{absolute(str(c.model_file))}"
-        if c.strategy not in BUILTIN_STRATEGIES:
+        if c.strategy not in BUILTIN_STRATEGIES and (c.strategy.endswith((".yaml", ".yml")) or "/" in c.strategy):
             changes["strategy"] = absolute(c.strategy)
         contestants.append(c.model_copy(update=changes))
     return spec.model_copy(update={"task": task.model_copy(update=updates), "contestants": contestants})

@@ -116,7 +116,9 @@ def main() -> int:
             )
         print("\n(first command = `git status --short | wc -l` in a fresh workspace; both reported 0 changes)")
         verdict = "PASS" if worst <= GOAL_MS else "FAIL"
-        print(f"VERDICT: {verdict}: worst overlay provisioning {worst:.2f} ms per contestant (goal <= {GOAL_MS:.0f} ms)")
+        print(
+            f"VERDICT: {verdict}: worst overlay provisioning {worst:.2f} ms per contestant (goal <= {GOAL_MS:.0f} ms)"
+        )
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -40,7 +40,8 @@ def load_strategy(name_or_path: str) -> Strategy:
     path = STRATEGY_DIR / f"{name_or_path}.yaml" if name_or_path in BUILTIN_STRATEGIES else Path(name_or_path)
     if not path.is_file():
         raise SpecError(
-            f"strategy '{name_or_path}' is neither built in ({', '.join(BUILTIN_STRATEGIES)}) nor an existing YAML file"
+            f"strategy '{name_or_path}' is neither built in ({', '.join(BUILTIN_STRATEGIES)}) nor an existing YAML file; "
+            "use a built-in name or the path of a strategy YAML (see README: Strategies)"
         )
     try:
         return Strategy.model_validate(yaml.safe_load(path.read_text()))

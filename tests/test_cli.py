@@ -1,0 +1,147 @@
+"""The `arena` command as a user runs it: a real subprocess, real exit codes, real JSON."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from arena.cli import COMMANDS, EPILOG, build_parser
+from tests.conftest import spec_dict, write_steps
+
+ROOT = Path(__file__).resolve().parents[1]
+ARENA = [sys.executable, "-m", "arena.cli"]
+SUBMIT = "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"
+
+
+def arena(*args: str, data_dir: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ARENA_DATA_DIR": str(data_dir)}
+    env.pop("ARENA_DATABASE_URL", None)
+    return subprocess.run([*ARENA, *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT)
+
+
+@pytest.fixture
+def good_spec(calc_repo, arena_dir) -> dict:
+    write_steps(arena_dir / "steps/fix.yaml", [{"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
+                                               {"thought": "done", "commands": [SUBMIT]}])  # fmt: skip
+    write_steps(arena_dir / "steps/idle.yaml", [{"thought": "done", "commands": [SUBMIT]}])
+    return spec_dict(
+        Path("../calc"),  # relative: resolved against the spec file's folder
+        [
+            {"name": "fix-a", "model": "scripted:steps/fix.yaml", "strategy": "minimal-fix"},
+            {"name": "idle-b", "model": "scripted:steps/idle.yaml", "strategy": "test-first", "step_limit": 5},
+        ],
+    )
+
+
+def write_spec(arena_dir: Path, spec: dict) -> Path:
+    path = arena_dir / "arena.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def test_run_json_prints_exactly_one_object(good_spec, arena_dir, tmp_path):
+    data = tmp_path / "data"
+    result = arena("run", str(write_spec(arena_dir, good_spec)), "--json", data_dir=data)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)  # the whole of stdout is one JSON object
+    assert out["status"] == "completed"
+    assert [c["name"] for c in out["contestants"]] == ["fix-a", "idle-b"]
+    for c in out["contestants"]:
+        assert {"name", "status", "exit_status", "steps", "cost", "patch_path", "trajectory_path"} <= c.keys()
+        assert Path(c["patch_path"]).is_file() and Path(c["trajectory_path"]).is_file()
+        assert Path(c["trajectory_path"]).is_relative_to(data / "runs" / out["arena_id"] / c["name"])
+    assert "+    return a + b" in Path(out["contestants"][0]["patch_path"]).read_text()
+
+    shown = arena("show", out["arena_id"], "--json", data_dir=data)
+    assert shown.returncode == 0 and json.loads(shown.stdout)["contestants"] == out["contestants"]
+    listed = arena("list", data_dir=data)
+    assert listed.returncode == 0 and out["arena_id"] in listed.stdout and "completed" in listed.stdout
+    human = arena("show", out["arena_id"], data_dir=data)
+    assert "fix-a" in human.stdout and "Submitted" in human.stdout
+    cancel = arena("cancel", out["arena_id"], data_dir=data)
+    assert cancel.returncode == 0 and "already ended" in cancel.stdout
+
+
+BAD_SPECS = {
+    "unknown key": (lambda s: s["contestants"][0].update(stepp_limit=3), "contestants[0].stepp_limit: unknown key"),
+    "missing repository": (lambda s: s["task"].update(repo="../nowhere"), "task.repo: "),
+    "not a repository": (lambda s: s["task"].update(repo="steps"), "is not a git repository"),
+    "bad base": (lambda s: s["task"].update(base="v9.9.9"), "task.base: 'v9.9.9' is not a commit"),
+    "duplicate names": (lambda s: s["contestants"][1].update(name="fix-a"), "contestant name 'fix-a' is used twice"),
+    "unknown model scheme": (lambda s: s["contestants"][0].update(model="scriptd:steps/fix.yaml"), "unknown model scheme 'scriptd:'"),
+    "missing scripted file": (lambda s: s["contestants"][1].update(model="scripted:steps/none.yaml"), "scripted file"),
+    "bad strategy": (lambda s: s["contestants"][0].update(strategy="yolo"), "strategy 'yolo' is neither built in"),
+    "no contestants": (lambda s: s.update(contestants=[]), "contestants: List should have at least 1 item"),
+    "bad limit": (lambda s: s["limits"].update(max_parallel=0), "limits.max_parallel"),
+    "bad backend": (lambda s: s["sandbox"].update(backend="docker"), "sandbox.backend"),
+    "two problem statements": (lambda s: s["task"].update(problem_statement_file="x.md"), "exactly one of problem_statement"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_SPECS)
+def test_bad_specs_exit_2_with_a_clear_message_and_write_nothing(case, good_spec, arena_dir, tmp_path):
+    mutate, message = BAD_SPECS[case]
+    mutate(good_spec)
+    data = tmp_path / "data"
+    result = arena("run", str(write_spec(arena_dir, good_spec)), data_dir=data)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (data / "arena.db").exists() and not (data / "runs").exists()
+
+
+def test_bad_input_that_is_not_yaml_or_missing(arena_dir, tmp_path):
+    (arena_dir / "broken.yaml").write_text("task: [unclosed\n")
+    assert "is not valid YAML" in arena("run", str(arena_dir / "broken.yaml"), data_dir=tmp_path).stderr
+    missing = arena("run", str(arena_dir / "nope.yaml"), data_dir=tmp_path)
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    unknown = arena("show", "ffffffff", data_dir=tmp_path)
+    assert unknown.returncode == 2 and "no arena with id 'ffffffff'" in unknown.stderr
+
+
+def test_missing_bubblewrap_is_refused_with_how_to_install(good_spec, arena_dir, tmp_path):
+    bin_dir = tmp_path / "bin"  # a PATH with git and the shell tools, but no bwrap
+    bin_dir.mkdir()
+    for tool in ("git", "sh", "bash", "unshare", "mount", "prlimit", "setpriv", "python3"):
+        if (path := subprocess.run(["which", tool], capture_output=True, text=True).stdout.strip()):
+            (bin_dir / tool).symlink_to(path)
+    env = {**os.environ, "ARENA_DATA_DIR": str(tmp_path / "data"), "PATH": str(bin_dir)}
+    spec = write_spec(arena_dir, good_spec)
+    result = subprocess.run([*ARENA, "run", str(spec)], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert result.returncode == 2
+    assert "apt-get install bubblewrap" in result.stderr and "unsafe-local" in result.stderr
+    good_spec["sandbox"]["backend"] = "unsafe-local"  # asked for explicitly: runs without bubblewrap
+    result = subprocess.run([*ARENA, "run", str(write_spec(arena_dir, good_spec)), "--json"],
+                            capture_output=True, text=True, env=env, cwd=ROOT)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert [c["exit_status"] for c in out["contestants"]] == ["Submitted", "Submitted"]
+    assert "+    return a + b" in Path(out["contestants"][0]["patch_path"]).read_text()
+
+
+def test_demo_runs_three_contestants_offline(tmp_path):
+    result = arena("demo", "--json", data_dir=tmp_path / "data")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    rows = {c["name"]: c for c in out["contestants"]}
+    assert out["status"] == "completed" and set(rows) == {"correct-fix", "wrong-fix", "gives-up"}
+    assert all(c["status"] == "completed" for c in rows.values())
+    assert "/ 2 if len(ordered) % 2 == 0" in Path(rows["correct-fix"]["patch_path"]).read_text()
+    assert "// 2" in Path(rows["wrong-fix"]["patch_path"]).read_text()
+    assert Path(rows["gives-up"]["patch_path"]).read_text() == ""
+    again = arena("demo", "--if-missing", data_dir=tmp_path / "data")
+    assert again.returncode == 0 and "already there" in again.stderr
+
+
+def test_every_command_has_an_example_and_is_documented():
+    readme = (ROOT / "README.md").read_text()
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert sorted(sub.choices) == sorted(COMMANDS) == sorted(EPILOG)
+    for name in COMMANDS:
+        assert f"arena {name}" in EPILOG[name]
+        assert f"arena {name}" in readme, f"README does not document `arena {name}`"
