@@ -128,7 +128,10 @@ def main() -> int:
             "\n1cold (the first arena: imports, mirror clone, pristine checkout) is not in the verdict."
         )
         verdict = "PASS" if worst <= GOAL else "FAIL"
-        print(f"VERDICT: {verdict}: worst median arena/slowest-contestant ratio {worst:.3f} (goal <= {GOAL})")
+        note = (
+            " [--quick: ~1 s contestants magnify the fixed per-arena cost; judge by the full run]" if args.quick else ""
+        )
+        print(f"VERDICT: {verdict}: worst median arena/slowest-contestant ratio {worst:.3f} (goal <= {GOAL}){note}")
         return 0
     finally:
         if engine is not None:

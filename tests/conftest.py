@@ -27,7 +27,9 @@ def make_repo(path: Path, files: dict[str, str], message: str = "initial") -> st
         subprocess.run(["git", "init", "-q", "-b", "main"], cwd=path, check=True)
     subprocess.run(["git", "add", "-A"], cwd=path, check=True)
     subprocess.run(["git", *GIT_ID, "commit", "-qm", message], cwd=path, check=True)
-    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=path, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def write_steps(path: Path, steps: list[dict]) -> Path:
@@ -70,7 +72,11 @@ def arena_dir(tmp_path: Path, calc_repo: Path) -> Path:
 
 def spec_dict(repo: Path, contestants: list[dict], **extra) -> dict:
     spec = {
-        "task": {"repo": str(repo), "title": "add() subtracts", "problem_statement": "add(2, 3) returns -1; it must return 5."},
+        "task": {
+            "repo": str(repo),
+            "title": "add() subtracts",
+            "problem_statement": "add(2, 3) returns -1; it must return 5.",
+        },
         "contestants": contestants,
         "limits": {"max_parallel": 4, "time_budget_s": 120},
         "sandbox": {"backend": "local", "command_timeout_s": 20},

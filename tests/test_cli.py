@@ -72,13 +72,19 @@ BAD_SPECS = {
     "not a repository": (lambda s: s["task"].update(repo="steps"), "is not a git repository"),
     "bad base": (lambda s: s["task"].update(base="v9.9.9"), "task.base: 'v9.9.9' is not a commit"),
     "duplicate names": (lambda s: s["contestants"][1].update(name="fix-a"), "contestant name 'fix-a' is used twice"),
-    "unknown model scheme": (lambda s: s["contestants"][0].update(model="scriptd:steps/fix.yaml"), "unknown model scheme 'scriptd:'"),
+    "unknown model scheme": (
+        lambda s: s["contestants"][0].update(model="scriptd:steps/fix.yaml"),
+        "unknown model scheme 'scriptd:'",
+    ),
     "missing scripted file": (lambda s: s["contestants"][1].update(model="scripted:steps/none.yaml"), "scripted file"),
     "bad strategy": (lambda s: s["contestants"][0].update(strategy="yolo"), "strategy 'yolo' is neither built in"),
     "no contestants": (lambda s: s.update(contestants=[]), "contestants: List should have at least 1 item"),
     "bad limit": (lambda s: s["limits"].update(max_parallel=0), "limits.max_parallel"),
     "bad backend": (lambda s: s["sandbox"].update(backend="docker"), "sandbox.backend"),
-    "two problem statements": (lambda s: s["task"].update(problem_statement_file="x.md"), "exactly one of problem_statement"),
+    "two problem statements": (
+        lambda s: s["task"].update(problem_statement_file="x.md"),
+        "exactly one of problem_statement",
+    ),
 }
 
 
@@ -107,7 +113,7 @@ def test_missing_bubblewrap_is_refused_with_how_to_install(good_spec, arena_dir,
     bin_dir = tmp_path / "bin"  # a PATH with git and the shell tools, but no bwrap
     bin_dir.mkdir()
     for tool in ("git", "sh", "bash", "unshare", "mount", "prlimit", "setpriv", "python3"):
-        if (path := subprocess.run(["which", tool], capture_output=True, text=True).stdout.strip()):
+        if path := subprocess.run(["which", tool], capture_output=True, text=True).stdout.strip():
             (bin_dir / tool).symlink_to(path)
     env = {**os.environ, "ARENA_DATA_DIR": str(tmp_path / "data"), "PATH": str(bin_dir)}
     spec = write_spec(arena_dir, good_spec)

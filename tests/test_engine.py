@@ -38,7 +38,16 @@ def step(*commands: str, thought: str = "next") -> dict:
 
 def test_three_scripted_contestants_in_parallel(engine, calc_repo, arena_dir):
     contestants = [
-        scripted(arena_dir, "fixer", [step("cat calc/ops.py"), step(FIX), step("python3 -c 'from calc.ops import add; print(add(2, 3))'"), step(SUBMIT)]),
+        scripted(
+            arena_dir,
+            "fixer",
+            [
+                step("cat calc/ops.py"),
+                step(FIX),
+                step("python3 -c 'from calc.ops import add; print(add(2, 3))'"),
+                step(SUBMIT),
+            ],
+        ),
         scripted(arena_dir, "wrong", [step(WRONG), step(SUBMIT)]),
         scripted(arena_dir, "quitter", [step("ls"), step(SUBMIT)]),
     ]
@@ -111,7 +120,9 @@ def test_cancel_one_contestant_and_then_the_arena(engine, calc_repo, arena_dir):
 def test_time_budget_stops_running_and_unstarted_contestants(engine, calc_repo, arena_dir):
     slow = [step("sleep 30")]
     contestants = [scripted(arena_dir, "slow", slow), scripted(arena_dir, "queued", slow)]
-    raw = spec_dict(calc_repo, contestants, limits={"max_parallel": 1, "time_budget_s": 2}, sandbox={"command_timeout_s": 60})
+    raw = spec_dict(
+        calc_repo, contestants, limits={"max_parallel": 1, "time_budget_s": 2}, sandbox={"command_timeout_s": 60}
+    )
     started = time.monotonic()
     arena = engine.store.arena(engine.run(spec_from_dict(raw, base_dir=arena_dir)))
     assert time.monotonic() - started < 15, "a running command was not killed at the budget"
@@ -123,7 +134,11 @@ def test_time_budget_stops_running_and_unstarted_contestants(engine, calc_repo, 
 
 def test_a_crashing_contestant_is_recorded_and_does_not_disturb_the_others(engine, calc_repo, arena_dir):
     broken = arena_dir / "broken.yaml"  # a strategy whose template uses an undefined variable: jinja raises
-    broken.write_text("name: broken\ninstance_template: '{{ no_such_variable }}'\n".replace("instance_template", "agent:\n  instance_template"))
+    broken.write_text(
+        "name: broken\ninstance_template: '{{ no_such_variable }}'\n".replace(
+            "instance_template", "agent:\n  instance_template"
+        )
+    )
     contestants = [
         scripted(arena_dir, "crasher", [step("ls"), step(SUBMIT)], strategy="broken.yaml"),
         scripted(arena_dir, "fine", [step(FIX), step(SUBMIT)]),
@@ -173,7 +188,10 @@ def test_setup_runs_once_and_contestants_see_its_result(engine, tmp_path, arena_
     repo = tmp_path / "pkg"
     make_repo(repo, {"pkg/__init__.py": "VALUE = 1\n", "pyproject.toml": "[project]\nname='pkg'\nversion='0'\n"})
     setup = "python3 -m venv .venv && .venv/bin/python -c 'import sys; print(sys.prefix)' && echo ran >> /workspace/.setup-count"
-    reader = [step("cat .setup-count && .venv/bin/python -c 'print(\"venv ok\")' && echo mine > .venv/marker"), step(SUBMIT)]
+    reader = [
+        step("cat .setup-count && .venv/bin/python -c 'print(\"venv ok\")' && echo mine > .venv/marker"),
+        step(SUBMIT),
+    ]
     contestants = [scripted(arena_dir, "r1", reader), scripted(arena_dir, "r2", reader)]
     raw = spec_dict(repo, contestants)
     raw["task"]["setup_command"] = setup
@@ -208,7 +226,9 @@ def test_setup_has_network_but_contestants_do_not(engine, calc_repo, arena_dir):
     server = __import__("socket").create_server(("127.0.0.1", 0))
     port = server.getsockname()[1]
     threading.Thread(target=lambda: [server.accept()[0].close() for _ in range(3)], daemon=True).start()
-    probe = f"python3 -c \"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=2); print('connected')\""
+    probe = (
+        f"python3 -c \"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=2); print('connected')\""
+    )
     raw = spec_dict(calc_repo, [scripted(arena_dir, "c", [step(probe), step(SUBMIT)])])
     raw["task"]["setup_command"] = probe
     arena = engine.store.arena(engine.run(spec_from_dict(raw, base_dir=arena_dir)))

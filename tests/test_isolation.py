@@ -60,7 +60,9 @@ def home_secret():
     path.unlink(missing_ok=True)
 
 
-def test_attackers_leave_the_host_untouched(settings, calc_repo, arena_dir, tmp_path, monkeypatch, tcp_server, home_secret):
+def test_attackers_leave_the_host_untouched(
+    settings, calc_repo, arena_dir, tmp_path, monkeypatch, tcp_server, home_secret
+):
     port, accepted = tcp_server
     env_secret = "env-secret-" + uuid.uuid4().hex
     monkeypatch.setenv("ARENA_TEST_SECRET", env_secret)
@@ -71,7 +73,9 @@ def test_attackers_leave_the_host_untouched(settings, calc_repo, arena_dir, tmp_
         ],
         "read-home": [f"cat {home_secret}; ls -la {Path.home()}"],
         "read-env": ["env; echo secret=$ARENA_TEST_SECRET; cat /proc/1/environ | tr '\\0' '\\n'"],
-        "connect": [f"python3 -c \"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=2)\"; echo rc=$?"],
+        "connect": [
+            f"python3 -c \"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=2)\"; echo rc=$?"
+        ],
         "fork-bomb": [FORK_BOMB],
         "sleeper": ["sleep 100"],
         "flood": ["head -c 100000000 /dev/zero | tr '\\0' 'x'"],
@@ -81,7 +85,9 @@ def test_attackers_leave_the_host_untouched(settings, calc_repo, arena_dir, tmp_
         steps = [{"thought": f"attack: {name}", "commands": commands}, {"thought": "done", "commands": [SUBMIT]}]
         write_steps(arena_dir / f"{name}.yaml", steps)
         contestants.append({"name": name, "model": f"scripted:{name}.yaml", "strategy": "minimal-fix"})
-    raw = spec_dict(calc_repo, contestants, limits={"max_parallel": 7}, sandbox={"command_timeout_s": 4, "max_processes": 64})
+    raw = spec_dict(
+        calc_repo, contestants, limits={"max_parallel": 7}, sandbox={"command_timeout_s": 4, "max_processes": 64}
+    )
     engine = Engine(settings)
     try:
         arena_id = engine.run(spec_from_dict(raw, base_dir=arena_dir))
@@ -110,7 +116,9 @@ def test_attackers_leave_the_host_untouched(settings, calc_repo, arena_dir, tmp_
     # Nothing a sandbox started outlives its command: no live process of any contestant uid remains
     # (zombies wait for this machine's PID 1 to reap them; they run nothing).
     for row in rows.values():
-        ps = subprocess.run(["ps", "-o", "stat=,cmd=", "-u", str(sandbox_uid(arena_id, row.name))], capture_output=True, text=True)
+        ps = subprocess.run(
+            ["ps", "-o", "stat=,cmd=", "-u", str(sandbox_uid(arena_id, row.name))], capture_output=True, text=True
+        )
         assert [line for line in ps.stdout.splitlines() if not line.startswith("Z")] == []
     # The patches hold nothing of the attacks (all writes outside the workspace failed).
     assert all(Path(r.patch_path).read_text() == "" for r in rows.values())

@@ -48,19 +48,18 @@ def server():
         yield server
 
 
-def llm(name: str, model: str, server: FakeOpenAI | None, **extra) -> dict:
+def llm(name: str, model: str, server: FakeOpenAI | None) -> dict:
     """A litellm contestant; `server=None` leaves the endpoint to the environment."""
-    return {"name": name, "model": model, **({"api_base": server.api_base} if server else {}), **extra}
+    return {"name": name, "model": model, **({"api_base": server.api_base} if server else {})}
 
 
-def run(
-    engine: Engine, calc_repo: Path, arena_dir: Path, contestants: list[dict]
-) -> tuple[str, dict[str, ContestantRow]]:
+def run(engine: Engine, calc_repo: Path, arena_dir: Path, contestants: list[dict]) -> dict[str, ContestantRow]:
+    """Run an arena to its end; its contestants' rows by name."""
     spec = spec_from_dict(spec_dict(calc_repo, contestants), base_dir=arena_dir)
     arena_id = engine.run(spec)
     arena = engine.store.arena(arena_id)
     assert arena.status == "completed", arena.error  # whatever a contestant did, the arena itself did not break
-    return arena_id, {c.name: c for c in arena.contestants}
+    return {c.name: c for c in arena.contestants}
 
 
 def messages(row: ContestantRow) -> list[dict]:
@@ -79,7 +78,7 @@ def test_tool_calls_fix_the_bug(engine, server, calc_repo, arena_dir):
         ToolCall(FIX, thought="add() subtracts; flip the operator.", prompt_tokens=120, completion_tokens=30),
         ToolCall(SUBMIT, prompt_tokens=200, completion_tokens=10),
     )
-    _, rows = run(engine, calc_repo, arena_dir, [llm("a", "openai/fake-model-a", server)])
+    rows = run(engine, calc_repo, arena_dir, [llm("a", "openai/fake-model-a", server)])
 
     row = rows["a"]
     assert_fixed(row, steps=2)
@@ -110,7 +109,7 @@ def test_priced_model_cost_comes_from_usage(engine, server, calc_repo, arena_dir
         ToolCall(FIX, prompt_tokens=1000, completion_tokens=100),
         ToolCall(SUBMIT, prompt_tokens=2000, completion_tokens=50),
     )
-    _, rows = run(engine, calc_repo, arena_dir, [llm("priced", "openai/gpt-4o-mini", server)])
+    rows = run(engine, calc_repo, arena_dir, [llm("priced", "openai/gpt-4o-mini", server)])
 
     import litellm  # only now: the engine imported it with the local cost map
 
@@ -123,7 +122,7 @@ def test_priced_model_cost_comes_from_usage(engine, server, calc_repo, arena_dir
 
 def test_rate_limit_is_retried(engine, server, calc_repo, arena_dir):
     server.script("openai/fake-model-a", Fault("429"), ToolCall(FIX), ToolCall(SUBMIT))
-    _, rows = run(engine, calc_repo, arena_dir, [llm("a", "openai/fake-model-a", server)])
+    rows = run(engine, calc_repo, arena_dir, [llm("a", "openai/fake-model-a", server)])
 
     assert_fixed(rows["a"], steps=2)  # the retry happens inside one model call
     limited, retried, _ = server.requests_for("openai/fake-model-a")
@@ -134,7 +133,7 @@ def test_permanent_server_error_fails_only_that_contestant(engine, server, calc_
     server.script("openai/broken", Fault("500", permanent=True))
     server.script("openai/fake-model-b", ToolCall(FIX), ToolCall(SUBMIT))
     steps = write_steps(arena_dir / "steps.yaml", [{"thought": "fix", "commands": [FIX]}, {"commands": [SUBMIT]}])
-    _, rows = run(
+    rows = run(
         engine,
         calc_repo,
         arena_dir,
@@ -156,7 +155,7 @@ def test_permanent_server_error_fails_only_that_contestant(engine, server, calc_
 
 def test_slow_answer_times_out_and_is_retried(engine, server, calc_repo, arena_dir):
     server.script("openai/fake-model-a", Fault("timeout"), ToolCall(FIX), ToolCall(SUBMIT))
-    _, rows = run(engine, calc_repo, arena_dir, [llm("a", "openai/fake-model-a", server)])
+    rows = run(engine, calc_repo, arena_dir, [llm("a", "openai/fake-model-a", server)])
 
     assert_fixed(rows["a"], steps=2)
     slow, retried, _ = server.requests_for("openai/fake-model-a")
@@ -167,7 +166,7 @@ def test_slow_answer_times_out_and_is_retried(engine, server, calc_repo, arena_d
 
 def test_garbage_body_fails_cleanly(engine, server, calc_repo, arena_dir):
     server.script("openai/fake-model-a", Fault("garbage", permanent=True))
-    _, rows = run(engine, calc_repo, arena_dir, [llm("a", "openai/fake-model-a", server)])
+    rows = run(engine, calc_repo, arena_dir, [llm("a", "openai/fake-model-a", server)])
 
     row = rows["a"]
     assert (row.status, row.exit_status) == ("failed", "InternalServerError")
@@ -188,7 +187,7 @@ def test_api_key_never_enters_the_sandbox(engine, server, calc_repo, arena_dir, 
     else:
         contestant, key = llm("a", "openai/fake-model-a", server), "sk-test-secret-arena"
     server.script("openai/fake-model-a", ToolCall("env; cat /proc/self/environ"), ToolCall(SUBMIT))
-    _, rows = run(engine, calc_repo, arena_dir, [contestant])
+    rows = run(engine, calc_repo, arena_dir, [contestant])
 
     row = rows["a"]
     assert (row.status, row.exit_status) == ("completed", "Submitted")
@@ -207,7 +206,7 @@ def test_api_key_is_not_written_to_the_trajectory(engine, server, calc_repo, are
     """Trajectories are shown in the app, downloaded and replayed by others: the key must not be in them."""
     monkeypatch.setenv("ARENA_API_KEY", "sk-test-secret-arena")
     server.script("openai/fake-model-a", ToolCall(SUBMIT))
-    _, rows = run(engine, calc_repo, arena_dir, [llm("a", "openai/fake-model-a", server)])
+    rows = run(engine, calc_repo, arena_dir, [llm("a", "openai/fake-model-a", server)])
 
     assert rows["a"].exit_status == "Submitted"
     assert "sk-test-secret" not in Path(rows["a"].trajectory_path).read_text()

@@ -142,7 +142,9 @@ class LocalBackend:
         log_path.write_text(log)
         shutil.rmtree(tmp, ignore_errors=True)
         if result.returncode != 0:
-            raise SetupFailed(f"the task's setup_command failed with exit code {result.returncode}; see the setup log", log)
+            raise SetupFailed(
+                f"the task's setup_command failed with exit code {result.returncode}; see the setup log", log
+            )
         return log
 
     def create(self, prepared: PreparedTask, root: Path, uid: int) -> "LocalSandbox":
@@ -165,12 +167,17 @@ class LocalSandbox:
                 _give(path, self.uid)
         for path in (self.dirs["upper"], self.dirs["work"], prepared.checkout):
             if "," in str(path) or ":" in str(path):
-                raise SandboxError(f"path {path} contains ',' or ':', which overlay mounts cannot take; move ARENA_DATA_DIR")
+                raise SandboxError(
+                    f"path {path} contains ',' or ':', which overlay mounts cannot take; move ARENA_DATA_DIR"
+                )
         self.runner = ProcessRunner()
 
     def _argv(self, command: str, base_git: bool = False) -> list[str]:
         lower, upper, work = self.prepared.checkout, self.dirs["upper"], self.dirs["work"]
-        staging = [("overlay", f"lowerdir={lower},upperdir={upper},workdir={work}", "ws"), ("bind", self.dirs["tmp"], "tmp")]
+        staging = [
+            ("overlay", f"lowerdir={lower},upperdir={upper},workdir={work}", "ws"),
+            ("bind", self.dirs["tmp"], "tmp"),
+        ]
         bwrap = ["bwrap", "--die-with-parent", "--unshare-all", "--hostname", "arena", *_system_mounts()]
         bwrap += ["--bind", f"{STAGE}/tmp", "/tmp", "--bind", f"{STAGE}/ws", WORKDIR]
         if base_git:

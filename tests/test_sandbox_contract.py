@@ -1,0 +1,113 @@
+"""The contract every sandbox backend keeps (local and unsafe-local here; e2b's fake later)."""
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from arena.sandboxes import RepoCache, get_backend
+from arena.spec import SandboxSpec
+from tests.conftest import CALC_FILES, make_repo
+
+
+@pytest.fixture(params=["local", "unsafe-local"])
+def sandbox_pair(request, tmp_path):
+    """Two sandboxes of the same prepared task, for one backend."""
+    repo = tmp_path / "repo"
+    sha = make_repo(repo, CALC_FILES)
+    limits = SandboxSpec(backend=request.param, command_timeout_s=5, output_limit_bytes=4096)
+    backend = get_backend(limits, RepoCache(tmp_path / "cache"))
+    backend.check_available()
+    prepared = backend.prepare(str(repo), sha, None, tmp_path / "runs" / "setup.log")
+    boxes = [
+        backend.create(prepared, tmp_path / "runs" / name, uid) for name, uid in (("a", 1_500_001), ("b", 1_500_002))
+    ]
+    yield boxes
+    for box in boxes:
+        box.close()
+
+
+def test_commands_run_in_the_workspace_at_base(sandbox_pair):
+    a, _ = sandbox_pair
+    result = a.execute("git log --oneline | wc -l; cat calc/ops.py | head -2; exit 3")
+    assert result.returncode == 3
+    assert result.output.splitlines()[0].strip() == "1"
+    assert "def add(a, b):" in result.output
+    assert a.execute("pwd").output.strip() == a.workdir
+
+
+def test_workspaces_are_private(sandbox_pair):
+    a, b = sandbox_pair
+    assert a.execute("echo mine > calc/ops.py && echo new > extra.txt").returncode == 0
+    assert "def add" in b.execute("cat calc/ops.py").output
+    assert b.execute("test -e extra.txt").returncode == 1
+    assert b.diff() == ""
+
+
+def test_diff_has_changes_new_files_and_deletions_but_not_bytecode(sandbox_pair):
+    a, _ = sandbox_pair
+    a.execute("sed -i 's/a - b/a + b/' calc/ops.py && rm tests/test_ops.py && mkdir -p docs && echo hi > docs/new.md")
+    a.execute("python3 -c 'import calc.ops'")  # writes __pycache__
+    a.execute("git add -A && git commit -qm 'agent commit' && echo 'x' > .git/info/exclude")  # cannot fool the diff
+    patch = a.diff()
+    assert "+    return a + b" in patch
+    assert "+++ b/docs/new.md" in patch and "--- a/tests/test_ops.py" in patch
+    assert "__pycache__" not in patch
+
+
+def test_timeout_kills_the_process_group(sandbox_pair):
+    a, _ = sandbox_pair
+    started = time.monotonic()
+    result = a.execute("sleep 30 & sleep 30; echo never", timeout=1)
+    assert time.monotonic() - started < 5
+    assert result.timed_out and result.returncode == 124 and "never" not in result.output
+    assert "timed out after 1 s" in result.exception_info
+    assert a.execute("echo alive").output == "alive\n"  # the sandbox is still usable
+
+
+def test_output_is_truncated_to_the_limit_keeping_head_and_tail(sandbox_pair):
+    a, _ = sandbox_pair
+    result = a.execute("echo START; head -c 1000000 /dev/zero | tr '\\0' 'x'; echo; echo END")
+    assert result.output.startswith("START") and result.output.rstrip().endswith("END")
+    assert result.truncated_bytes > 990_000
+    assert f"[... {result.truncated_bytes} bytes of output truncated by the sandbox ...]" in result.output
+    assert len(result.output) < 4096 + 200
+
+
+def test_cancel_kills_the_running_command_and_refuses_more(sandbox_pair):
+    a, _ = sandbox_pair
+    results = []
+    worker = threading.Thread(target=lambda: results.append(a.execute("sleep 20", timeout=30)))
+    worker.start()
+    time.sleep(0.5)
+    a.cancel()
+    worker.join(timeout=5)
+    assert not worker.is_alive() and results[0].cancelled
+    later = a.execute("echo hi")
+    assert later.cancelled and later.output == ""
+
+
+def test_the_host_environment_does_not_leak(sandbox_pair, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-host-secret")
+    a, _ = sandbox_pair
+    assert "sk-host-secret" not in a.execute("env").output
+
+
+def test_prepare_reuses_the_mirror_and_checkout(tmp_path):
+    repo = tmp_path / "repo"
+    sha = make_repo(repo, CALC_FILES)
+    repos = RepoCache(tmp_path / "cache")
+    backend = get_backend(SandboxSpec(), repos)
+    first = backend.prepare(str(repo), sha, None, tmp_path / "setup.log")
+    marker = RepoCache.ready_marker(first.checkout)
+    stamp = marker.stat().st_mtime_ns
+    second = backend.prepare(str(repo), sha, None, tmp_path / "setup.log")
+    assert second.checkout == first.checkout and marker.stat().st_mtime_ns == stamp
+    # A new commit in the source is fetched into the same mirror on reuse.
+    new_sha = make_repo(repo, {"calc/more.py": "X = 1\n"}, message="more")
+    assert repos.resolve(str(repo), "HEAD") == new_sha
+    third = backend.prepare(str(repo), new_sha, None, tmp_path / "setup.log")
+    assert (third.checkout / "calc/more.py").exists()
+    assert len(list((tmp_path / "cache" / "mirrors").glob("*.git"))) == 1
+    assert Path(third.checkout).name != Path(first.checkout).name
