@@ -15,6 +15,7 @@ run: install
 	$(BIN)/streamlit run app/main.py --server.port $(PORT) --server.headless true
 
 test: install
+	@.ci/system-deps --test
 	$(BIN)/python -m pytest
 
 install: system-deps $(STAMP)

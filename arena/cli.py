@@ -29,6 +29,9 @@ def _print_arena(row: ArenaRow) -> None:
         print(f"  error: {row.error.strip().splitlines()[0]}")
     if row.setup_log_path:
         print(f"  setup log: {row.setup_log_path}")
+        if row.status == Status.FAILED:
+            tail = Path(row.setup_log_path).read_text().splitlines()[-15:] if Path(row.setup_log_path).exists() else []
+            print("\n".join(f"    | {line}" for line in tail))
     print(f"  {'contestant':<20} {'status':<12} {'exit':<18} {'steps':>5} {'cost':>8}  patch")
     for c in row.contestants:
         patch = c.patch_path or "-"

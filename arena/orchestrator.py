@@ -37,6 +37,7 @@ log = logging.getLogger("arena")
 SANDBOX_UID_BASE = 1_000_000
 SANDBOX_UID_SPAN = 1_000_000_000
 DB_POLL_S = 1.0
+HEARTBEAT_S = 10.0
 
 
 def validate(spec: ArenaSpec, repos: RepoCache) -> str:
@@ -181,7 +182,8 @@ class Engine:
             store.update_arena(arena_id, error=f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
             final = Status.FAILED
         finally:
-            leftover = [c for c in run.contestants.values() if not Status(store.contestant(c.row_id).status).ended]
+            unended = {c.name for c in store.arena(arena_id).contestants if not Status(c.status).ended}
+            leftover = [c for c in run.contestants.values() if c.spec.name in unended]
             self._end_unstarted(run, leftover, Status.FAILED, "not started: the arena failed")
             store.update_arena(arena_id, status=final, finished_at=utcnow())
             run.done.set()
@@ -192,8 +194,11 @@ class Engine:
         running: dict[Future, ContestantRun] = {}
         deadline = time.monotonic() + run.spec.limits.time_budget_s
         ending: Status | None = None
-        next_poll = 0.0
+        next_poll = next_beat = 0.0
         while pending or running:
+            if running and time.monotonic() >= next_beat:  # alive even while one long command runs
+                self.store.touch([c.row_id for c in running.values()])
+                next_beat = time.monotonic() + HEARTBEAT_S
             if time.monotonic() >= next_poll:
                 flagged, names = self.store.cancel_requests(run.arena_id)
                 run.cancel_arena |= flagged

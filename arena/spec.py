@@ -82,6 +82,16 @@ class ContestantSpec(_Strict):
                 raise ValueError(f"'{scheme}:' needs a file after the colon, e.g. {scheme}:steps/a.yaml")
         return value
 
+    @field_validator("model_kwargs")
+    def _no_secrets(cls, value: dict[str, Any]) -> dict[str, Any]:
+        secret = [k for k in value if "key" in k.lower() or "token" in k.lower() or "secret" in k.lower()]
+        if secret:
+            raise ValueError(
+                f"{', '.join(secret)} looks like a secret; specs are stored and shown, so put keys in the environment "
+                "(the provider's variable such as OPENAI_API_KEY, or ARENA_API_KEY for api_base endpoints)"
+            )
+        return value
+
     @property
     def kind(self) -> str:
         """'scripted', 'replay' or 'litellm'."""

@@ -80,7 +80,7 @@ def test_three_scripted_contestants_in_parallel(engine, calc_repo, arena_dir):
     outputs = [m["extra"].get("raw_output") for m in traj["messages"] if m["role"] == "user" and "extra" in m]
     assert "5\n" in outputs
     # The pristine checkout was never written: contestants wrote only to their own overlays.
-    checkout = next((engine.settings.cache_dir / "checkouts").glob("calc-*[!n]"))
+    checkout = next(p for p in (engine.settings.cache_dir / "checkouts").iterdir() if p.is_dir())
     assert "a - b" in (checkout / "calc/ops.py").read_text()
     assert "a - b" in (calc_repo / "calc/ops.py").read_text()
 
@@ -225,7 +225,7 @@ def test_setup_has_network_but_contestants_do_not(engine, calc_repo, arena_dir):
     """Setup shares the host network (to reach registries); contestants get none."""
     server = __import__("socket").create_server(("127.0.0.1", 0))
     port = server.getsockname()[1]
-    threading.Thread(target=lambda: [server.accept()[0].close() for _ in range(3)], daemon=True).start()
+    threading.Thread(target=accept_all, args=(server,), daemon=True).start()
     probe = (
         f"python3 -c \"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=2); print('connected')\""
     )
@@ -257,3 +257,12 @@ def wait_for(condition, timeout: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.05)
+
+
+def accept_all(server) -> None:
+    """Accept and close connections until the socket is closed."""
+    while True:
+        try:
+            server.accept()[0].close()
+        except OSError:
+            return

@@ -38,7 +38,7 @@ def known_cost(model_name: str) -> bool:
 class ArenaLitellmModel(LitellmModel):
     """Tool-call model over litellm. Unknown models run with cost 0 instead of failing on cost lookup."""
 
-    def __init__(self, *, retry: RetryPolicy, **kwargs: Any):
+    def __init__(self, *, retry: RetryPolicy, api_key: str | None = None, **kwargs: Any):
         kwargs.setdefault("cost_tracking", "default" if known_cost(kwargs["model_name"]) else "ignore_errors")
         kwargs.setdefault("model_kwargs", {})
         kwargs["model_kwargs"] = {"drop_params": True, "timeout": retry.timeout_s, "num_retries": 0} | kwargs[
@@ -46,6 +46,11 @@ class ArenaLitellmModel(LitellmModel):
         ]
         super().__init__(**kwargs)
         self.retry = retry
+        # Kept out of self.config: the config is serialized into every trajectory file.
+        self._api_key = api_key
+
+    def _query(self, messages: list[dict[str, str]], **kwargs: Any):
+        return super()._query(messages, **({"api_key": self._api_key} if self._api_key else {}) | kwargs)
 
     def query(self, messages: list[dict[str, str]], **kwargs: Any) -> dict:
         retrying = Retrying(

@@ -129,10 +129,15 @@ def make_model(contestant: ContestantSpec, observation: dict[str, Any], retry: "
 
     kwargs = dict(contestant.model_kwargs)
     api_base = contestant.api_base or os.environ.get("ARENA_API_BASE")
+    api_key = None  # litellm then reads the provider's own variable (OPENAI_API_KEY, ...)
     if api_base:
         kwargs["api_base"] = api_base
-        kwargs.setdefault("api_key", os.environ.get("ARENA_API_KEY") or "sk-local-endpoint")
-    return ArenaLitellmModel(model_name=contestant.model, model_kwargs=kwargs, retry=retry, **observation)
+        api_key = os.environ.get("ARENA_API_KEY")
+        if not api_key and not os.environ.get(f"{contestant.model.split('/')[0].upper()}_API_KEY"):
+            api_key = "sk-local-endpoint"  # local OpenAI-compatible servers want some key, any key
+    return ArenaLitellmModel(
+        model_name=contestant.model, model_kwargs=kwargs, api_key=api_key, retry=retry, **observation
+    )
 
 
 class RetryPolicy(BaseModel):

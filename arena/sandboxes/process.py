@@ -41,16 +41,18 @@ class ProcessRunner:
         capture = _Capture(output_limit)
         reader = threading.Thread(target=capture.drain, args=(proc.stdout,), daemon=True)
         reader.start()
-        timed_out = False
+        # A timer kills at the deadline while this thread blocks in waitpid: Popen.wait(timeout)
+        # would poll with sleeps of up to 50 ms and make every command end late.
+        expired = threading.Event()
+        timer = threading.Timer(timeout, lambda: (expired.set(), _kill_group(proc)))
+        timer.start()
         try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_group(proc)
             proc.wait()
         finally:
+            timer.cancel()
             with self._lock:
                 self._proc = None
+        timed_out = expired.is_set()
         reader.join(timeout=5)
         output, dropped = capture.text()
         result = ExecResult(

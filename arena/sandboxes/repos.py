@@ -110,13 +110,13 @@ class RepoCache:
 
         Call under `self.lock_checkout(...)`; `mark_ready` after the setup command succeeded.
         """
+        path = self.checkout_path(repo, sha, key)
+        if self.ready_marker(path).exists() and (path / ".git").exists():
+            return path, True  # a commit never changes: no fetch needed
         mirror = self.mirror(repo)
         if subprocess.run(["git", "cat-file", "-e", f"{sha}^{{commit}}"], cwd=mirror).returncode != 0:
             # A local commit not on any ref (detached HEAD) is not in the mirror: fetch it by id.
             git("fetch", "--quiet", repo, sha, cwd=mirror)
-        path = self.checkout_path(repo, sha, key)
-        if self.ready_marker(path).exists() and (path / ".git").exists():
-            return path, True
         if path.exists():
             shutil.rmtree(path)  # a checkout whose setup failed or died: start again from clean
         path.parent.mkdir(parents=True, exist_ok=True)

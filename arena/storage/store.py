@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, make_url, select
+from sqlalchemy import create_engine, event, make_url, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -24,6 +24,7 @@ def make_engine(url: str) -> Engine:
         def _sqlite_pragmas(conn, _record):  # WAL: the app reads while workers write
             cur = conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")  # durable with WAL; FULL syncs on every heartbeat
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
@@ -81,6 +82,14 @@ class Store:
                 raise NotFound(f"no contestant with id {contestant_id}")
             for key, value in fields.items():
                 setattr(row, key, value)
+
+    def touch(self, contestant_ids: list[int]) -> None:
+        """Heartbeat for several contestants in one statement."""
+        if contestant_ids:
+            with self.session() as s:
+                s.execute(
+                    update(ContestantRow).where(ContestantRow.id.in_(contestant_ids)).values(heartbeat_at=utcnow())
+                )
 
     def contestant(self, contestant_id: int) -> ContestantRow:
         with self.session() as s:
