@@ -81,7 +81,6 @@ def main() -> int:
     sizes, sleeps, seconds, repeats = ([1, 4], 2, 0.3, 1) if args.quick else ([1, 4, 8, 16], 5, 0.5, 3)
 
     tmp = Path(tempfile.mkdtemp(prefix="arena-bench-orchestration-"))
-    tmp.chmod(0o755)  # mkdtemp makes 0700; sandbox uids must be able to reach their dirs inside
     os.environ["ARENA_DATA_DIR"] = str(tmp / "data")
     os.environ.pop("ARENA_DATABASE_URL", None)
     os.environ.setdefault("MSWEA_SILENT_STARTUP", "1")

@@ -55,7 +55,6 @@ def main() -> int:
     n_files, sizes = (300, [1, 4]) if args.quick else (2000, [1, 4, 8, 16])
 
     tmp = Path(tempfile.mkdtemp(prefix="arena-bench-provision-"))
-    tmp.chmod(0o755)  # mkdtemp makes 0700; sandbox uids must be able to reach their dirs inside
     os.environ["ARENA_DATA_DIR"] = str(tmp / "data")
     from arena.config import Settings
     from arena.sandboxes.local import LocalBackend

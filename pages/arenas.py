@@ -19,7 +19,7 @@ for arena in rows:
                 for c in arena["contestants"]
             ],
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
         )
         for c in arena["contestants"]:
             if c["patch_path"]:
