@@ -9,8 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from arena.config import Settings
-from arena.errors import ArenaError
-from arena.report import arena_json
+from arena.errors import ArenaError, UserError
+from arena.report import arena_json, verdict_json
+from arena.spec import is_git_url
 from arena.storage import ArenaRow, Status
 
 EPILOG = {
@@ -19,10 +20,30 @@ EPILOG = {
     "show": "example:\n  arena show 3f9c2a1b --json",
     "cancel": "examples:\n  arena cancel 3f9c2a1b\n  arena cancel 3f9c2a1b --contestant fix-a",
     "demo": "example:\n  arena demo --json",
+    "judge": "example:\n  arena judge 3f9c2a1b --json",
+    "export": "example:\n  arena export 3f9c2a1b --format swebench -o preds.jsonl",
 }
+SWEBENCH_EXAMPLE = (
+    "\nSWE-bench:\n  arena run --swebench inst.json --repo ./astropy-mirror --test-command 'python -m pytest -q' \\\n"
+    "      --contestant a=openai/gpt-4.1-mini:minimal-fix --contestant b=scripted:steps/b.yaml"
+)
 
 
-def _print_arena(row: ArenaRow) -> None:
+def _print_verdict(verdict) -> None:
+    if verdict is None:
+        return
+    if verdict.error:
+        print(f"  judge failed: {verdict.error.strip().splitlines()[0]}")
+        return
+    coverage = f"{verdict.resolved}/{verdict.candidates} candidates resolved"
+    print(f"  verdict: winner {verdict.winner or 'none (no candidate passes the gates)'}; {coverage}")
+    for p in verdict.ranking:
+        print(f"   {p['rank']}. {p['name']:<18} {p['reasons'][0]}")
+        for reason in p["reasons"][1:]:
+            print(f"      - {reason}")
+
+
+def _print_arena(row: ArenaRow, verdict=None) -> None:
     print(f"arena {row.id}  {row.status}  {row.title}")
     print(f"  repo {row.repo} @ {row.base_sha[:12]}")
     if row.error:
@@ -38,6 +59,7 @@ def _print_arena(row: ArenaRow) -> None:
         print(f"  {c.name:<20} {c.status:<12} {c.exit_status or '-':<18} {c.steps:>5} {c.cost:>8.4f}  {patch}")
         if c.error and c.status != Status.COMPLETED:
             print(f"      {c.error.strip().splitlines()[0]}")
+    _print_verdict(verdict)
 
 
 def _engine():
@@ -46,12 +68,14 @@ def _engine():
     return Engine(Settings.from_env())
 
 
-def _run_spec(spec_path: Path, as_json: bool) -> int:
+def _run_spec(spec_path: Path | None, as_json: bool, swebench_args: argparse.Namespace | None = None) -> int:
     from arena.orchestrator import validate
     from arena.sandboxes import RepoCache
-    from arena.spec import load_spec
+    from arena.spec import load_spec, spec_from_dict
 
-    spec = load_spec(spec_path)
+    spec = (
+        load_spec(spec_path) if spec_path else spec_from_dict(_swebench_spec(swebench_args), Path.cwd(), "--swebench")
+    )
     validate(spec, RepoCache(Settings.from_env().cache_dir))  # bad input exits 2 before anything is written
     engine = _engine()
     arena_id = engine.launch(spec)
@@ -63,9 +87,9 @@ def _run_spec(spec_path: Path, as_json: bool) -> int:
         print("cancelling...", file=sys.stderr)
         engine.cancel(arena_id)
         engine.wait(arena_id)
-    row = engine.store.arena(arena_id)
+    row, verdict = engine.store.arena(arena_id), engine.store.latest_verdict(arena_id)
     engine.shutdown()
-    return _report(row, as_json)
+    return _report(row, verdict, as_json)
 
 
 def _follow(engine, arena_id: str, quiet: bool) -> None:
@@ -81,16 +105,45 @@ def _follow(engine, arena_id: str, quiet: bool) -> None:
                 print(f"  {c.name}: {state} (steps {c.steps})", file=sys.stderr)
 
 
-def _report(row: ArenaRow, as_json: bool) -> int:
+def _report(row: ArenaRow, verdict, as_json: bool) -> int:
     if as_json:
-        print(json.dumps(arena_json(row)), file=sys.__stdout__)
+        print(json.dumps(arena_json(row, verdict)), file=sys.__stdout__)
     else:
-        _print_arena(row)
+        _print_arena(row, verdict)
     return 1 if row.status == Status.FAILED else 0
 
 
+def _swebench_spec(args: argparse.Namespace) -> dict:
+    """A spec dict from `--swebench FILE --contestant NAME=MODEL[:STRATEGY] ...` and the task overrides."""
+    from arena.spec import BUILTIN_STRATEGIES
+
+    if not args.contestant:
+        raise UserError("--swebench needs at least one --contestant NAME=MODEL[:STRATEGY], e.g. a=openai/gpt-4.1-mini")
+    contestants = []
+    for value in args.contestant:
+        name, sep, model = value.partition("=")
+        if not sep or not name or not model:
+            raise UserError(
+                f"--contestant {value!r}: write NAME=MODEL[:STRATEGY], e.g. a=openai/gpt-4.1-mini:test-first"
+            )
+        head, _, tail = model.rpartition(":")
+        strategy = tail if head and tail in BUILTIN_STRATEGIES else "balanced"
+        contestants.append({"name": name, "model": head if strategy == tail and head else model, "strategy": strategy})
+    overrides = {"repo": args.repo, "base": args.base, "setup_command": args.setup_command,
+                 "test_command": args.test_command, "instance_id": args.instance_id}  # fmt: skip
+    task = {"swebench": args.swebench} | {k: v for k, v in overrides.items() if v is not None}
+    for key in ("repo",):
+        if key in task and not is_git_url(task[key]):
+            task[key] = str(Path(task[key]).resolve())
+    return {"task": task, "contestants": contestants}
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    return _run_spec(Path(args.spec), args.json)
+    if bool(args.spec) == bool(args.swebench):
+        raise UserError(
+            "give either a spec file (arena run SPEC.yaml) or --swebench INSTANCE.json, not both or neither"
+        )
+    return _run_spec(Path(args.spec) if args.spec else None, args.json, args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -129,11 +182,56 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     from arena.storage import Store
 
-    row = Store(Settings.from_env().database_url).arena(args.arena_id)
+    store = Store(Settings.from_env().database_url)
+    row, verdict = store.arena(args.arena_id), store.latest_verdict(args.arena_id)
     if args.json:
-        print(json.dumps(arena_json(row)))
+        print(json.dumps(arena_json(row, verdict)))
     else:
-        _print_arena(row)
+        _print_arena(row, verdict)
+    return 0
+
+
+def cmd_judge(args: argparse.Namespace) -> int:
+    engine = _engine()
+    try:
+        engine.judge(args.arena_id)
+        row, verdict = engine.store.arena(args.arena_id), engine.store.latest_verdict(args.arena_id)
+    finally:
+        engine.shutdown()
+    if args.json:
+        print(json.dumps(verdict_json(verdict)), file=sys.__stdout__)
+    else:
+        _print_arena(row, verdict)
+    return 1 if verdict.error else 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from arena.storage import Store
+    from arena.tasks.swebench import prediction, write_predictions
+
+    store = Store(Settings.from_env().database_url)
+    row, verdict = store.arena(args.arena_id), store.latest_verdict(args.arena_id)
+    instance_id = (row.spec.get("task") or {}).get("instance_id")
+    if not instance_id:
+        raise UserError(
+            f"arena {row.id} was not imported from SWE-bench (no instance_id); export needs a SWE-bench task"
+        )
+    name = args.contestant or (verdict.winner if verdict else None)
+    if name is None:
+        raise UserError(f"arena {row.id} has no winner; choose a candidate with --contestant NAME")
+    by_name = {c.name: c for c in row.contestants}
+    if name == "synthesis" and verdict and verdict.judge.get("synthesis_patch"):
+        patch, agent = verdict.judge["synthesis_patch"], f"{verdict.judge.get('reviewer')}+synthesis"
+    elif name in by_name and by_name[name].patch_path:
+        c = by_name[name]
+        patch, agent = Path(c.patch_path).read_text(), f"{c.model}+{c.strategy}"
+    else:
+        raise UserError(f"arena {row.id} has no candidate '{name}' with a patch; candidates: {', '.join(by_name)}")
+    text = write_predictions(Path(args.output) if args.output else None, [prediction(instance_id, agent, patch)])
+    if not args.output:
+        print(text, end="")
+    else:
+        print(f"wrote {args.output}: {instance_id} from {name}", file=sys.stderr)
     return 0
 
 
@@ -165,9 +263,17 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    p = add("run", cmd_run, "Run the arena described by a spec YAML and wait until it ends.")
-    p.add_argument("spec", help="path to the arena spec (YAML)")
+    p = add("run", cmd_run, "Run the arena described by a spec YAML (or a SWE-bench instance) and wait until it ends.")
+    p.epilog += SWEBENCH_EXAMPLE
+    p.add_argument("spec", nargs="?", help="path to the arena spec (YAML)")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object with the result")
+    p.add_argument("--swebench", metavar="INSTANCE.json", help="import the task from a SWE-bench instance file")
+    p.add_argument("--instance-id", help="which instance, when the file holds several")
+    p.add_argument("--contestant", action="append", metavar="NAME=MODEL[:STRATEGY]", help="with --swebench; repeat")
+    p.add_argument("--repo", help="with --swebench: a local copy of the instance's repository")
+    p.add_argument("--base", help="with --swebench: override the instance's base commit")
+    p.add_argument("--setup-command", help="with --swebench: prepares the environment (runs once, with network)")
+    p.add_argument("--test-command", help="with --swebench: how the repository runs its tests")
     p = add("list", cmd_list, "List arenas, newest first.")
     p.add_argument("--status", choices=[s.value for s in Status], help="only arenas with this status")
     p.add_argument("--limit", type=int, default=50)
@@ -186,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ["run", "list", "show", "cancel", "demo"]
+COMMANDS = ["run", "list", "show", "cancel", "demo", "judge", "export"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,6 @@
 Worker threads never touch Streamlit; the app reads rows and trajectory files.
 """
 
-import hashlib
 import logging
 import os
 import secrets
@@ -26,16 +25,15 @@ from arena.agents.models import RetryPolicy, load_replay, load_script, make_mode
 from arena.agents.runner import ContestantAgent, StopSignal
 from arena.agents.strategies import agent_config, load_strategy, model_config
 from arena.config import Settings
-from arena.errors import ArenaError, SetupFailed, SpecError
+from arena.errors import ArenaError, SetupFailed, SpecError, UserError
+from arena.judging.judge import Candidate, Judge, JudgeResult
 from arena.protocols import PreparedTask, Sandbox, SandboxBackend
-from arena.sandboxes import RepoCache, get_backend
+from arena.sandboxes import RepoCache, get_backend, sandbox_uid
 from arena.sandboxes.repos import git
 from arena.spec import ArenaSpec, ContestantSpec
-from arena.storage import ArenaRow, ContestantRow, Status, Store, utcnow
+from arena.storage import ArenaRow, ContestantRow, EvaluationRow, Status, Store, VerdictRow, utcnow
 
 log = logging.getLogger("arena")
-SANDBOX_UID_BASE = 1_000_000
-SANDBOX_UID_SPAN = 1_000_000_000
 DB_POLL_S = 1.0
 HEARTBEAT_S = 10.0
 
@@ -151,6 +149,42 @@ class Engine:
             else:
                 run.cancel_names.add(contestant)
 
+    def judge(self, arena_id: str) -> int:
+        """(Re-)judge an arena that has ended; returns the new verdict's id."""
+        row = self.store.arena(arena_id)
+        if not Status(row.status).ended:
+            raise UserError(f"arena {arena_id} is still {row.status}; judge it after it ends (or `arena cancel` it)")
+        spec = ArenaSpec.model_validate(row.spec)
+        backend = get_backend(spec.sandbox, self.repos)
+        backend.check_available()
+        prepared = backend.prepare(
+            spec.task.repo, row.base_sha, spec.task.setup_command, self.settings.runs_dir / arena_id / "setup.log"
+        )
+        return self._judge(arena_id, spec, backend, prepared)
+
+    def _judge(self, arena_id: str, spec: ArenaSpec, backend: SandboxBackend, prepared: PreparedTask) -> int:
+        """Judge the contestants' patches and store the verdict (a failure is stored as the verdict's error)."""
+        rows = [c for c in self.store.arena(arena_id).contestants if c.patch_path and Path(c.patch_path).is_file()]
+        candidates = [
+            Candidate(
+                name=c.name,
+                patch=Path(c.patch_path).read_text(),
+                model=c.model,
+                strategy=c.strategy,
+                cost=c.cost,
+                duration_s=(c.finished_at - c.started_at).total_seconds() if c.finished_at and c.started_at else 0.0,
+            )
+            for c in rows
+        ]
+        work_dir = self.settings.runs_dir / arena_id / "judge" / secrets.token_hex(3)
+        try:
+            result = Judge(spec, backend, prepared, arena_id, work_dir).run(candidates)
+        except Exception as e:  # a broken judgement is recorded, never lost
+            log.exception("judging arena %s failed", arena_id)
+            verdict = VerdictRow(arena_id=arena_id, error=f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
+            return self.store.add_verdict(verdict, [])
+        return self.store.add_verdict(*verdict_rows(arena_id, result))
+
     def shutdown(self) -> None:
         for run in self.runs.values():
             run.cancel_arena = True
@@ -177,6 +211,8 @@ class Engine:
             if run.spec.task.setup_command:
                 store.update_arena(arena_id, setup_log_path=str(setup_log))
             final = self._schedule(run, backend, prepared)
+            if final in (Status.COMPLETED, Status.TIMED_OUT):
+                self._judge(arena_id, run.spec, backend, prepared)
         except Exception as e:  # the coordinator itself broke: record it, never leave rows `running`
             log.exception("arena %s failed", arena_id)
             store.update_arena(arena_id, error=f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
@@ -298,6 +334,40 @@ class Engine:
             store.update_contestant(c.row_id, finished_at=utcnow(), **fields)
 
 
+def verdict_rows(arena_id: str, result: JudgeResult) -> tuple[VerdictRow, list[EvaluationRow]]:
+    verdict = VerdictRow(
+        arena_id=arena_id,
+        winner=result.winner,
+        resolved=result.coverage["resolved"],
+        candidates=result.coverage["candidates"],
+        judge=result.judge | {"coverage": result.coverage},
+        ranking=[p.model_dump(mode="json") for p in result.ranking],
+    )
+    evaluations = [
+        EvaluationRow(
+            arena_id=arena_id,
+            candidate=p.name,
+            rank=p.rank,
+            passes_gates=p.passes_gates,
+            applies=p.evidence.applies,
+            resolved=p.resolved,
+            f2p_passed=p.evidence.f2p_passed,
+            f2p_total=p.evidence.f2p_total,
+            p2p_passed=p.evidence.p2p_passed,
+            p2p_total=p.evidence.p2p_total,
+            regressions=len(p.evidence.regressions),
+            tampered=bool(p.evidence.tampered),
+            votes=p.evidence.votes,
+            diff_lines=p.evidence.diff_lines,
+            files_changed=len(p.evidence.files),
+            cost=p.evidence.cost,
+            duration_s=p.evidence.duration_s,
+        )
+        for p in result.ranking
+    ]
+    return verdict, evaluations
+
+
 class _Stopped(Exception):
     """A contestant stopped before its agent started."""
 
@@ -314,16 +384,6 @@ def _progress(agent: ContestantAgent) -> dict:
         "tokens_out": agent.tokens_out,
         "heartbeat_at": utcnow(),
     }
-
-
-def sandbox_uid(arena_id: str, name: str) -> int:
-    """A host uid of the contestant's own, so RLIMIT_NPROC counts only its processes.
-
-    Derived from the (random) arena id, not a database id: processes with other databases
-    run sandboxes on the same host at the same time.
-    """
-    digest = hashlib.sha256(f"{arena_id}/{name}".encode()).digest()
-    return SANDBOX_UID_BASE + int.from_bytes(digest[:8], "big") % SANDBOX_UID_SPAN
 
 
 def process_owner() -> str:

@@ -44,6 +44,14 @@ class Sandbox(Protocol):
         """Patch of the workspace against the base commit, new files included (git apply-able)."""
         ...
 
+    def upload(self, name: str, data: bytes) -> str:
+        """Put a file in the sandbox's private /tmp; returns its path as commands see it."""
+        ...
+
+    def download(self, name: str) -> bytes | None:
+        """A file from the sandbox's private /tmp (None if missing or not a regular file)."""
+        ...
+
     def cancel(self) -> None:
         """Kill the running command (if any) and refuse further commands."""
         ...

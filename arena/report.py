@@ -1,9 +1,9 @@
 """Plain-data views of stored arenas, shared by the CLI, the app and notebooks."""
 
-from arena.storage import ArenaRow
+from arena.storage import ArenaRow, VerdictRow
 
 
-def arena_json(row: ArenaRow) -> dict:
+def arena_json(row: ArenaRow, verdict: VerdictRow | None = None) -> dict:
     """The stable JSON shape of `arena run --json` / `arena show --json` (fields are added, never removed)."""
     return {
         "arena_id": row.id,
@@ -15,6 +15,7 @@ def arena_json(row: ArenaRow) -> dict:
         "setup_log_path": row.setup_log_path,
         "created_at": row.created_at.isoformat() if row.created_at else None,
         "finished_at": row.finished_at.isoformat() if row.finished_at else None,
+        "verdict": verdict_json(verdict),
         "contestants": [
             {
                 "name": c.name,
@@ -31,4 +32,23 @@ def arena_json(row: ArenaRow) -> dict:
             }
             for c in row.contestants
         ],
+    }
+
+
+def verdict_json(verdict: VerdictRow | None) -> dict | None:
+    """The stable JSON of a verdict: winner, ranking (name, rank, resolved, reasons, evidence), coverage, judge."""
+    if verdict is None:
+        return None
+    return {
+        "winner": verdict.winner,
+        "ranking": [
+            {k: p[k] for k in ("name", "rank", "resolved", "passes_gates", "reasons", "evidence")}
+            for p in verdict.ranking
+        ],
+        "coverage": (verdict.judge or {}).get(
+            "coverage", {"resolved": verdict.resolved, "candidates": verdict.candidates}
+        ),
+        "judge": {k: v for k, v in (verdict.judge or {}).items() if k != "coverage"},
+        "error": verdict.error,
+        "created_at": verdict.created_at.isoformat() if verdict.created_at else None,
     }

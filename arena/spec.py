@@ -38,6 +38,12 @@ class TaskSpec(_Strict):
     test_command: str | None = None
     fail_to_pass: list[str] = []
     pass_to_pass: list[str] = []
+    swebench: str | None = None
+    """A SWE-bench instance file; its fields fill every task field not given here."""
+    instance_id: str | None = None
+    """Which instance of a multi-instance swebench file; set from the instance."""
+    test_patch: str = ""
+    """Applied only when judging (SWE-bench's test_patch); contestants never see it."""
 
     @model_validator(mode="after")
     def _one_problem_statement(self) -> "TaskSpec":
@@ -84,13 +90,7 @@ class ContestantSpec(_Strict):
 
     @field_validator("model_kwargs")
     def _no_secrets(cls, value: dict[str, Any]) -> dict[str, Any]:
-        secret = [k for k in value if "key" in k.lower() or "token" in k.lower() or "secret" in k.lower()]
-        if secret:
-            raise ValueError(
-                f"{', '.join(secret)} looks like a secret; specs are stored and shown, so put keys in the environment "
-                "(the provider's variable such as OPENAI_API_KEY, or ARENA_API_KEY for api_base endpoints)"
-            )
-        return value
+        return _reject_secrets(value)
 
     @property
     def kind(self) -> str:
@@ -124,13 +124,34 @@ class SandboxSpec(_Strict):
     setup_timeout_s: Annotated[int, Field(ge=1)] = 1800
 
 
+class JudgeSpec(_Strict):
+    """How candidates are judged (README: How the judge decides)."""
+
+    model: str | None = None
+    """litellm model for the reviewer; without one a documented heuristic ranks."""
+    api_base: str | None = None
+    model_kwargs: dict[str, Any] = {}
+    synthesize: bool = False
+    """Let the reviewer write a combined patch that competes as the contestant `synthesis`."""
+    cross_validate: bool = True
+    """Run every candidate against the reproduction tests the others wrote."""
+    test_timeout_s: Annotated[int, Field(ge=1)] = 900
+    max_parallel: Annotated[int, Field(ge=1)] | None = None
+    """Evaluations at once; default: the number of cores."""
+
+    @field_validator("model_kwargs")
+    def _no_secrets(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _reject_secrets(value)
+
+
 class ArenaSpec(_Strict):
-    """Task + contestants + limits + sandbox: everything one arena needs."""
+    """Task + contestants + limits + sandbox + judge: everything one arena needs."""
 
     task: TaskSpec
     contestants: Annotated[list[ContestantSpec], Field(min_length=1)]
     limits: LimitsSpec = LimitsSpec()
     sandbox: SandboxSpec = SandboxSpec()
+    judge: JudgeSpec = JudgeSpec()
 
     @model_validator(mode="after")
     def _unique_names(self) -> "ArenaSpec":
@@ -146,6 +167,16 @@ class ArenaSpec(_Strict):
         if self.task.problem_statement is not None:
             return self.task.problem_statement
         return Path(self.task.problem_statement_file or "").read_text()
+
+
+def _reject_secrets(kwargs: dict[str, Any]) -> dict[str, Any]:
+    secret = [k for k in kwargs if any(word in k.lower() for word in ("key", "token", "secret", "password"))]
+    if secret:
+        raise ValueError(
+            f"{', '.join(secret)} looks like a secret; specs are stored and shown, so put keys in the environment "
+            "(the provider's variable such as OPENAI_API_KEY, or ARENA_API_KEY for api_base endpoints)"
+        )
+    return kwargs
 
 
 def is_git_url(value: str) -> bool:
@@ -168,11 +199,25 @@ def spec_from_dict(raw: Any, base_dir: Path | str = ".", source: str = "spec") -
     """Validate a dict (from YAML or the app) and resolve relative paths against `base_dir`."""
     if not isinstance(raw, dict):
         raise SpecError(f"{source}: expected a mapping with task:, contestants:, limits:, sandbox:")
+    if isinstance(raw.get("task"), dict) and raw["task"].get("swebench"):
+        raw = {**raw, "task": with_swebench(raw["task"], Path(base_dir))}
     try:
         spec = ArenaSpec.model_validate(raw)
     except ValidationError as e:
         raise SpecError(format_validation_error(e, source)) from None
     return resolve_paths(spec, Path(base_dir).resolve())
+
+
+def with_swebench(task: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+    """Task fields from a SWE-bench instance, under the fields the spec gives itself (those win)."""
+    from arena.tasks.swebench import load_instance
+
+    path = (base_dir / Path(str(task["swebench"])).expanduser()).resolve()
+    instance = load_instance(path, task.get("instance_id"))
+    fields = instance.task_fields() | {"test_patch": instance.test_patch, "instance_id": instance.instance_id}
+    if "problem_statement_file" in task:
+        fields.pop("problem_statement", None)
+    return fields | {k: v for k, v in task.items() if v is not None} | {"swebench": str(path)}
 
 
 def resolve_paths(spec: ArenaSpec, base_dir: Path) -> ArenaSpec:

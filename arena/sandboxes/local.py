@@ -23,6 +23,7 @@ from pathlib import Path
 
 from arena.errors import SandboxError, SandboxUnavailable, SetupFailed
 from arena.protocols import ExecResult, PreparedTask
+from arena.sandboxes.files import read_from, write_into
 from arena.sandboxes.process import ProcessRunner
 from arena.sandboxes.repos import RepoCache, setup_key
 from arena.spec import SandboxSpec
@@ -201,6 +202,13 @@ class LocalSandbox:
         if result.returncode != 0:
             raise SandboxError(f"could not collect the patch (exit {result.returncode}): {result.output[-2000:]}")
         return result.output
+
+    def upload(self, name: str, data: bytes) -> str:
+        write_into(self.dirs["tmp"], name, data, self.uid)
+        return f"/tmp/{name}"
+
+    def download(self, name: str) -> bytes | None:
+        return read_from(self.dirs["tmp"], name)
 
     def cancel(self) -> None:
         self.runner.kill()

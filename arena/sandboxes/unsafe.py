@@ -10,6 +10,7 @@ from pathlib import Path
 
 from arena.errors import SandboxError, SetupFailed
 from arena.protocols import ExecResult, PreparedTask
+from arena.sandboxes.files import read_from, write_into
 from arena.sandboxes.local import diff_script, prlimit_args, sandbox_env
 from arena.sandboxes.process import ProcessRunner
 from arena.sandboxes.repos import RepoCache, git, setup_key
@@ -87,6 +88,13 @@ class UnsafeLocalSandbox:
         if result.returncode != 0:
             raise SandboxError(f"could not collect the patch (exit {result.returncode}): {result.output[-2000:]}")
         return result.output
+
+    def upload(self, name: str, data: bytes) -> str:
+        write_into(self.root / "tmp", name, data, None)
+        return str(self.root / "tmp" / name)
+
+    def download(self, name: str) -> bytes | None:
+        return read_from(self.root / "tmp", name)
 
     def cancel(self) -> None:
         self.runner.kill()

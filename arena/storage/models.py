@@ -85,3 +85,54 @@ class ContestantRow(Base):
     @property
     def tokens(self) -> int:
         return self.tokens_in + self.tokens_out
+
+
+class VerdictRow(Base):
+    """One judgement of an arena; re-judging adds another (the newest is the arena's verdict)."""
+
+    __tablename__ = "verdicts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    arena_id: Mapped[str] = mapped_column(ForeignKey("arenas.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    winner: Mapped[str | None] = mapped_column(String(64), default=None)
+    resolved: Mapped[int] = mapped_column(Integer, default=0)
+    """Coverage: how many candidates resolved the task."""
+    candidates: Mapped[int] = mapped_column(Integer, default=0)
+    judge: Mapped[dict] = mapped_column(JSON, default=dict)
+    """Reviewer, fallback, rationale, test command and its evidence, cross-validation matrix, baseline."""
+    ranking: Mapped[list] = mapped_column(JSON, default=list)
+    """Every candidate's place, reasons and evidence (the judge's full output)."""
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+
+    evaluations: Mapped[list["EvaluationRow"]] = relationship(
+        back_populates="verdict", order_by="EvaluationRow.rank", cascade="all, delete-orphan"
+    )
+
+
+class EvaluationRow(Base):
+    """One candidate's evidence within a verdict, flat for analytics."""
+
+    __tablename__ = "evaluations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    verdict_id: Mapped[int] = mapped_column(ForeignKey("verdicts.id"), index=True)
+    arena_id: Mapped[str] = mapped_column(String(32), index=True)
+    candidate: Mapped[str] = mapped_column(String(64))
+    rank: Mapped[int] = mapped_column(Integer)
+    passes_gates: Mapped[bool] = mapped_column(Boolean)
+    applies: Mapped[bool] = mapped_column(Boolean)
+    resolved: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    f2p_passed: Mapped[int] = mapped_column(Integer, default=0)
+    f2p_total: Mapped[int] = mapped_column(Integer, default=0)
+    p2p_passed: Mapped[int] = mapped_column(Integer, default=0)
+    p2p_total: Mapped[int] = mapped_column(Integer, default=0)
+    regressions: Mapped[int] = mapped_column(Integer, default=0)
+    tampered: Mapped[bool] = mapped_column(Boolean, default=False)
+    votes: Mapped[int] = mapped_column(Integer, default=0)
+    diff_lines: Mapped[int] = mapped_column(Integer, default=0)
+    files_changed: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+
+    verdict: Mapped[VerdictRow] = relationship(back_populates="evaluations")

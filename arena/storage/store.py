@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from arena.errors import NotFound
-from arena.storage.models import ArenaRow, Base, ContestantRow, Status, utcnow
+from arena.storage.models import ArenaRow, Base, ContestantRow, EvaluationRow, Status, VerdictRow, utcnow
 
 
 def make_engine(url: str) -> Engine:
@@ -129,6 +129,18 @@ class Store:
                 )
             )
             return arena.cancel_requested, names
+
+    def add_verdict(self, verdict: VerdictRow, evaluations: list[EvaluationRow]) -> int:
+        with self.session() as s:
+            verdict.evaluations = evaluations
+            s.add(verdict)
+            s.flush()
+            return verdict.id
+
+    def latest_verdict(self, arena_id: str) -> VerdictRow | None:
+        with self.session() as s:
+            query = select(VerdictRow).where(VerdictRow.arena_id == arena_id).order_by(VerdictRow.id.desc()).limit(1)
+            return s.scalar(query.options(selectinload(VerdictRow.evaluations)))
 
     def recover_interrupted(self, owner_alive: Callable[[str | None], bool]) -> list[str]:
         """Mark arenas (and their unfinished contestants) left queued/running by a dead process as interrupted."""

@@ -1,0 +1,1 @@
+"""The judge: evaluate every candidate patch, cross-validate, review, and pick a winner."""

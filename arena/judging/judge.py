@@ -1,0 +1,283 @@
+"""The judge: from N candidate patches to a verdict with evidence and a reason for every place.
+
+test command (spec, or detected with file:line evidence)
+baseline run at base ── which tests already fail (inferred F2P) and which pass (regression check)
+every candidate, in parallel, in a fresh sandbox: apply ── restore task tests ── run ── gates
+cross-validation: each candidate against the reproduction tests the others wrote
+reviewer (LLM, optional) ── synthesis (optional) ── rank (arena/judging/verdict.py)
+"""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from arena.agents.models import RetryPolicy
+from arena.errors import ArenaError
+from arena.judging.detect import detect_test_command
+from arena.judging.evaluate import Workbench, apply_candidate, apply_test_patch, evaluate, new_test_files
+from arena.judging.patches import is_test_file
+from arena.judging.reviewer import ReviewerError, prompt, review, synthesize
+from arena.judging.testrun import Runner, TestRun, run_tests, runner_for
+from arena.judging.verdict import Evidence, Expectations, assess, rank
+from arena.protocols import PreparedTask, SandboxBackend
+from arena.sandboxes import sandbox_uid
+from arena.sandboxes.repos import git
+from arena.spec import ArenaSpec
+
+
+class JudgeError(ArenaError):
+    """The task cannot be judged as given (e.g. its test_patch does not apply at base)."""
+
+
+@dataclass
+class Candidate:
+    name: str
+    patch: str
+    model: str = ""
+    strategy: str = ""
+    cost: float = 0.0
+    duration_s: float = 0.0
+
+
+class Placement(BaseModel):
+    name: str
+    rank: int
+    resolved: bool | None
+    passes_gates: bool
+    reasons: list[str]
+    evidence: Evidence
+
+
+class JudgeResult(BaseModel):
+    winner: str | None
+    ranking: list[Placement]
+    coverage: dict
+    """resolved (how many candidates resolved), candidates, picked_resolved (the winner did)."""
+    judge: dict
+    """How it decided: test command and evidence, F2P source, baseline, cross-validation, reviewer, fallback."""
+
+
+class Judge:
+    def __init__(self, spec: ArenaSpec, backend: SandboxBackend, prepared: PreparedTask, arena_id: str, work_dir: Path):
+        self.spec, self.backend, self.prepared, self.arena_id = spec, backend, prepared, arena_id
+        self.work_dir = work_dir
+        self.retry = RetryPolicy.from_env()
+        self.pool = ThreadPoolExecutor(spec.judge.max_parallel or os.cpu_count() or 2, thread_name_prefix="judge")
+        self.info: dict = {"reviewer": spec.judge.model, "fallback": None, "rationale": ""}
+
+    def _sandbox(self, label: str):
+        return self.backend.create(self.prepared, self.work_dir / label, sandbox_uid(self.arena_id, f"judge/{label}"))
+
+    def run(self, candidates: list[Candidate]) -> JudgeResult:
+        try:
+            return self._run(candidates)
+        finally:
+            self.pool.shutdown(wait=True)
+
+    def _run(self, candidates: list[Candidate]) -> JudgeResult:
+        self._patches = {c.name: c.patch for c in candidates}
+        runner = self._runner()
+        self.bench = bench = Workbench(
+            base_sha=self.prepared.base_sha,
+            runner=runner or Runner("true", "opaque"),
+            timeout_s=self.spec.judge.test_timeout_s,
+            existing_tests=self._existing_tests(),
+            test_patch=self.spec.task.test_patch,
+        )
+        self.expect = expect = self._baseline(bench) if runner else Expectations()
+        self.with_tests = runner is not None
+        evidence = list(self.pool.map(lambda c: self._evaluate(bench, c, expect, runner is not None), candidates))
+        if runner and self.spec.judge.cross_validate:
+            self._cross_validate(bench, candidates, evidence)
+        self._review(candidates, evidence)
+        ranked = rank(evidence)
+        placements = [
+            Placement(name=e.name, rank=i + 1, resolved=e.resolved, passes_gates=e.passes_gates, reasons=r, evidence=e)
+            for i, (e, r) in enumerate(ranked)
+        ]
+        winner = placements[0].name if placements and placements[0].passes_gates else None
+        if winner is None:
+            self.info["no_winner"] = "no candidate passes the gates"
+        resolved = sum(1 for p in placements if p.resolved)
+        coverage = {
+            "resolved": resolved,
+            "candidates": len(placements),
+            "picked_resolved": bool(winner) and placements[0].resolved is True,
+        }
+        return JudgeResult(winner=winner, ranking=placements, coverage=coverage, judge=self.info)
+
+    # -- steps -------------------------------------------------------------------------------------
+
+    def _runner(self) -> Runner | None:
+        if self.spec.task.test_command:
+            self.info["test_command"], self.info["test_command_source"] = self.spec.task.test_command, "spec"
+            return runner_for(self.spec.task.test_command)
+        detected = detect_test_command(self.prepared.checkout)
+        if detected is None:
+            self.info["test_command"] = None
+            self.info["test_command_source"] = "none found: candidates are judged without tests (set task.test_command)"
+            return None
+        self.info["test_command"], self.info["test_command_source"] = (
+            detected.command,
+            f"detected: {detected.evidence()}",
+        )
+        return runner_for(detected.command)
+
+    def _existing_tests(self) -> set[str]:
+        listed = git("ls-tree", "-r", "--name-only", self.prepared.base_sha, cwd=self.prepared.checkout).splitlines()
+        named = {t.split("::")[0] for t in self.spec.task.fail_to_pass + self.spec.task.pass_to_pass if ".py" in t}
+        return {f for f in listed if is_test_file(f)} | (named & set(listed))
+
+    def _baseline(self, bench: Workbench) -> Expectations:
+        sandbox = self._sandbox("baseline")
+        try:
+            if error := apply_test_patch(sandbox, bench):
+                raise JudgeError(f"{error}; check the SWE-bench instance's test_patch against task.base")
+            run = run_tests(sandbox, bench.runner, bench.timeout_s)
+        finally:
+            sandbox.close()
+        task = self.spec.task
+        self.info["baseline"] = _summary(run)
+        self.info["runner"] = bench.runner.kind
+        expect = Expectations(p2p=task.pass_to_pass, baseline_passing=sorted(run.passing()), baseline_ok=run.ok)
+        if not run.parsed:
+            if task.fail_to_pass:
+                self.info["note"] = "this test command writes no per-test report; F2P/P2P are judged by its exit code"
+            expect.p2p = []
+        elif task.fail_to_pass:
+            expect.f2p, expect.f2p_source = task.fail_to_pass, "spec"
+        elif run.failing():
+            expect.f2p, expect.f2p_source = sorted(run.failing()), "baseline"
+        self.info["f2p_source"] = expect.f2p_source
+        self.info["f2p"] = expect.f2p
+        return expect
+
+    def _evaluate(self, bench: Workbench, c: Candidate, expect: Expectations, with_tests: bool) -> Evidence:
+        ev = Evidence(name=c.name, model=c.model, strategy=c.strategy, cost=c.cost, duration_s=c.duration_s)
+        sandbox = self._sandbox(f"eval-{c.name}")
+        try:
+            if with_tests:
+                applied, run = evaluate(sandbox, bench, c.patch)
+            else:
+                applied, run = apply_candidate(sandbox, bench, c.patch), None
+        finally:
+            sandbox.close()
+        ev.new_tests = new_test_files(applied.info)
+        if not with_tests:
+            assess(ev, applied, None, expect, bench.timeout_s)
+            if applied.applies and not applied.info.empty:
+                ev.gate_failures, ev.resolved = [], None
+            return ev
+        return assess(ev, applied, run, expect, bench.timeout_s)
+
+    def _cross_validate(self, bench: Workbench, candidates: list[Candidate], evidence: list[Evidence]) -> None:
+        """Every candidate against every other candidate's reproduction tests (valid = they fail at base)."""
+        if bench.runner.files(["x.py"], "/tmp/x") is None:
+            self.info["cross_validation"] = {"skipped": f"a {bench.runner.kind} test command cannot run single files"}
+            return
+        by_name = {c.name: c for c in candidates}
+        writers = [e for e in evidence if e.new_tests and e.applies]
+        at_base = dict(
+            zip(
+                [w.name for w in writers],
+                self.pool.map(lambda w: self._run_repro(bench, None, w), writers),
+                strict=True,
+            )
+        )
+        valid = [w for w in writers if at_base[w.name] == "fail"]
+        targets = [e for e in evidence if e.applies and not e.empty]
+        pairs = [(t, w) for t in targets for w in valid if t.name != w.name]
+        outcomes = list(self.pool.map(lambda p: self._run_repro(bench, by_name[p[0].name], p[1]), pairs))
+        matrix: dict[str, dict[str, str]] = {t.name: {} for t in targets}
+        for (t, w), outcome in zip(pairs, outcomes, strict=True):
+            matrix[t.name][w.name] = outcome
+        for e in evidence:
+            row = matrix.get(e.name, {})
+            e.voters = sum(1 for w in valid if w.name != e.name)
+            e.votes = sum(1 for o in row.values() if o == "pass")
+        self.info["cross_validation"] = {
+            "tests": {w.name: {"files": w.new_tests, "at_base": at_base[w.name]} for w in writers},
+            "valid": [w.name for w in valid],
+            "matrix": matrix,
+        }
+
+    def _run_repro(self, bench: Workbench, target: Candidate | None, writer: Evidence) -> str:
+        """pass | fail | n/a: `writer`'s new test files on `target`'s patch (None: on the base commit)."""
+        label = f"xv-{target.name if target else 'base'}-{writer.name}"
+        sandbox = self._sandbox(label)
+        try:
+            if target is not None and not apply_candidate(sandbox, bench, target.patch).applies:
+                return "n/a"
+            source = self._patch_of(writer.name)
+            if not apply_candidate(sandbox, bench, source, include=writer.new_tests).applies:
+                return "n/a"  # e.g. the target added a file of the same name
+            run: TestRun = run_tests(sandbox, bench.runner, bench.timeout_s, files=writer.new_tests)
+        finally:
+            sandbox.close()
+        return "pass" if run.ok and run.parsed else "fail"
+
+    def _patch_of(self, name: str) -> str:
+        return self._patches[name]
+
+    def _review(self, candidates: list[Candidate], evidence: list[Evidence]) -> None:
+        judge = self.spec.judge
+        passing = [e for e in evidence if e.passes_gates]
+        if not judge.model:
+            self.info["fallback"] = "no reviewer model set (judge.model): ranked by the heuristic"
+            return
+        if len(passing) < 2 and not judge.synthesize:
+            self.info["fallback"] = f"reviewer not needed: {len(passing)} candidate(s) pass the gates"
+            return
+        shown = passing or [e for e in evidence if e.applies and not e.empty]
+        messages = prompt(
+            self.spec.problem_statement,
+            [{"name": e.name, "diff": self._patches[e.name], "evidence": _brief(e)} for e in shown],
+        )
+        try:
+            answer, cost = review(judge, messages, [e.name for e in shown], self.retry)
+        except ReviewerError as e:
+            self.info["fallback"] = f"{e}; ranked by the heuristic"
+            return
+        self.info["rationale"], self.info["reviewer_cost"] = answer.rationale, cost
+        for e in shown:
+            e.reviewer_rank, e.reviewer_note = answer.ranking.index(e.name), answer.notes.get(e.name, "")
+        if judge.synthesize:
+            self._synthesize(messages, answer.model_dump_json(), candidates, evidence)
+
+    def _synthesize(
+        self, messages: list[dict], reply: str, candidates: list[Candidate], evidence: list[Evidence]
+    ) -> None:
+        try:
+            patch, cost = synthesize(self.spec.judge, messages, reply, self.retry)
+        except ReviewerError as e:
+            self.info["synthesis"] = f"not produced: {e}"
+            return
+        self.info["synthesis"] = "evaluated as the contestant `synthesis`"
+        self.info["synthesis_patch"] = patch
+        synthesis = Candidate(
+            name="synthesis", patch=patch, model=self.spec.judge.model or "", strategy="synthesis", cost=cost
+        )
+        self._patches["synthesis"] = patch
+        evidence.append(self._evaluate(self.bench, synthesis, self.expect, self.with_tests))
+        candidates.append(synthesis)
+
+
+def _summary(run: TestRun) -> dict:
+    return {"command": run.command, "returncode": run.returncode, "timed_out": run.timed_out, "parsed": run.parsed,
+            "passed": len(run.passing()), "failing": sorted(run.failing())[:50], "output_tail": run.output_tail[-1500:]}  # fmt: skip
+
+
+def _brief(e: Evidence) -> str:
+    parts = [f"F2P {e.f2p_passed}/{e.f2p_total}" if e.f2p_total else "no F2P tests",
+             f"regressions {len(e.regressions)}", f"{e.diff_lines} lines in {len(e.files)} files"]  # fmt: skip
+    if e.tampered:
+        parts.append(f"edits existing tests {e.tampered}")
+    if e.voters:
+        parts.append(f"passes {e.votes}/{e.voters} others' reproduction tests")
+    return "; ".join(parts)
+
+
+__all__ = ["Candidate", "Judge", "JudgeError", "JudgeResult", "Placement"]

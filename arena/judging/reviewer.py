@@ -1,0 +1,123 @@
+"""The LLM reviewer: ranks the candidates that passed the gates, and (opt-in) writes a synthesis patch.
+
+Its answer must be JSON that validates; anything else is a recorded fallback to the heuristic,
+never a crash. The call runs in the host process with litellm, like contestants' model calls.
+"""
+
+import json
+import os
+import re
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from arena.agents.models import RetryPolicy
+from arena.spec import JudgeSpec
+
+MAX_DIFF_CHARS = 12_000
+SYSTEM = (
+    "You are the judge of a coding-agent arena. Several candidate patches attempt the same issue. "
+    "You see the issue, each candidate's diff and the evidence from running the repository's tests. "
+    "Rank the candidates from best to worst: correctness first, then minimal and idiomatic changes. "
+    'Answer with JSON only: {"ranking": ["name", ...], "rationale": "...", "notes": {"name": "one line", ...}}. '
+    "The ranking must name every candidate exactly once."
+)
+SYNTHESIS = (
+    "Now write ONE combined patch that takes the best of the candidates. Answer with JSON only: "
+    '{"patch": "<a unified diff in git format (diff --git a/... b/...) against the base commit>"}'
+)
+
+
+class ReviewerAnswer(BaseModel):
+    ranking: list[str]
+    rationale: str = ""
+    notes: dict[str, str] = {}
+
+
+class SynthesisAnswer(BaseModel):
+    patch: str
+
+
+class ReviewerError(Exception):
+    """The reviewer could not be used; the message says why (recorded as the fallback reason)."""
+
+
+def _complete(judge: JudgeSpec, messages: list[dict], retry: RetryPolicy) -> tuple[str, float]:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+    from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+    kwargs: dict[str, Any] = {"timeout": retry.timeout_s, "num_retries": 0, "drop_params": True} | judge.model_kwargs
+    if judge.api_base or os.environ.get("ARENA_API_BASE"):
+        kwargs["api_base"] = judge.api_base or os.environ["ARENA_API_BASE"]
+        kwargs["api_key"] = os.environ.get("ARENA_API_KEY") or "sk-local-endpoint"
+    retrying = Retrying(
+        reraise=True,
+        stop=stop_after_attempt(retry.attempts),
+        wait=wait_exponential(multiplier=retry.wait_min_s, min=retry.wait_min_s, max=retry.wait_max_s),
+        retry=retry_if_exception_type(
+            (
+                litellm.exceptions.RateLimitError,
+                litellm.exceptions.APIConnectionError,
+                litellm.exceptions.InternalServerError,
+                litellm.exceptions.Timeout,
+            )
+        ),  # fmt: skip
+    )
+    try:
+        for attempt in retrying:
+            with attempt:
+                response = litellm.completion(model=judge.model, messages=messages, **kwargs)
+    except Exception as e:
+        raise ReviewerError(f"the reviewer model call failed: {type(e).__name__}: {str(e)[:300]}") from e
+    try:
+        cost = float(litellm.completion_cost(response, model=judge.model) or 0.0)
+    except Exception:
+        cost = 0.0
+    return response.choices[0].message.content or "", cost
+
+
+def _json(text: str) -> Any:
+    """The JSON object in a reply (bare, or inside a ```json fence)."""
+    fenced = re.search(r"```(?:json)?\s*(\{.*\})\s*```", text, re.DOTALL)
+    candidate = fenced.group(1) if fenced else text[text.find("{") : text.rfind("}") + 1]
+    try:
+        return json.loads(candidate)
+    except json.JSONDecodeError as e:
+        raise ReviewerError(f"the reviewer's answer is not JSON ({e.msg}): {text[:200]!r}") from None
+
+
+def prompt(problem: str, candidates: list[dict]) -> list[dict]:
+    parts = [f"# Issue\n{problem.strip()}\n"]
+    for c in candidates:
+        diff = (
+            c["diff"] if len(c["diff"]) <= MAX_DIFF_CHARS else c["diff"][:MAX_DIFF_CHARS] + "\n[... diff truncated ...]"
+        )
+        parts.append(f"# Candidate `{c['name']}`\nEvidence: {c['evidence']}\n```diff\n{diff}\n```\n")
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n".join(parts)}]
+
+
+def review(
+    judge: JudgeSpec, messages: list[dict], names: list[str], retry: RetryPolicy
+) -> tuple[ReviewerAnswer, float]:
+    """A validated ranking of exactly `names`; ReviewerError otherwise."""
+    text, cost = _complete(judge, messages, retry)
+    try:
+        answer = ReviewerAnswer.model_validate(_json(text))
+    except ValidationError as e:
+        raise ReviewerError(f"the reviewer's JSON does not match the expected shape: {e.errors()[0]['msg']}") from None
+    if sorted(answer.ranking) != sorted(names):
+        raise ReviewerError(f"the reviewer ranked {answer.ranking}, not exactly the candidates {names}")
+    return answer, cost
+
+
+def synthesize(judge: JudgeSpec, messages: list[dict], reply: str, retry: RetryPolicy) -> tuple[str, float]:
+    """The reviewer's combined patch (continuing its review conversation)."""
+    text, cost = _complete(
+        judge, [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": SYNTHESIS}], retry
+    )
+    try:
+        patch = SynthesisAnswer.model_validate(_json(text)).patch
+    except ValidationError:
+        raise ReviewerError("the synthesis answer has no 'patch' string") from None
+    return patch if patch.endswith("\n") else patch + "\n", cost

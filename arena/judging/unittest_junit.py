@@ -1,0 +1,88 @@
+"""Run unittest and write a junit XML report (uploaded into sandboxes; imports nothing from arena).
+
+    python unittest_junit.py --junit OUT.xml [unittest arguments: discover -s tests -t . | module names ...]
+
+Test ids in the report follow pytest's xunit1 layout (file, classname, name) so one parser reads both.
+Exit code 0 only when every test passed, like `python -m unittest`.
+"""
+
+import inspect
+import os
+import sys
+import time
+import unittest
+from xml.sax.saxutils import quoteattr
+
+
+class JunitResult(unittest.TextTestResult):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cases: list[tuple[unittest.TestCase, str, str, float]] = []
+        self._started = 0.0
+
+    def startTest(self, test):
+        self._started = time.monotonic()
+        super().startTest(test)
+
+    def _record(self, test, outcome: str, detail: str = "") -> None:
+        self.cases.append((test, outcome, detail, time.monotonic() - self._started))
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self._record(test, "passed")
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._record(test, "failure", self._exc_info_to_string(err, test))
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self._record(test, "error", self._exc_info_to_string(err, test))
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        self._record(test, "skipped", reason)
+
+    def addExpectedFailure(self, test, err):
+        super().addExpectedFailure(test, err)
+        self._record(test, "passed")
+
+    def addUnexpectedSuccess(self, test):
+        super().addUnexpectedSuccess(test)
+        self._record(test, "failure", "unexpected success")
+
+
+def _case_xml(test, outcome: str, detail: str, seconds: float) -> str:
+    cls = type(test)
+    try:
+        file = os.path.relpath(inspect.getsourcefile(cls) or "", os.getcwd())
+    except TypeError:
+        file = ""
+    method = getattr(test, "_testMethodName", str(test))
+    attrs = f"file={quoteattr(file)} classname={quoteattr(f'{cls.__module__}.{cls.__qualname__}')} "
+    attrs += f"name={quoteattr(method)} time={quoteattr(f'{seconds:.3f}')}"
+    if outcome == "passed":
+        return f"<testcase {attrs}/>"
+    tag = {"failure": "failure", "error": "error", "skipped": "skipped"}[outcome]
+    return f"<testcase {attrs}><{tag} message={quoteattr(detail[:200])}/></testcase>"
+
+
+def main() -> int:
+    args = sys.argv[1:]
+    if len(args) < 2 or args[0] != "--junit":
+        print(__doc__, file=sys.stderr)
+        return 2
+    out, rest = args[1], args[2:]
+    sys.path.insert(0, os.getcwd())
+    runner = unittest.TextTestRunner(resultclass=JunitResult, verbosity=2)
+    program = unittest.main(module=None, argv=["python -m unittest", *rest], testRunner=runner, exit=False)
+    result = program.result
+    cases = "".join(_case_xml(*c) for c in result.cases)
+    # Errors outside any test (a module that fails to import) show up as _FailedTest cases above.
+    with open(out, "w") as f:
+        f.write(f'<?xml version="1.0"?><testsuites><testsuite name="unittest">{cases}</testsuite></testsuites>')
+    return 0 if result.wasSuccessful() and result.testsRun > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
