@@ -1,25 +1,22 @@
 """Guess how a checked-out repository runs its tests, with file:line evidence the user can check.
 
-The judge uses this when an arena spec has no `test_command`. Nothing from the repository is ever executed:
-files are only read (TOML with tomllib, JSON with json, INI with configparser, Python with ast), line numbers
-come from scanning the text, and missing, unreadable or malformed files are skipped, never raised.
+The judge uses this when an arena spec has no `test_command`. Nothing from the repository is executed: files are
+only read (tomllib, json, configparser, ast), line numbers come from scanning the text, and missing, unreadable or
+malformed files are skipped. Priority order, the first rule that matches wins:
 
-Priority order; the first rule that matches wins:
-
-1. pytest configuration, in pytest's own lookup order: pytest.ini `[pytest]`, pyproject.toml
-   `[tool.pytest.ini_options]` / `[tool.pytest]`, tox.ini `[pytest]`, setup.cfg `[tool:pytest]`
-   -> `python -m pytest -q`.
-2. CI: the first `run:` / `script:` command in .github/workflows/*.yml|*.yaml, then .gitlab-ci.yml, that
-   invokes a test runner (pytest, unittest, tox, nox, npm/yarn/pnpm test, make test, go test, cargo test)
-   -> that command as written (the specific line of a `run: |` block). Install-only lines never match.
-3. tox.ini `[testenv]` `commands`: the first command that is not an install, tox substitutions removed.
+1. pytest config, in pytest's own lookup order: pytest.ini `[pytest]`, pyproject.toml `[tool.pytest.ini_options]`
+   or `[tool.pytest]`, tox.ini `[pytest]`, setup.cfg `[tool:pytest]` -> `python -m pytest -q`.
+2. CI: the first `run:`/`script:` command in .github/workflows/*.yml|*.yaml, then .gitlab-ci.yml, that starts a
+   test runner (pytest, unittest, tox, nox, npm/yarn/pnpm test, make test, go test, cargo test) -> that command
+   as written (the specific line of a `run: |` block); install-only lines never match.
+3. tox.ini `[testenv]` `commands`: the first non-install command, tox substitutions removed.
 4. noxfile.py: the first session calling `session.run("pytest", ...)` -> `python -m pytest -q`.
-5. Makefile: a `test:`, `tests:` or `check:` target (in that preference) -> `make <target>`.
+5. Makefile: a `test:`, `tests:` or `check:` target, in that preference -> `make <target>`.
 6. package.json: a `scripts.test` that is not npm's placeholder -> `npm test`.
 7. go.mod -> `go test ./...`; then Cargo.toml -> `cargo test`.
-8. Python test files (test_*.py, *_test.py, or files in a top-level tests/ or test/ folder; depth <= 3):
-   pytest if one imports pytest or a conftest.py exists; unittest discovery if they import unittest
-   (`-s tests`, plus `-t .` when tests/ is a package); else pytest, which also runs plain assert tests.
+8. Python test files (test_*.py, *_test.py, or in a top-level tests/ or test/ folder; depth <= 3): pytest if one
+   imports pytest or a conftest.py exists; unittest discovery if they import unittest (`-s tests`, plus `-t .`
+   when tests/ is a package); else pytest, which also runs plain assert-style tests.
 """
 
 import ast
@@ -53,6 +50,8 @@ _END = r"(?![\w.-])"  # a whole word: `pytest` but not `pytest-cov`
 _INSTALL = re.compile(rf"{_PY_M}?(?:uv\s+)?pip\s+install\b")
 _CI_KEY = re.compile(r"(?P<lead>\s*(?:-\s+)?)(?:run|script)\s*:(?:\s+(?P<value>.*))?$")
 _BLOCK = re.compile(r"[|>][-+\d]*\s*(?:#.*)?$")  # YAML block scalar indicator: |, |-, >+ ...
+_QUOTED = re.compile(r"""^(["'])(.*)\1$""")
+_TOX_SUBST = re.compile(r"\{([^{}:]*)[^{}]*\}")
 _PYTEST_INI = (("pytest.ini", "pytest"), ("pyproject.toml", None), ("tox.ini", "pytest"), ("setup.cfg", "tool:pytest"))
 
 
@@ -74,11 +73,9 @@ class DetectedCommand:
 def _lines(repo: Path, name: str) -> list[str] | None:
     """The lines of the regular file `repo/name`, or None when missing, huge or unreadable."""
     path = repo / name
-    try:
-        # is_file() rules out FIFOs and devices, which could block or never end
+    try:  # is_file() rules out FIFOs and devices, which could block forever; "\n" only, as editors count lines
         if not path.is_file() or path.stat().st_size > MAX_BYTES:
             return None
-        # split on "\n" only, so numbers match what an editor shows (splitlines also splits on \f, \x1c...)
         return path.read_text(encoding="utf-8", errors="replace").split("\n")
     except OSError:
         return None
@@ -86,14 +83,12 @@ def _lines(repo: Path, name: str) -> list[str] | None:
 
 def _at(command: str, kind: str, source: str, lines: list[str], index: int) -> DetectedCommand:
     """A DetectedCommand whose evidence is `lines[index]` of `source`."""
-    text = lines[index].strip() if index < len(lines) else ""
-    return DetectedCommand(command, kind, source, index + 1, text)
+    return DetectedCommand(command, kind, source, index + 1, lines[index].strip())
 
 
 def _first(lines: list[str], pattern: str, start: int = 0) -> int | None:
     """Index of the first line at or after `start` that matches `pattern` from its beginning."""
-    regex = re.compile(pattern)
-    return next((i for i in range(start, len(lines)) if regex.match(lines[i])), None)
+    return next((i for i in range(start, len(lines)) if re.match(pattern, lines[i])), None)  # re caches patterns
 
 
 def _toml(lines: list[str]) -> dict | None:
@@ -145,13 +140,6 @@ def _pyproject_pytest(lines: list[str]) -> int | None:
     return header or 0
 
 
-def _unquote(value: str) -> str:
-    """`value` without one pair of surrounding YAML quotes."""
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        return value[1:-1]
-    return value
-
-
 def _ci_commands(lines: list[str]) -> Iterator[tuple[int, str]]:
     """(index, command) for each command under a `run:` or `script:` key: inline, list item or block line."""
     owner: int | None = None  # column of the key whose block or list we are inside
@@ -160,7 +148,7 @@ def _ci_commands(lines: list[str]) -> Iterator[tuple[int, str]]:
         # GitLab allows list items at the key's own column (`script:` then `- pytest`)
         if owner is not None and (not stripped or column > owner or (column == owner and stripped[:2] == "- ")):
             if stripped and not stripped.startswith("#"):
-                yield index, _unquote(stripped.removeprefix("- ").strip())
+                yield index, _QUOTED.sub(r"\2", stripped.removeprefix("- ").strip())
             continue
         owner = None
         if not (match := _CI_KEY.match(raw)):
@@ -169,7 +157,7 @@ def _ci_commands(lines: list[str]) -> Iterator[tuple[int, str]]:
         if not value or _BLOCK.match(value):
             owner = len(match["lead"])
         elif not value.startswith("["):  # flow lists are rare in CI files; not worth a parser
-            yield index, _unquote(value)
+            yield index, _QUOTED.sub(r"\2", value)
 
 
 def _ci_workflow(repo: Path) -> DetectedCommand | None:
@@ -185,47 +173,25 @@ def _ci_workflow(repo: Path) -> DetectedCommand | None:
     return None
 
 
-def _tox_entries(lines: list[str], header: int) -> Iterator[tuple[int, str]]:
-    """(index, raw text) of each line of the `commands =` key in the INI section starting at `header`."""
-    inside = False
-    for index in range(header + 1, len(lines)):
-        raw = lines[index]
-        if raw.startswith("[") or (inside and raw.strip() and not raw[0].isspace()):
-            return  # next section, or next key of this one
-        if inside:
-            yield index, raw
-        elif match := re.match(r"commands\s*[=:](.*)$", raw):
-            inside = True
-            yield index, match[1]
-
-
-def _tox_substitute(match: re.Match) -> str:
-    """Drop a tox substitution such as {posargs}; the project root ones become `.` to keep paths valid."""
-    return "." if match[1] in ("toxinidir", "tox_root") else ""
-
-
 def _tox_commands(repo: Path) -> DetectedCommand | None:
     """Rule 3: the first non-install command of tox.ini's [testenv]."""
     if (lines := _lines(repo, "tox.ini")) is None or (header := _ini_section(lines, "testenv")) is None:
         return None
-    start, pending = 0, ""
-    for index, raw in _tox_entries(lines, header):
-        text = raw.strip()
-        if not pending:
-            start = index
-        if not text or text.startswith("#"):
-            continue
-        if text.endswith("\\"):  # a continued command: join it with the next line
-            pending += text[:-1] + " "
-            continue
-        text, pending = pending + text, ""
-        text = re.sub(r"^[\w.!,-]+:\s+", "", text).lstrip("- ")  # factor conditions (py312: cmd), ignore-exit `-`
-        while (substituted := re.sub(r"\{([^{}:]*)[^{}]*\}", _tox_substitute, text)) != text:
-            text = substituted  # innermost first: {posargs:{toxinidir}/tests}
-        command = " ".join(text.split())
-        if command and not _INSTALL.match(command):
+    end = _first(lines, r"\[", header + 1) or len(lines)
+    if (key := _first(lines, r"commands\s*[=:]", header + 1)) is None or key > end:
+        return None
+    for index in range(key, end):
+        raw = re.sub(r"^commands\s*[=:]", "", lines[index])
+        if index > key and raw.strip() and not raw[0].isspace():
+            break  # the next key
+        text = re.sub(r"^[\w.!,-]+:\s+", "", raw.strip()).lstrip("- ")  # factor condition `py312: `, ignore-exit `-`
+        # drop substitutions like {posargs}, innermost first ({posargs:{toxinidir}/tests}); the root becomes `.`
+        while (substituted := _TOX_SUBST.sub(lambda m: "." if m[1] in ("toxinidir", "tox_root") else "", text)) != text:
+            text = substituted
+        command = " ".join(text.removesuffix("\\").split())  # a continued command still runs without its tail
+        if command and not command.startswith("#") and not _INSTALL.match(command):
             kind = _runner_kind(command)
-            return _at(command, kind if kind in ("pytest", "unittest") else "tox", "tox.ini", lines, start)
+            return _at(command, kind if kind in ("pytest", "unittest") else "tox", "tox.ini", lines, index)
     return None
 
 
@@ -309,13 +275,13 @@ def _python_tests(repo: Path) -> DetectedCommand | None:
     named = [p for p in files if p.name.startswith("test_") or p.name.endswith("_test.py")]
     in_folder = [p for p in files if len(p.parts) > 1 and p.parts[0] in ("tests", "test") and p.name != "conftest.py"]
     tests = named + [p for p in in_folder if p not in named]
-    texts = {p: _lines(repo, p.as_posix()) or [] for p in tests[:200]}  # bounded work on huge repositories
+    texts = {p: _lines(repo, p.as_posix()) or [""] for p in tests[:200]}  # bounded work on huge repositories
     for path, lines in texts.items():
         if (index := _first(lines, r"\s*(?:import|from)\s+pytest\b")) is not None:
             return _at(PYTEST, "pytest", path.as_posix(), lines, index)
     conftest = next((p for p in files if p.name == "conftest.py"), None)
     if tests and conftest is not None:
-        return _at(PYTEST, "pytest", conftest.as_posix(), _lines(repo, conftest.as_posix()) or [], 0)
+        return _at(PYTEST, "pytest", conftest.as_posix(), _lines(repo, conftest.as_posix()) or [""], 0)
     for path, lines in texts.items():
         # unittest.mock alone says nothing about the runner; pytest users import it too
         if (index := _first(lines, r"\s*(?:import\s+unittest\b(?!\.)|from\s+unittest\s+import\s+(?!mock\b))")) is None:

@@ -174,7 +174,10 @@ class Judge:
         return assess(ev, applied, run, expect, bench.timeout_s)
 
     def _cross_validate(self, bench: Workbench, candidates: list[Candidate], evidence: list[Evidence]) -> None:
-        """Every candidate against every other candidate's reproduction tests (valid = they fail at base)."""
+        """Every candidate against every candidate's reproduction tests, its own included (valid = they fail at base).
+
+        Counting its own keeps the vote fair: otherwise writing a reproduction test would cost a candidate a vote.
+        """
         if bench.runner.files(["x.py"], "/tmp/x") is None:
             self.info["cross_validation"] = {"skipped": f"a {bench.runner.kind} test command cannot run single files"}
             return
@@ -189,14 +192,14 @@ class Judge:
         )
         valid = [w for w in writers if at_base[w.name] == "fail"]
         targets = [e for e in evidence if e.applies and not e.empty]
-        pairs = [(t, w) for t in targets for w in valid if t.name != w.name]
+        pairs = [(t, w) for t in targets for w in valid]
         outcomes = list(self.pool.map(lambda p: self._run_repro(bench, by_name[p[0].name], p[1]), pairs))
         matrix: dict[str, dict[str, str]] = {t.name: {} for t in targets}
         for (t, w), outcome in zip(pairs, outcomes, strict=True):
             matrix[t.name][w.name] = outcome
         for e in evidence:
             row = matrix.get(e.name, {})
-            e.voters = sum(1 for w in valid if w.name != e.name)
+            e.voters = len(row)
             e.votes = sum(1 for o in row.values() if o == "pass")
         self.info["cross_validation"] = {
             "tests": {w.name: {"files": w.new_tests, "at_base": at_base[w.name]} for w in writers},
@@ -211,16 +214,16 @@ class Judge:
         try:
             if target is not None and not apply_candidate(sandbox, bench, target.patch).applies:
                 return "n/a"
-            source = self._patch_of(writer.name)
-            if not apply_candidate(sandbox, bench, source, include=writer.new_tests).applies:
+            own = target is not None and target.name == writer.name  # its own tests are already in place
+            if (
+                not own
+                and not apply_candidate(sandbox, bench, self._patches[writer.name], include=writer.new_tests).applies
+            ):
                 return "n/a"  # e.g. the target added a file of the same name
             run: TestRun = run_tests(sandbox, bench.runner, bench.timeout_s, files=writer.new_tests)
         finally:
             sandbox.close()
         return "pass" if run.ok and run.parsed else "fail"
-
-    def _patch_of(self, name: str) -> str:
-        return self._patches[name]
 
     def _review(self, candidates: list[Candidate], evidence: list[Evidence]) -> None:
         judge = self.spec.judge

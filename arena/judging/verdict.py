@@ -180,7 +180,7 @@ def _facts(ev: Evidence) -> list[str]:
     if ev.dropped:
         facts.append(f"adds {_names(ev.dropped)}; removed while judging (it could rewrite test results)")
     if ev.voters:
-        facts.append(f"cross-validation: passes {ev.votes} of {ev.voters} other candidates' reproduction tests")
+        facts.append(f"cross-validation: passes {ev.votes} of {ev.voters} valid reproduction tests (its own included)")
     if ev.reviewer_rank is not None:
         facts.append(f"reviewer: #{ev.reviewer_rank + 1}" + (f": {ev.reviewer_note}" if ev.reviewer_note else ""))
     return facts

@@ -37,7 +37,16 @@ class Fault:
     permanent: bool = False
 
 
-Reply = ToolCall | Fault
+@dataclass(frozen=True)
+class Text:
+    """A plain assistant message (no tool call): what the judge's reviewer reads."""
+
+    content: str
+    prompt_tokens: int = 100
+    completion_tokens: int = 20
+
+
+Reply = ToolCall | Fault | Text
 
 
 @dataclass(frozen=True)
@@ -114,7 +123,7 @@ class _Handler(BaseHTTPRequestHandler):
         if reply is None:
             message = f"fake server: no reply scripted for model {request.model!r}"
             return self._send(400, {"error": {"message": message, "type": "invalid_request_error"}})
-        if isinstance(reply, ToolCall):
+        if isinstance(reply, ToolCall | Text):
             return self._send(200, _completion(request, reply, len(fake.requests)))
         if reply.kind == "429":
             error = {"message": "fake server: rate limited", "type": "rate_limit_error", "code": "rate_limit_exceeded"}
@@ -141,20 +150,23 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-def _completion(request: Request, reply: ToolCall, n: int) -> dict[str, Any]:
-    arguments = json.dumps({"command": reply.command})
-    call = {"id": f"call_{n}", "type": "function", "function": {"name": "bash", "arguments": arguments}}
+def _completion(request: Request, reply: ToolCall | Text, n: int) -> dict[str, Any]:
     usage = {
         "prompt_tokens": reply.prompt_tokens,
         "completion_tokens": reply.completion_tokens,
         "total_tokens": reply.prompt_tokens + reply.completion_tokens,
     }
-    message = {"role": "assistant", "content": reply.thought or None, "tool_calls": [call]}
+    if isinstance(reply, Text):
+        message, finish = {"role": "assistant", "content": reply.content}, "stop"
+    else:
+        arguments = json.dumps({"command": reply.command})
+        call = {"id": f"call_{n}", "type": "function", "function": {"name": "bash", "arguments": arguments}}
+        message, finish = {"role": "assistant", "content": reply.thought or None, "tool_calls": [call]}, "tool_calls"
     return {
         "id": f"chatcmpl-{n}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": request.model,
-        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}],
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": usage,
     }
