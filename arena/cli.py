@@ -68,6 +68,16 @@ def _engine():
     return Engine(Settings.from_env())
 
 
+def _store():
+    """The store, with arenas left running by a dead process marked interrupted (so nothing shows as live)."""
+    from arena.orchestrator import owner_alive
+    from arena.storage import Store
+
+    store = Store(Settings.from_env().database_url)
+    store.recover_interrupted(owner_alive)
+    return store
+
+
 def _run_spec(spec_path: Path | None, as_json: bool, swebench_args: argparse.Namespace | None = None) -> int:
     from arena.orchestrator import validate
     from arena.sandboxes import RepoCache
@@ -151,12 +161,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     if args.if_missing:
-        from arena.storage import Store
-
         repo = str((settings.data_dir / "sample" / "demo-repo").resolve())
-        existing = [r for r in Store(settings.database_url).arenas(limit=500) if r.repo == repo]
+        store = _store()
+        existing = [r for r in store.arenas(limit=500) if r.repo == repo]
         if existing:
             print(f"the demo arena is already there: {existing[0].id} ({existing[0].status})", file=sys.stderr)
+            if args.json:
+                print(json.dumps(arena_json(existing[0], store.latest_verdict(existing[0].id))), file=sys.__stdout__)
             return 0
     spec_path = build_demo(settings.data_dir / "sample")
     if not args.json:
@@ -165,9 +176,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from arena.storage import Store
 
-    rows = Store(Settings.from_env().database_url).arenas(limit=args.limit, status=args.status)
+    rows = _store().arenas(limit=args.limit, status=args.status)
     if args.json:
         print(json.dumps([arena_json(r) for r in rows]))
         return 0
@@ -180,9 +190,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from arena.storage import Store
 
-    store = Store(Settings.from_env().database_url)
+    store = _store()
     row, verdict = store.arena(args.arena_id), store.latest_verdict(args.arena_id)
     if args.json:
         print(json.dumps(arena_json(row, verdict)))
@@ -206,10 +215,9 @@ def cmd_judge(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from arena.storage import Store
     from arena.tasks.swebench import prediction, write_predictions
 
-    store = Store(Settings.from_env().database_url)
+    store = _store()
     row, verdict = store.arena(args.arena_id), store.latest_verdict(args.arena_id)
     instance_id = (row.spec.get("task") or {}).get("instance_id")
     if not instance_id:
@@ -236,9 +244,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
-    from arena.storage import Store
 
-    store = Store(Settings.from_env().database_url)
+    store = _store()
     row = store.arena(args.arena_id)
     if Status(row.status).ended:
         print(f"arena {row.id} has already ended ({row.status}); nothing to cancel")
@@ -289,6 +296,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--if-missing", action="store_true", help="do nothing if a demo arena already exists (used by make run)"
     )
+    p = add("judge", cmd_judge, "Judge (again) an arena that has ended: evaluate every patch and store a new verdict.")
+    p.add_argument("arena_id")
+    p.add_argument("--json", action="store_true", help="print the verdict as one JSON object")
+    p = add("export", cmd_export, "Export an arena's winning (or chosen) patch as SWE-bench predictions JSONL.")
+    p.add_argument("arena_id")
+    p.add_argument("--format", choices=["swebench"], default="swebench")
+    p.add_argument("--contestant", help="export this candidate instead of the winner")
+    p.add_argument("-o", "--output", help="write to this .jsonl file instead of stdout")
     return parser
 
 
@@ -309,12 +324,18 @@ def main(argv: list[str] | None = None) -> int:
             return args.func(args)
     except ArenaError as e:
         print(f"error: {e}", file=sys.stderr)
+        if as_json:  # --json promises one object on stdout, failures included
+            print(json.dumps({"error": str(e), "exit_code": e.exit_code}), file=sys.__stdout__)
         return e.exit_code
     except Exception as e:  # an internal error: say so plainly, with what to report
         import traceback
 
         traceback.print_exc()
         print(f"internal error after {time.monotonic() - started:.1f}s: {type(e).__name__}: {e}", file=sys.stderr)
+        if as_json:
+            print(
+                json.dumps({"error": f"internal error: {type(e).__name__}: {e}", "exit_code": 1}), file=sys.__stdout__
+            )
         return 1
 
 

@@ -17,18 +17,21 @@ import threading
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from arena.agents.environment import SandboxEnvironment
-from arena.agents.models import RetryPolicy, load_replay, load_script, make_model
+from arena.agents.models import RetryPolicy, check_litellm_model, load_replay, load_script, make_model
 from arena.agents.runner import ContestantAgent, StopSignal
 from arena.agents.strategies import agent_config, load_strategy, model_config
 from arena.config import Settings
 from arena.errors import ArenaError, SetupFailed, SpecError, UserError
 from arena.judging.judge import Candidate, Judge, JudgeResult
+from arena.judging.patches import read_patch
 from arena.protocols import PreparedTask, Sandbox, SandboxBackend
 from arena.sandboxes import RepoCache, get_backend, sandbox_uid
+from arena.sandboxes.process import kill_setups, setup_owner
 from arena.sandboxes.repos import git
 from arena.spec import ArenaSpec, ContestantSpec
 from arena.storage import ArenaRow, ContestantRow, EvaluationRow, Status, Store, VerdictRow, utcnow
@@ -45,10 +48,20 @@ def validate(spec: ArenaSpec, repos: RepoCache) -> str:
     if not task.is_remote:
         if not Path(task.repo).is_dir():
             raise SpecError(f"task.repo: {task.repo} does not exist; give a local git repository or an https git URL")
-        if git("rev-parse", "--git-dir", cwd=task.repo, check=False) == "":
+        top = git("rev-parse", "--show-toplevel", cwd=task.repo, check=False).strip()
+        if not top:
             raise SpecError(f"task.repo: {task.repo} is not a git repository; run `git init` there or point to one")
-    if task.problem_statement_file and not Path(task.problem_statement_file).is_file():
-        raise SpecError(f"task.problem_statement_file: {task.problem_statement_file} does not exist")
+        if Path(top).resolve() != Path(task.repo).resolve():
+            raise SpecError(f"task.repo: {task.repo} is a folder inside the repository {top}; point task.repo at {top}")
+    if task.problem_statement_file:
+        try:
+            Path(task.problem_statement_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise SpecError(
+                f"task.problem_statement_file: cannot read {task.problem_statement_file} as UTF-8 text ({e})"
+            ) from None
+    if any(c.kind == "litellm" for c in spec.contestants) or spec.judge.model:
+        RetryPolicy.from_env()  # a malformed ARENA_MODEL_* variable fails here, not mid-run
     for i, c in enumerate(spec.contestants):
         try:
             load_strategy(c.strategy)
@@ -56,8 +69,15 @@ def validate(spec: ArenaSpec, repos: RepoCache) -> str:
                 load_script(c.model_file)
             elif c.kind == "replay":
                 load_replay(c.model_file)
+            else:
+                check_litellm_model(c.model, c.api_base)
         except SpecError as e:
             raise SpecError(f"contestants[{i}] ({c.name}): {e}") from None
+    if spec.judge.model:
+        try:
+            check_litellm_model(spec.judge.model, spec.judge.api_base)
+        except SpecError as e:
+            raise SpecError(f"judge.model: {e}") from None
     return repos.resolve(task.repo, task.base)
 
 
@@ -146,6 +166,7 @@ class Engine:
         if run := self.runs.get(arena_id):
             if contestant is None:
                 run.cancel_arena = True
+                kill_setups(arena_id)
             else:
                 run.cancel_names.add(contestant)
 
@@ -168,7 +189,7 @@ class Engine:
         candidates = [
             Candidate(
                 name=c.name,
-                patch=Path(c.patch_path).read_text(),
+                patch=read_patch(Path(c.patch_path)),
                 model=c.model,
                 strategy=c.strategy,
                 cost=c.cost,
@@ -195,14 +216,20 @@ class Engine:
 
     def _coordinate(self, run: ArenaRun) -> None:
         store, arena_id = self.store, run.arena_id
+        setup_owner.set(arena_id)
         final = Status.FAILED
         try:
             store.update_arena(arena_id, status=Status.RUNNING, started_at=utcnow())
             backend = get_backend(run.spec.sandbox, self.repos)
             setup_log = self.settings.runs_dir / arena_id / "setup.log"
             try:
-                prepared = backend.prepare(run.spec.task.repo, run.base_sha, run.spec.task.setup_command, setup_log)
+                with self._watch_cancel(run):
+                    prepared = backend.prepare(run.spec.task.repo, run.base_sha, run.spec.task.setup_command, setup_log)
             except SetupFailed as e:
+                if run.cancel_arena:
+                    self._end_unstarted(run, list(run.contestants.values()), Status.CANCELLED, "cancelled during setup")
+                    final = Status.CANCELLED
+                    return
                 store.update_arena(arena_id, error=f"{e}\n\n{e.log[-4000:]}", setup_log_path=str(setup_log))
                 self._end_unstarted(
                     run, list(run.contestants.values()), Status.FAILED, "not started: the task's setup failed"
@@ -224,10 +251,44 @@ class Engine:
             store.update_arena(arena_id, status=final, finished_at=utcnow())
             run.done.set()
 
+    @contextmanager
+    def _watch_cancel(self, run: ArenaRun):
+        """While setup runs, a cancel (here or from another process) kills it."""
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.wait(DB_POLL_S / 2):
+                flagged, _ = self.store.cancel_requests(run.arena_id)
+                if flagged or run.cancel_arena:
+                    run.cancel_arena = True
+                    kill_setups(run.arena_id)
+                    return
+
+        watcher = threading.Thread(target=watch, daemon=True, name=f"setup-watch-{run.arena_id}")
+        watcher.start()
+        try:
+            yield
+        finally:
+            done.set()
+            watcher.join()
+
     def _schedule(self, run: ArenaRun, backend: SandboxBackend, prepared: PreparedTask) -> Status:
         """Keep up to max_parallel contestants running until all ended; returns the arena's final status."""
         pending = list(run.contestants.values())
         running: dict[Future, ContestantRun] = {}
+        try:
+            return self._loop(run, backend, prepared, pending, running)
+        except BaseException:
+            # The coordinator broke (a lost database connection, say): stop every contestant it started
+            # and wait for them, so none keeps running unwatched after its row says the arena ended.
+            for c in running.values():
+                c.halt("cancelled")
+            wait(running)
+            raise
+
+    def _loop(
+        self, run: ArenaRun, backend: SandboxBackend, prepared: PreparedTask, pending: list, running: dict
+    ) -> Status:
         deadline = time.monotonic() + run.spec.limits.time_budget_s
         ending: Status | None = None
         next_poll = next_beat = 0.0
@@ -324,7 +385,7 @@ class Engine:
             if c.sandbox is not None:
                 try:
                     patch_path.parent.mkdir(parents=True, exist_ok=True)
-                    patch_path.write_text(c.sandbox.diff())
+                    patch_path.write_bytes(c.sandbox.diff())
                     fields["patch_path"] = str(patch_path)
                 except ArenaError as e:
                     fields["error"] = ((fields.get("error") or "") + f"\npatch not collected: {e}").strip()

@@ -30,6 +30,11 @@ class PreparedTask:
     """Pristine checkout on the host (never written after setup)."""
     setup_command: str | None = None
     setup_log: str = ""
+    diff_base: str = ""
+    """Tree patches are taken against: the base commit plus what setup changed in tracked files."""
+
+    def __post_init__(self) -> None:
+        self.diff_base = self.diff_base or self.base_sha
 
 
 class Sandbox(Protocol):
@@ -40,8 +45,8 @@ class Sandbox(Protocol):
 
     def execute(self, command: str, timeout: float | None = None) -> ExecResult: ...
 
-    def diff(self) -> str:
-        """Patch of the workspace against the base commit, new files included (git apply-able)."""
+    def diff(self) -> bytes:
+        """Patch of the workspace against the base (after setup), new files included; git apply-able bytes."""
         ...
 
     def upload(self, name: str, data: bytes) -> str:

@@ -189,7 +189,9 @@ def load_spec(path: Path | str) -> ArenaSpec:
     if not path.is_file():
         raise SpecError(f"spec file {path} does not exist; pass the path of an arena YAML (see README: Arena spec)")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise SpecError(f"{path} is not UTF-8 text ({e}); save the spec as UTF-8") from None
     except yaml.YAMLError as e:
         raise SpecError(f"{path} is not valid YAML: {e}") from e
     return spec_from_dict(raw, base_dir=path.parent, source=str(path))

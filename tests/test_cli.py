@@ -85,6 +85,14 @@ BAD_SPECS = {
         lambda s: s["task"].update(problem_statement_file="x.md"),
         "exactly one of problem_statement",
     ),
+    "repo subfolder": (lambda s: s["task"].update(repo="../calc/calc"), "is a folder inside the repository"),
+    "unknown provider": (lambda s: s["contestants"][0].update(model="gpt4-typo"), "litellm does not know the provider"),
+    "missing api key": (
+        lambda s: s["contestants"][0].update(model="anthropic/claude-3-5-haiku-latest"),
+        "ANTHROPIC_API_KEY is not set",
+    ),
+    "secret in spec": (lambda s: s["contestants"][0].update(model_kwargs={"api_key": "sk-x"}), "looks like a secret"),
+    "judge unknown key": (lambda s: s.update(judge={"modle": "x"}), "judge.modle: unknown key"),
 }
 
 
@@ -98,6 +106,28 @@ def test_bad_specs_exit_2_with_a_clear_message_and_write_nothing(case, good_spec
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert not (data / "arena.db").exists() and not (data / "runs").exists()
+
+
+def test_bad_input_everywhere_else_exits_2(good_spec, arena_dir, tmp_path, monkeypatch):
+    (arena_dir / "latin1.yaml").write_bytes("task: {title: caf\xe9}".encode("latin-1"))
+    result = arena("run", str(arena_dir / "latin1.yaml"), data_dir=tmp_path)
+    assert result.returncode == 2 and "is not UTF-8 text" in result.stderr
+    (arena_dir / "bad.traj.json").write_text('{"messages": ["hi"]}')
+    good_spec["contestants"][0]["model"] = "replay:bad.traj.json"
+    result = arena("run", str(write_spec(arena_dir, good_spec)), "--json", data_dir=tmp_path)
+    assert result.returncode == 2 and "messages[0] is not an object" in result.stderr
+    assert json.loads(result.stdout) == {
+        "error": json.loads(result.stdout)["error"],
+        "exit_code": 2,
+    }  # one object, even now
+    good_spec["contestants"][0]["model"] = "openai/gpt-4.1-mini"
+    good_spec["contestants"][0]["api_base"] = "http://127.0.0.1:9/v1"
+    monkeypatch.setenv("ARENA_MODEL_RETRIES", "many")
+    result = arena("run", str(write_spec(arena_dir, good_spec)), data_dir=tmp_path)
+    assert result.returncode == 2 and "ARENA_MODEL_RETRIES='many' is not a whole number" in result.stderr
+    monkeypatch.setenv("ARENA_DATABASE_URL", "postgres//oops")
+    result = subprocess.run([*ARENA, "list"], capture_output=True, text=True, cwd=ROOT, env={**os.environ})
+    assert result.returncode == 2 and "is not a database URL" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_bad_input_that_is_not_yaml_or_missing(arena_dir, tmp_path):

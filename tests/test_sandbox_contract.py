@@ -1,5 +1,6 @@
 """The contract every sandbox backend keeps (local and unsafe-local here; e2b's fake later)."""
 
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -42,7 +43,7 @@ def test_workspaces_are_private(sandbox_pair):
     assert a.execute("echo mine > calc/ops.py && echo new > extra.txt").returncode == 0
     assert "def add" in b.execute("cat calc/ops.py").output
     assert b.execute("test -e extra.txt").returncode == 1
-    assert b.diff() == ""
+    assert b.diff() == b""
 
 
 def test_diff_has_changes_new_files_and_deletions_but_not_bytecode(sandbox_pair):
@@ -50,7 +51,7 @@ def test_diff_has_changes_new_files_and_deletions_but_not_bytecode(sandbox_pair)
     a.execute("sed -i 's/a - b/a + b/' calc/ops.py && rm tests/test_ops.py && mkdir -p docs && echo hi > docs/new.md")
     a.execute("python3 -c 'import calc.ops'")  # writes __pycache__
     a.execute("git add -A && git commit -qm 'agent commit' && echo 'x' > .git/info/exclude")  # cannot fool the diff
-    patch = a.diff()
+    patch = a.diff().decode()
     assert "+    return a + b" in patch
     assert "+++ b/docs/new.md" in patch and "--- a/tests/test_ops.py" in patch
     assert "__pycache__" not in patch
@@ -111,3 +112,35 @@ def test_prepare_reuses_the_mirror_and_checkout(tmp_path):
     assert (third.checkout / "calc/more.py").exists()
     assert len(list((tmp_path / "cache" / "mirrors").glob("*.git"))) == 1
     assert Path(third.checkout).name != Path(first.checkout).name
+
+
+def test_the_patch_ignores_the_contestants_git_config_hooks_and_stderr(sandbox_pair, tmp_path):
+    a, _ = sandbox_pair
+    a.execute("printf 'caf\\xe9\\n' > latin1.txt && git add -N latin1.txt")  # not UTF-8
+    a.execute("mkdir -p vendor/x && git -C vendor/x init -q && touch vendor/x/f")  # a nested repository
+    a.execute(  # last, so that no git command of the contestant's own triggers the hook before diff()
+        "git config --global diff.noprefix true && git config --global core.fsmonitor /tmp/mon.sh"
+        " && printf '#!/bin/sh\\necho ran > /tmp/fsmonitor-ran\\n' > /tmp/mon.sh && chmod +x /tmp/mon.sh"
+        " && git config --global filter.evil.clean 'sed s/EVIL/nice/' && echo '*.py filter=evil' > .gitattributes"
+        " && echo 'EVIL = 1' >> calc/ops.py"
+    )
+    patch = a.diff()
+    assert b"+EVIL = 1" in patch and b"nice" not in patch
+    assert b"diff --git a/calc/ops.py b/calc/ops.py" in patch
+    assert b"warning" not in patch and b"hint:" not in patch
+    assert b"caf\xe9" in patch
+    assert a.download("fsmonitor-ran") is None
+    repo = tmp_path / "repo"
+    check = subprocess.run(["git", "apply", "--check", "-"], input=patch, cwd=repo, capture_output=True)
+    assert check.returncode == 0, check.stderr
+
+
+def test_only_workspace_and_tmp_are_writable_and_no_nested_namespaces(sandbox_pair, request):
+    if "unsafe" in request.node.callspec.id:
+        pytest.skip("unsafe-local isolates nothing, by definition")
+    a, _ = sandbox_pair
+    for target in ("/root-file", "/dev/big", "/usr/x", "/etc/x"):
+        assert a.execute(f"echo x > {target}").returncode != 0, target
+    assert a.execute("head -c 100M /dev/zero > /dev/shm/big").returncode != 0  # /dev/shm is capped at 64 MB
+    assert a.execute("unshare -r id").returncode != 0
+    assert a.execute("echo ok > /tmp/t && echo ok > here.txt").returncode == 0

@@ -46,6 +46,7 @@ class ArenaLitellmModel(LitellmModel):
         ]
         super().__init__(**kwargs)
         self.retry = retry
+        self.stop_signal = None  # set by ContestantAgent: retries end when the contestant is stopped
         # Kept out of self.config: the config is serialized into every trajectory file.
         self._api_key = api_key
 
@@ -55,7 +56,9 @@ class ArenaLitellmModel(LitellmModel):
     def query(self, messages: list[dict[str, str]], **kwargs: Any) -> dict:
         retrying = Retrying(
             reraise=True,
-            stop=stop_after_attempt(self.retry.attempts),
+            stop=stop_after_attempt(self.retry.attempts)
+            | (lambda _: bool(self.stop_signal and self.stop_signal.reason)),
+            sleep=self.stop_signal.sleep if self.stop_signal else time.sleep,
             wait=wait_exponential(
                 multiplier=self.retry.wait_min_s, min=self.retry.wait_min_s, max=self.retry.wait_max_s
             ),

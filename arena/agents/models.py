@@ -16,7 +16,7 @@ from minisweagent.exceptions import InterruptAgentFlow
 from minisweagent.models.test_models import DeterministicModel
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from arena.errors import SpecError
+from arena.errors import SpecError, UserError
 from arena.spec import ContestantSpec
 
 V1_ACTION = re.compile(r"```(?:bash|mswea_bash_command)\s*\n(.*?)\n```", re.DOTALL)
@@ -67,7 +67,9 @@ def load_replay(path: Path) -> list[ScriptStep]:
             f"replay file {path} is not a mini-swe-agent trajectory (no 'messages' list); v1 and v2 are supported"
         )
     steps = []
-    for m in messages:
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict):
+            raise SpecError(f"replay file {path}: messages[{i}] is not an object; is this a mini-swe-agent trajectory?")
         if m.get("role") != "assistant":
             continue
         actions = (m.get("extra") or {}).get("actions")
@@ -140,6 +142,28 @@ def make_model(contestant: ContestantSpec, observation: dict[str, Any], retry: "
     )
 
 
+def check_litellm_model(model: str, api_base: str | None) -> None:
+    """SpecError unless litellm knows the provider and (without an endpoint of our own) its key is set."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    litellm.suppress_debug_info = True
+    try:
+        litellm.get_llm_provider(model)
+    except Exception:
+        raise SpecError(
+            f"litellm does not know the provider of '{model}'; write provider/model, e.g. openai/gpt-4.1-mini "
+            "(or scripted:FILE / replay:TRAJ)"
+        ) from None
+    if api_base or os.environ.get("ARENA_API_BASE"):
+        return
+    missing = litellm.validate_environment(model).get("missing_keys") or []
+    if missing:
+        raise SpecError(
+            f"{', '.join(missing)} is not set for '{model}'; export it, or give api_base for an OpenAI-compatible server"
+        )
+
+
 class RetryPolicy(BaseModel):
     """How the host retries a failed model call (rate limits, 5xx, timeouts)."""
 
@@ -152,9 +176,16 @@ class RetryPolicy(BaseModel):
     @classmethod
     def from_env(cls) -> "RetryPolicy":
         """ARENA_MODEL_RETRIES, ARENA_MODEL_RETRY_WAIT_S, ARENA_MODEL_TIMEOUT_S override the defaults."""
-        env = os.environ
-        return cls(
-            attempts=int(env.get("ARENA_MODEL_RETRIES", cls.model_fields["attempts"].default)),
-            wait_min_s=float(env.get("ARENA_MODEL_RETRY_WAIT_S", cls.model_fields["wait_min_s"].default)),
-            timeout_s=float(env.get("ARENA_MODEL_TIMEOUT_S", cls.model_fields["timeout_s"].default)),
-        )
+        values = {}
+        for name, field, kind in (("ARENA_MODEL_RETRIES", "attempts", int), ("ARENA_MODEL_RETRY_WAIT_S", "wait_min_s", float),
+                                  ("ARENA_MODEL_TIMEOUT_S", "timeout_s", float)):  # fmt: skip
+            raw = os.environ.get(name)
+            if raw is None:
+                continue
+            try:
+                values[field] = kind(raw)
+            except ValueError:
+                raise UserError(
+                    f"{name}={raw!r} is not a {'whole ' if kind is int else ''}number; fix or unset it"
+                ) from None
+        return cls(**values)

@@ -1,5 +1,6 @@
 """The contestant's agent: mini-swe-agent's DefaultAgent, saving atomically after every step and stoppable."""
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,16 @@ class StopSignal:
 
     def __init__(self) -> None:
         self.reason: str | None = None
+        self._event = threading.Event()
 
     def stop(self, reason: str) -> None:
         if self.reason is None:
             self.reason = reason
+        self._event.set()
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep that a stop cuts short (retry back-offs)."""
+        self._event.wait(seconds)
 
 
 class ContestantAgent(DefaultAgent):
@@ -38,6 +45,8 @@ class ContestantAgent(DefaultAgent):
         **kwargs: Any,
     ):
         super().__init__(model, env, **kwargs)
+        if hasattr(model, "stop_signal"):  # lets a cancel or the time budget end the model's retries
+            model.stop_signal = stop
         self.trajectory_path = trajectory_path
         self.stop = stop
         self.on_step = on_step

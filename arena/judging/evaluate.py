@@ -7,7 +7,7 @@ an overlay of the same prepared checkout (setup already done), so evaluation rei
 import shlex
 from dataclasses import dataclass, field
 
-from arena.judging.patches import PatchInfo, is_test_file, parse_patch
+from arena.judging.patches import PatchInfo, is_test_file, parse_patch, patch_bytes
 from arena.judging.testrun import JUDGE_TMP, Runner, TestRun, run_tests
 from arena.protocols import Sandbox
 
@@ -44,7 +44,7 @@ def apply_candidate(sandbox: Sandbox, bench: Workbench, patch: str, include: lis
     applied = Applied(info=info)
     if not patch.strip():
         return applied
-    path = sandbox.upload(f"{JUDGE_TMP}/candidate.patch", patch.encode())
+    path = sandbox.upload(f"{JUDGE_TMP}/candidate.patch", patch_bytes(patch))
     only = "".join(f" --include={shlex.quote(f)}" for f in include or [])
     result = sandbox.execute(f"git apply --binary --whitespace=nowarn{only} {path}", timeout=120)
     if result.returncode != 0:

@@ -2,12 +2,22 @@
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 TEST_FILE = re.compile(
     r"(^|/)(tests?|testing)/.+"  # anything under a tests/ folder
     r"|(^|/)test_[^/]*\.py$|_test\.py$|(^|/)conftest\.py$"  # Python
     r"|_test\.go$|\.(test|spec)\.[jt]sx?$"  # Go, JavaScript / TypeScript
 )
+
+
+def read_patch(path: Path) -> str:
+    """A patch file as text that round-trips its exact bytes (non-UTF-8 content survives via surrogateescape)."""
+    return path.read_bytes().decode("utf-8", "surrogateescape")
+
+
+def patch_bytes(patch: str) -> bytes:
+    return patch.encode("utf-8", "surrogateescape")
 
 
 def is_test_file(path: str) -> bool:

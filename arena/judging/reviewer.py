@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from arena.agents.models import RetryPolicy
+from arena.judging.patches import patch_bytes
 from arena.spec import JudgeSpec
 
 MAX_DIFF_CHARS = 12_000
@@ -90,9 +91,8 @@ def _json(text: str) -> Any:
 def prompt(problem: str, candidates: list[dict]) -> list[dict]:
     parts = [f"# Issue\n{problem.strip()}\n"]
     for c in candidates:
-        diff = (
-            c["diff"] if len(c["diff"]) <= MAX_DIFF_CHARS else c["diff"][:MAX_DIFF_CHARS] + "\n[... diff truncated ...]"
-        )
+        diff = patch_bytes(c["diff"]).decode("utf-8", "replace")  # the model gets text; the judge keeps bytes
+        diff = diff if len(diff) <= MAX_DIFF_CHARS else diff[:MAX_DIFF_CHARS] + "\n[... diff truncated ...]"
         parts.append(f"# Candidate `{c['name']}`\nEvidence: {c['evidence']}\n```diff\n{diff}\n```\n")
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n".join(parts)}]
 

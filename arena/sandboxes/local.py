@@ -16,6 +16,7 @@ user gets the same layout inside `unshare --user --map-root-user` (needs unprivi
 """
 
 import os
+import secrets
 import shlex
 import shutil
 import subprocess
@@ -24,12 +25,13 @@ from pathlib import Path
 from arena.errors import SandboxError, SandboxUnavailable, SetupFailed
 from arena.protocols import ExecResult, PreparedTask
 from arena.sandboxes.files import read_from, write_into
-from arena.sandboxes.process import ProcessRunner
+from arena.sandboxes.process import ProcessRunner, setup_runner
 from arena.sandboxes.repos import RepoCache, setup_key
 from arena.spec import SandboxSpec
 
 WORKDIR = "/workspace"
 BASE_GIT = "/arena/base.git"
+SHM_BYTES = 64 * 1024 * 1024
 STAGE = "/run"  # hidden by a private tmpfs inside each command's own mount namespace
 SETUP_UID = 199_999
 SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -59,22 +61,45 @@ def sandbox_env(home: str = "/tmp") -> dict[str, str]:
     }
 
 
-def diff_script(base_sha: str, git_dir: str, work_tree: str) -> str:
-    """Shell that prints the workspace's patch against base, using only the trusted base .git.
+def diff_script(diff_base: str, git_dir: str, work_tree: str, out: str) -> str:
+    """Shell that writes the workspace's patch against `diff_base` to `out`, trusting only the base .git.
 
-    The contestant's own .git is never consulted (it may have been edited); new blobs go to a
-    throw-away object dir layered over the base objects.
+    The contestant's own .git, ~/.gitconfig and hooks are never consulted (it may have edited them);
+    new blobs go to a throw-away object dir layered over the base objects; stderr stays out of the patch.
     """
-    return f"""set -e
-d=$(mktemp -d)
-mkdir -p "$d/objects"
-export GIT_DIR='{git_dir}' GIT_WORK_TREE='{work_tree}' GIT_INDEX_FILE="$d/index" \\
+    git = (
+        "git -c core.fsmonitor=false -c core.hooksPath=/dev/null -c core.quotepath=off "
+        "-c diff.noprefix=false -c diff.mnemonicPrefix=false -c core.autocrlf=false"
+    )
+    return f"""d=$(mktemp -d)
+fail() {{ cat "$d/err"; exit 1; }}
+mkdir -p "$d/objects" || exit 1
+export HOME="$d" GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 GIT_ATTR_NOSYSTEM=1 \\
+       GIT_DIR='{git_dir}' GIT_WORK_TREE='{work_tree}' GIT_INDEX_FILE="$d/index" \\
        GIT_OBJECT_DIRECTORY="$d/objects" GIT_ALTERNATE_OBJECT_DIRECTORIES='{git_dir}/objects'
-git read-tree {base_sha}
-git add -A
-git -c core.quotepath=off diff --cached --binary --no-color --no-ext-diff --no-textconv {base_sha}
+# Nested repositories (an agent's `git init` in a subfolder) would make `git add` fail; they are no patch.
+(cd '{work_tree}' && find . -mindepth 2 -name .git -prune -printf '%h/\\n' | sed 's|^[.]/|/|') > "$d/nested"
+{git} -c core.excludesFile="$d/nested" read-tree {diff_base} 2>"$d/err" || fail
+{git} -c core.excludesFile="$d/nested" add -A 2>>"$d/err" || fail
+{git} diff --cached --binary --no-color --no-ext-diff --no-textconv --src-prefix=a/ --dst-prefix=b/ {diff_base} \\
+    > '{out}' 2>>"$d/err" || fail
 rm -rf "$d"
 """
+
+
+def _bwrap(*, network: bool = False) -> list[str]:
+    """bwrap with everything but the workspace: own namespaces, no nested user namespaces, read-only system."""
+    args = ["bwrap", "--die-with-parent", "--unshare-all", "--unshare-user", "--disable-userns", "--hostname", "arena"]
+    if network:
+        args.append("--share-net")
+    if os.geteuid() != 0:  # inside `unshare --map-root-user` we are "root": drop it and every capability
+        args += ["--uid", "1000", "--gid", "1000", "--cap-drop", "ALL"]
+    return args + _system_mounts()
+
+
+def _lockdown() -> list[str]:
+    """Last: nothing but /workspace and /tmp stays writable (the root and /dev would be RAM the limits miss)."""
+    return ["--remount-ro", "/dev", "--remount-ro", "/"]
 
 
 def _system_mounts() -> list[str]:
@@ -90,6 +115,7 @@ def _system_mounts() -> list[str]:
         if Path(secret).exists():
             args += ["--ro-bind", "/dev/null", secret]
     args += ["--ro-bind-try", "/opt", "/opt", "--proc", "/proc", "--dev", "/dev"]
+    args += ["--size", str(SHM_BYTES), "--tmpfs", "/dev/shm"]
     return args
 
 
@@ -122,9 +148,12 @@ class LocalBackend:
                     log = self._run_setup(checkout, setup_command, log_path)
                     _open_up(checkout)
                 self.repos.mark_ready(checkout, {"setup_command": setup_command, "base_sha": base_sha})
+                _open_up(checkout)
             elif log_path.exists():
                 log = log_path.read_text()
-        return PreparedTask(repo=repo, base_sha=base_sha, checkout=checkout, setup_command=setup_command, setup_log=log)
+            diff_base = self.repos.diff_base(checkout)
+        return PreparedTask(repo=repo, base_sha=base_sha, checkout=checkout, setup_command=setup_command,
+                            setup_log=log, diff_base=diff_base)  # fmt: skip
 
     def _run_setup(self, checkout: Path, command: str, log_path: Path) -> str:
         """The user's setup command, with network, in the layout contestants get (repo at /workspace)."""
@@ -132,10 +161,10 @@ class LocalBackend:
         tmp.mkdir(parents=True, exist_ok=True)
         _give(tmp, SETUP_UID)
         staging = [("bind", checkout, "ws"), ("bind", tmp, "tmp")]
-        bwrap = ["bwrap", "--die-with-parent", "--unshare-all", "--share-net", *_system_mounts()]
-        bwrap += ["--bind", f"{STAGE}/tmp", "/tmp", "--bind", f"{STAGE}/ws", WORKDIR, "--chdir", WORKDIR]
+        bwrap = _bwrap(network=True)
+        bwrap += ["--bind", f"{STAGE}/tmp", "/tmp", "--bind", f"{STAGE}/ws", WORKDIR, *_lockdown(), "--chdir", WORKDIR]
         argv = _staged(staging, SETUP_UID, prlimit_args(self.limits), [*bwrap, "bash", "-c", f"umask 000\n{command}"])
-        result = ProcessRunner().run(
+        result = setup_runner().run(
             argv, env=sandbox_env(), cwd=None, timeout=self.limits.setup_timeout_s, output_limit=1_000_000
         )
         log = f"$ {command}\n{result.output}\n[exit code {result.returncode}{' (timed out)' if result.timed_out else ''}]\n"
@@ -179,12 +208,12 @@ class LocalSandbox:
             ("overlay", f"lowerdir={lower},upperdir={upper},workdir={work}", "ws"),
             ("bind", self.dirs["tmp"], "tmp"),
         ]
-        bwrap = ["bwrap", "--die-with-parent", "--unshare-all", "--hostname", "arena", *_system_mounts()]
+        bwrap = _bwrap()
         bwrap += ["--bind", f"{STAGE}/tmp", "/tmp", "--bind", f"{STAGE}/ws", WORKDIR]
         if base_git:
             staging.append(("bind", lower / ".git", "base"))
             bwrap += ["--ro-bind", f"{STAGE}/base", BASE_GIT]
-        bwrap += ["--chdir", WORKDIR, "bash", "-c", command]
+        bwrap += [*_lockdown(), "--chdir", WORKDIR, "bash", "-c", command]
         return _staged(staging, self.uid, prlimit_args(self.limits), bwrap)
 
     def execute(self, command: str, timeout: float | None = None) -> ExecResult:
@@ -196,12 +225,15 @@ class LocalSandbox:
             output_limit=self.limits.output_limit_bytes,
         )
 
-    def diff(self) -> str:
-        argv = self._argv(diff_script(self.prepared.base_sha, BASE_GIT, WORKDIR), base_git=True)
-        result = ProcessRunner().run(argv, env=sandbox_env(), cwd=None, timeout=300, output_limit=200_000_000)
-        if result.returncode != 0:
+    def diff(self) -> bytes:
+        name = f".arena-diff-{secrets.token_hex(6)}"
+        argv = self._argv(diff_script(self.prepared.diff_base, BASE_GIT, WORKDIR, f"/tmp/{name}"), base_git=True)
+        result = ProcessRunner().run(argv, env=sandbox_env(), cwd=None, timeout=300, output_limit=20_000)
+        patch = self.download(name)
+        if result.returncode != 0 or patch is None:
             raise SandboxError(f"could not collect the patch (exit {result.returncode}): {result.output[-2000:]}")
-        return result.output
+        (self.dirs["tmp"] / name).unlink(missing_ok=True)
+        return patch
 
     def upload(self, name: str, data: bytes) -> str:
         write_into(self.dirs["tmp"], name, data, self.uid)

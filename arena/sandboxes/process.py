@@ -7,6 +7,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Sequence
+from contextvars import ContextVar
 
 from arena.protocols import ExecResult
 
@@ -38,6 +39,8 @@ class ProcessRunner:
         )
         with self._lock:
             self._proc = proc
+            if self.cancelled:  # kill() ran between the check above and now
+                _kill_group(proc)
         capture = _Capture(output_limit)
         reader = threading.Thread(target=capture.drain, args=(proc.stdout,), daemon=True)
         reader.start()
@@ -116,3 +119,26 @@ class _Capture:
         if self.dropped:
             return f"{head}\n[... {self.dropped} bytes of output truncated by the sandbox ...]\n{tail}", self.dropped
         return head + tail, 0
+
+
+# Setup commands run inside a backend's prepare(); the coordinator that asked for them can kill them
+# (cancel during setup) without the backend knowing about arenas: it tags them with this context.
+setup_owner: ContextVar[str | None] = ContextVar("setup_owner", default=None)
+_setups: dict[str, set[ProcessRunner]] = {}
+_setups_lock = threading.Lock()
+
+
+def setup_runner() -> ProcessRunner:
+    """A runner for a setup command, killable by `kill_setups(owner)` while it runs."""
+    runner = ProcessRunner()
+    if owner := setup_owner.get():
+        with _setups_lock:
+            _setups.setdefault(owner, set()).add(runner)
+    return runner
+
+
+def kill_setups(owner: str) -> None:
+    with _setups_lock:
+        runners = _setups.pop(owner, set())
+    for runner in runners:
+        runner.kill()

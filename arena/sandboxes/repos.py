@@ -64,6 +64,11 @@ class RepoCache:
 
     def __init__(self, cache_dir: Path):
         self.cache_dir = Path(cache_dir)
+        # Pristine checkouts are world-writable (every sandbox uid writes through its overlay): keep
+        # other host users out of the whole cache. Sandboxes reach it through mounts staged as root.
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            self.cache_dir.chmod(0o700)
 
     def mirror(self, repo: str) -> Path:
         """Clone `repo` once as a bare mirror; fetch it on every later use."""
@@ -136,16 +141,32 @@ class RepoCache:
     def lock_checkout(self, repo: str, sha: str, key: str):
         return locked(self.checkout_path(repo, sha, key))
 
-    def mark_ready(self, path: Path, info: dict) -> None:
-        """Record that setup succeeded; exclude what setup created from every later patch."""
+    def mark_ready(self, path: Path, info: dict) -> str:
+        """Record that setup succeeded and return the tree patches are taken against.
+
+        What setup created is excluded from every later patch; what it changed in tracked files
+        is part of that tree, so it shows in no contestant's patch either.
+        """
         untracked = git("ls-files", "--others", "--exclude-standard", "--directory", cwd=path).splitlines()
         excludes = DEFAULT_EXCLUDES + ["/" + p for p in untracked if p]
         (path / ".git" / "info").mkdir(exist_ok=True)
         (path / ".git" / "info" / "exclude").write_text("\n".join(excludes) + "\n")
+        index = path / ".git" / "arena-setup-index"
+        env = {**os.environ, **GIT_ENV, "GIT_INDEX_FILE": str(index)}
+        for args in (["read-tree", "HEAD"], ["add", "-A"]):
+            subprocess.run(["git", *args], cwd=path, env=env, check=True, capture_output=True)
+        tree = subprocess.run(
+            ["git", "write-tree"], cwd=path, env=env, check=True, capture_output=True, text=True
+        ).stdout.strip()
+        index.unlink(missing_ok=True)
         marker = self.ready_marker(path)
         tmp = marker.with_suffix(".tmp")
-        tmp.write_text(json.dumps({**info, "excluded": untracked}, indent=2))
+        tmp.write_text(json.dumps({**info, "excluded": untracked, "diff_base": tree}, indent=2))
         tmp.replace(marker)
+        return tree
+
+    def diff_base(self, path: Path) -> str:
+        return json.loads(self.ready_marker(path).read_text()).get("diff_base", "")
 
 
 def setup_key(setup_command: str | None, backend: str) -> str:

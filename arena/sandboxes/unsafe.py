@@ -5,6 +5,7 @@ pristine checkout's path, so the setup command runs once to prove it works and t
 each contestant's own clone.
 """
 
+import secrets
 import shutil
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from arena.errors import SandboxError, SetupFailed
 from arena.protocols import ExecResult, PreparedTask
 from arena.sandboxes.files import read_from, write_into
 from arena.sandboxes.local import diff_script, prlimit_args, sandbox_env
-from arena.sandboxes.process import ProcessRunner
+from arena.sandboxes.process import ProcessRunner, setup_runner
 from arena.sandboxes.repos import RepoCache, git, setup_key
 from arena.spec import SandboxSpec
 
@@ -34,6 +35,7 @@ class UnsafeLocalBackend:
             if not ready:
                 self.repos.mark_ready(checkout, {"base_sha": base_sha})
         prepared = PreparedTask(repo=repo, base_sha=base_sha, checkout=checkout, setup_command=setup_command)
+        # Setup runs again in each clone; its edits to tracked files differ per clone, so diff against base.
         if setup_command:
             # Proves the command works before any contestant starts; its output is the arena's setup log.
             probe = UnsafeLocalSandbox(prepared, log_path.parent / "setup-probe", self.limits, None)
@@ -69,7 +71,7 @@ class UnsafeLocalSandbox:
         return (runner or self.runner).run(argv, env=env, cwd=self.workdir, timeout=timeout, output_limit=limit)
 
     def setup(self, command: str, log_path: Path) -> str:
-        result = self._run(command, self.limits.setup_timeout_s, 1_000_000, ProcessRunner())
+        result = self._run(command, self.limits.setup_timeout_s, 1_000_000, setup_runner())
         log = f"$ {command}\n{result.output}\n[exit code {result.returncode}]\n"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_path.write_text(log)
@@ -82,12 +84,15 @@ class UnsafeLocalSandbox:
     def execute(self, command: str, timeout: float | None = None) -> ExecResult:
         return self._run(command, timeout or self.limits.command_timeout_s, self.limits.output_limit_bytes)
 
-    def diff(self) -> str:
-        script = diff_script(self.prepared.base_sha, str(self.prepared.checkout / ".git"), self.workdir)
-        result = self._run(script, 300, 200_000_000, ProcessRunner())
-        if result.returncode != 0:
+    def diff(self) -> bytes:
+        out = self.root / "tmp" / f".arena-diff-{secrets.token_hex(6)}"
+        script = diff_script(self.prepared.diff_base, str(self.prepared.checkout / ".git"), self.workdir, str(out))
+        result = self._run(script, 300, 20_000, ProcessRunner())
+        patch = self.download(out.name)
+        if result.returncode != 0 or patch is None:
             raise SandboxError(f"could not collect the patch (exit {result.returncode}): {result.output[-2000:]}")
-        return result.output
+        out.unlink(missing_ok=True)
+        return patch
 
     def upload(self, name: str, data: bytes) -> str:
         write_into(self.root / "tmp", name, data, None)

@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, make_url, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from arena.errors import NotFound
+from arena.errors import NotFound, UserError
 from arena.storage.models import ArenaRow, Base, ContestantRow, EvaluationRow, Status, VerdictRow, utcnow
 
 
@@ -38,8 +39,15 @@ class Store:
 
     def __init__(self, url: str):
         self.url = url
-        self.engine = make_engine(url)
-        Base.metadata.create_all(self.engine)
+        try:
+            self.engine = make_engine(url)
+            Base.metadata.create_all(self.engine)
+        except (ArgumentError, NoSuchModuleError) as e:
+            raise UserError(f"ARENA_DATABASE_URL {url!r} is not a database URL SQLAlchemy understands ({e})") from None
+        except OperationalError as e:
+            raise UserError(
+                f"cannot open the database {url!r}: {e.orig}; check ARENA_DATABASE_URL / ARENA_DATA_DIR"
+            ) from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
