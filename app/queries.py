@@ -8,4 +8,5 @@ from arena.report import arena_json
 
 @st.cache_data(ttl=2)
 def arenas(limit: int = 200) -> list[dict]:
-    return [arena_json(row) for row in engine().store.arenas(limit=limit)]
+    store = engine().store
+    return [arena_json(row, store.latest_verdict(row.id)) for row in store.arenas(limit=limit)]

@@ -13,6 +13,15 @@ for arena in rows:
         st.caption(f"{arena['repo']} @ {arena['base_sha'][:12]} · created {arena['created_at']}")
         if arena["error"]:
             st.error(arena["error"])
+        if verdict := arena["verdict"]:
+            coverage = verdict["coverage"]
+            resolved = f"{coverage.get('resolved', 0)}/{coverage.get('candidates', 0)} candidates resolved"
+            if verdict["error"]:
+                st.warning(f"The judge failed: {verdict['error'].splitlines()[0]}")
+            elif verdict["winner"]:
+                st.success(f"Winner: **{verdict['winner']}** · {resolved}")
+            else:
+                st.warning(f"No winner: no candidate passes the gates · {resolved}")
         st.dataframe(
             [
                 {k: c[k] for k in ("name", "model", "strategy", "status", "exit_status", "steps", "cost", "tokens")}

@@ -169,6 +169,13 @@ def test_demo_runs_three_contestants_offline(tmp_path):
     assert "/ 2 if len(ordered) % 2 == 0" in Path(rows["correct-fix"]["patch_path"]).read_text()
     assert "// 2" in Path(rows["wrong-fix"]["patch_path"]).read_text()
     assert Path(rows["gives-up"]["patch_path"]).read_text() == ""
+    verdict = out["verdict"]
+    assert verdict["winner"] == "correct-fix" and verdict["coverage"]["resolved"] == 1
+    assert [p["name"] for p in verdict["ranking"]] == ["correct-fix", "wrong-fix", "gives-up"]
+    assert (
+        verdict["ranking"][1]["reasons"][1]
+        == "F2P 0/1 passed; failing: tests/test_stats.py::StatsTest::test_median_even"
+    )
     again = arena("demo", "--if-missing", data_dir=tmp_path / "data")
     assert again.returncode == 0 and "already there" in again.stderr
 

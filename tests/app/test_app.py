@@ -32,6 +32,7 @@ def test_arenas_page_shows_the_demo_arena(demo_data):
     names = list(at.dataframe[0].value["name"])
     assert names == ["correct-fix", "wrong-fix", "gives-up"]
     assert any("/ 2 if len(ordered)" in c.value for c in at.code)
+    assert "Winner: **correct-fix**" in at.success[0].value
 
 
 def test_streamlit_run_serves_the_app(demo_data):
