@@ -20,9 +20,12 @@ def make_pair(backend_name: str, tmp_path):
     backend = get_backend(limits, RepoCache(tmp_path / "cache"))
     backend.check_available()
     prepared = backend.prepare(str(repo), sha, None, tmp_path / "runs" / "setup.log")
-    boxes = [
-        backend.create(prepared, tmp_path / "runs" / name, uid) for name, uid in (("a", 1_500_001), ("b", 1_500_002))
-    ]
+    return [backend.create(prepared, tmp_path / "runs" / n, uid) for n, uid in (("a", 1_500_001), ("b", 1_500_002))]
+
+
+@pytest.fixture(params=["local", "unsafe-local"])
+def sandbox_pair(request, tmp_path):
+    boxes = make_pair(request.param, tmp_path)
     yield boxes
     for box in boxes:
         box.close()
