@@ -37,6 +37,10 @@ def _print_verdict(verdict) -> None:
         return
     coverage = f"{verdict.resolved}/{verdict.candidates} candidates resolved"
     print(f"  verdict: winner {verdict.winner or 'none (no candidate passes the gates)'}; {coverage}")
+    judge = verdict.judge or {}
+    print(f"  tests: {judge.get('test_command') or '-'} ({judge.get('test_command_source', '')})")
+    if judge.get("fallback"):
+        print(f"  ranking: {judge['fallback']}")
     for p in verdict.ranking:
         print(f"   {p['rank']}. {p['name']:<18} {p['reasons'][0]}")
         for reason in p["reasons"][1:]:

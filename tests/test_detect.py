@@ -5,7 +5,7 @@ from pathlib import Path
 
 from arena.judging.detect import DetectedCommand, detect_test_command
 
-PYTEST = "python -m pytest -q"
+PYTEST = "python3 -m pytest -q"
 MAKEFILE = ".PHONY: test\n\ntest:\n\tpytest\n"
 WORKFLOW = """name: CI
 on: [push]
@@ -180,19 +180,19 @@ def test_python_files_with_conftest(tmp_path):
 def test_unittest_files_in_tests_folder(tmp_path):
     found = detect(tmp_path, {"tests/test_x.py": "import unittest\n\n\nclass T(unittest.TestCase):\n    pass\n"})
     assert found == DetectedCommand(
-        "python -m unittest discover -v -s tests", "unittest", "tests/test_x.py", 1, "import unittest"
+        "python3 -m unittest discover -v -s tests", "unittest", "tests/test_x.py", 1, "import unittest"
     )
 
 
 def test_unittest_files_in_tests_package_get_top_level_dir(tmp_path):
     found = detect(tmp_path, {"tests/__init__.py": "", "tests/test_x.py": "from unittest import TestCase\n"})
-    assert found.command == "python -m unittest discover -v -s tests -t ."
+    assert found.command == "python3 -m unittest discover -v -s tests -t ."
     assert (found.kind, found.source, found.line) == ("unittest", "tests/test_x.py", 1)
 
 
 def test_unittest_files_at_the_root(tmp_path):
     found = detect(tmp_path, {"x_test.py": "import os\nimport unittest\n"})
-    assert found == DetectedCommand("python -m unittest discover -v", "unittest", "x_test.py", 2, "import unittest")
+    assert found == DetectedCommand("python3 -m unittest discover -v", "unittest", "x_test.py", 2, "import unittest")
 
 
 def test_plain_assert_tests_fall_back_to_pytest(tmp_path):

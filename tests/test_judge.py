@@ -302,3 +302,25 @@ def test_reviewer_errors_fall_back_and_say_so(pytest_arena):
     assert "not exactly the candidates" in first.judge["fallback"]
     assert "the reviewer model call failed: InternalServerError" in second.judge["fallback"]
     assert first.winner == second.winner and first.winner in ("plain-fix", "test-first-fix")
+
+
+def test_without_a_test_command_the_judge_detects_one_and_shows_where(tmp_path, settings):
+    repo, arena_dir = tmp_path / "calc", tmp_path / "arena"
+    make_repo(repo, UNITTEST_FILES)
+    write_steps(
+        arena_dir / "fix.yaml", [{"thought": "fix", "commands": [FIX]}, {"thought": "done", "commands": [SUBMIT]}]
+    )
+    engine = Engine(settings)
+    try:
+        arena_id = engine.run(
+            spec_from_dict(spec_dict(repo, [{"name": "fix", "model": "scripted:fix.yaml"}]), base_dir=arena_dir)
+        )
+        verdict = engine.store.latest_verdict(arena_id)
+    finally:
+        engine.shutdown()
+    assert verdict.judge["test_command"] == "python3 -m unittest discover -v -s tests -t ."
+    assert verdict.judge["test_command_source"] == "detected: tests/test_ops.py:1: import unittest"
+    assert verdict.judge["f2p_source"] == "baseline" and verdict.judge["f2p"] == [
+        "tests/test_ops.py::TestOps::test_add"
+    ]
+    assert verdict.winner == "fix" and verdict.ranking[0]["resolved"] is True

@@ -5,12 +5,12 @@ only read (tomllib, json, configparser, ast), line numbers come from scanning th
 malformed files are skipped. Priority order, the first rule that matches wins:
 
 1. pytest config, in pytest's own lookup order: pytest.ini `[pytest]`, pyproject.toml `[tool.pytest.ini_options]`
-   or `[tool.pytest]`, tox.ini `[pytest]`, setup.cfg `[tool:pytest]` -> `python -m pytest -q`.
+   or `[tool.pytest]`, tox.ini `[pytest]`, setup.cfg `[tool:pytest]` -> `python3 -m pytest -q`.
 2. CI: the first `run:`/`script:` command in .github/workflows/*.yml|*.yaml, then .gitlab-ci.yml, that starts a
    test runner (pytest, unittest, tox, nox, npm/yarn/pnpm test, make test, go test, cargo test) -> that command
    as written (the specific line of a `run: |` block); install-only lines never match.
 3. tox.ini `[testenv]` `commands`: the first non-install command, tox substitutions removed.
-4. noxfile.py: the first session calling `session.run("pytest", ...)` -> `python -m pytest -q`.
+4. noxfile.py: the first session calling `session.run("pytest", ...)` -> `python3 -m pytest -q`.
 5. Makefile: a `test:`, `tests:` or `check:` target, in that preference -> `make <target>`.
 6. package.json: a `scripts.test` that is not npm's placeholder -> `npm test`.
 7. go.mod -> `go test ./...`; then Cargo.toml -> `cargo test`.
@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-PYTEST = "python -m pytest -q"
+PYTEST = "python3 -m pytest -q"  # python3: Debian, and so the sandbox, has no `python`
 MAX_BYTES = 2_000_000  # config and test files are small; anything bigger is not worth reading
 SKIP_DIRS = {"node_modules", "venv", "env", "site-packages", "build", "dist", "__pycache__"}
 
@@ -286,7 +286,7 @@ def _python_tests(repo: Path) -> DetectedCommand | None:
         # unittest.mock alone says nothing about the runner; pytest users import it too
         if (index := _first(lines, r"\s*(?:import\s+unittest\b(?!\.)|from\s+unittest\s+import\s+(?!mock\b))")) is None:
             continue
-        command = "python -m unittest discover -v"
+        command = "python3 -m unittest discover -v"
         if len(path.parts) > 1 and path.parts[0] in ("tests", "test"):
             # -t . only works when the folder is a package ("Start directory is not importable" otherwise)
             package = (repo / path.parts[0] / "__init__.py").is_file()
