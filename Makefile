@@ -44,6 +44,7 @@ demo: install
 bench: install
 	$(BIN)/python benchmarks/provision.py
 	$(BIN)/python benchmarks/orchestration.py
+	$(BIN)/python benchmarks/evaluation.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -74,7 +74,7 @@ def _engine():
 
 def _store():
     """The store, with arenas left running by a dead process marked interrupted (so nothing shows as live)."""
-    from arena.orchestrator import owner_alive
+    from arena.owners import owner_alive
     from arena.storage import Store
 
     store = Store(Settings.from_env().database_url)

@@ -10,9 +10,7 @@ Worker threads never touch Streamlit; the app reads rows and trajectory files.
 """
 
 import logging
-import os
 import secrets
-import socket
 import threading
 import time
 import traceback
@@ -27,14 +25,16 @@ from arena.agents.runner import ContestantAgent, StopSignal
 from arena.agents.strategies import agent_config, load_strategy, model_config
 from arena.config import Settings
 from arena.errors import ArenaError, SetupFailed, SpecError, UserError
-from arena.judging.judge import Candidate, Judge, JudgeResult
+from arena.judging.judge import Candidate, Judge
 from arena.judging.patches import read_patch
+from arena.judging.records import verdict_rows
+from arena.owners import owner_alive, process_owner
 from arena.protocols import PreparedTask, Sandbox, SandboxBackend
 from arena.sandboxes import RepoCache, get_backend, sandbox_uid
 from arena.sandboxes.process import kill_setups, setup_owner
 from arena.sandboxes.repos import git
 from arena.spec import ArenaSpec, ContestantSpec
-from arena.storage import ArenaRow, ContestantRow, EvaluationRow, Status, Store, VerdictRow, utcnow
+from arena.storage import ArenaRow, ContestantRow, Status, Store, VerdictRow, utcnow
 
 log = logging.getLogger("arena")
 DB_POLL_S = 1.0
@@ -395,40 +395,6 @@ class Engine:
             store.update_contestant(c.row_id, finished_at=utcnow(), **fields)
 
 
-def verdict_rows(arena_id: str, result: JudgeResult) -> tuple[VerdictRow, list[EvaluationRow]]:
-    verdict = VerdictRow(
-        arena_id=arena_id,
-        winner=result.winner,
-        resolved=result.coverage["resolved"],
-        candidates=result.coverage["candidates"],
-        judge=result.judge | {"coverage": result.coverage},
-        ranking=[p.model_dump(mode="json") for p in result.ranking],
-    )
-    evaluations = [
-        EvaluationRow(
-            arena_id=arena_id,
-            candidate=p.name,
-            rank=p.rank,
-            passes_gates=p.passes_gates,
-            applies=p.evidence.applies,
-            resolved=p.resolved,
-            f2p_passed=p.evidence.f2p_passed,
-            f2p_total=p.evidence.f2p_total,
-            p2p_passed=p.evidence.p2p_passed,
-            p2p_total=p.evidence.p2p_total,
-            regressions=len(p.evidence.regressions),
-            tampered=bool(p.evidence.tampered),
-            votes=p.evidence.votes,
-            diff_lines=p.evidence.diff_lines,
-            files_changed=len(p.evidence.files),
-            cost=p.evidence.cost,
-            duration_s=p.evidence.duration_s,
-        )
-        for p in result.ranking
-    ]
-    return verdict, evaluations
-
-
 class _Stopped(Exception):
     """A contestant stopped before its agent started."""
 
@@ -445,25 +411,3 @@ def _progress(agent: ContestantAgent) -> dict:
         "tokens_out": agent.tokens_out,
         "heartbeat_at": utcnow(),
     }
-
-
-def process_owner() -> str:
-    """host:pid:start-time; the start time tells a live process from a recycled pid."""
-    return f"{socket.gethostname()}:{os.getpid()}:{_start_time(os.getpid())}"
-
-
-def owner_alive(owner: str | None) -> bool:
-    if not owner:
-        return False
-    host, _, rest = owner.partition(":")
-    pid, _, started = rest.partition(":")
-    if host != socket.gethostname():
-        return True  # another machine's run: not ours to judge
-    return pid.isdigit() and _start_time(int(pid)) == started
-
-
-def _start_time(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return ""

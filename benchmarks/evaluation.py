@@ -20,12 +20,10 @@ the real fix, and variants of it that also add a comment line (so no two are ide
     the price of isolation, which benchmarks/provision.py measures. The same command as a host
     subprocess in a clone is printed too, for reference. The denominator is N x the median of
     several bare runs interleaved with the judge runs (same process, same machine state).
-How to read the ratio: the judge runs the baseline (the suite at base, alone) and then the N
-evaluations in parallel, at most `max_parallel` (= cores) at a time, while the denominator is N
-runs one after another. A ratio below 1 is parallelism paying for the overhead; above 1 is overhead
-(chiefly the baseline: one extra full suite run, serial before any evaluation) that parallelism did
-not cover. N = 1 has nothing to overlap with, so it shows the fixed cost plainly: the column
-"ratio w/o baseline" is (judge - baseline phase) / bare N-run.
+How to read the ratio: the judge runs the baseline (the suite at base) beside the N evaluations,
+at most `max_parallel` (= cores) at a time, while the denominator is N runs one after another. A
+ratio below 1 is parallelism paying for the overhead; above 1 is overhead that parallelism did not
+cover. N = 1 shows the fixed cost most plainly: the baseline and the one evaluation share the cores.
 Each N runs 3 times (1 with --quick); the verdict takes the worst per-N median ratio.
 Everything lives in one temporary directory (ARENA_DATA_DIR points into it), deleted at the end.
 Run: .venv/bin/python benchmarks/evaluation.py [--quick]
@@ -148,10 +146,10 @@ def timed_judge_class(judge_cls):
             finally:
                 self.marks["baseline"] = (start, time.perf_counter())
 
-        def _evaluate(self, bench, c, expect, with_tests):
+        def _test(self, bench, c):
             start = time.perf_counter()
             try:
-                return super()._evaluate(bench, c, expect, with_tests)
+                return super()._test(bench, c)
             finally:
                 with self.lock:
                     self.marks["evals"].append((c.name, start, time.perf_counter()))
@@ -180,11 +178,9 @@ def run_judge(ctx: dict, n: int, label: str) -> dict:
     eval_s = [e - s for _, s, e in evals]
     return {
         "judge": end - start,
-        "head": b0 - start,
         "baseline": b1 - b0,
-        "gap": min(s for _, s, _ in evals) - b1,
         "eval_phase": max(e for _, _, e in evals) - min(s for _, s, _ in evals),
-        "tail": end - max(e for _, _, e in evals),
+        "outside": (end - start) - (max(b1, *(e for _, _, e in evals)) - min(b0, *(s for _, s, _ in evals))),
         "eval": statistics.mean(eval_s),
         "eval_tests": statistics.mean(e - s for *_, s, e in tests),
         "eval_apply_ms": statistics.mean(e - s for *_, s, e in applies) * 1000,
@@ -298,9 +294,9 @@ def main() -> int:
         )
         print(f"per N (medians over {repeats} judge run(s)); ratio = judge s / bare N-run s\n")
         header = (
-            f"{'N':>3} | {'judge s':>7} | {'bare N-run s':>12} | {'ratio':>5} | {'ratio w/o baseline':>18} | "
+            f"{'N':>3} | {'judge s':>7} | {'bare N-run s':>12} | {'ratio':>5} | "
             f"{'baseline s':>10} | {'eval phase s':>12} | {'mean eval s':>11} | {'eval tests s':>12} | "
-            f"{'apply ms':>8} | {'create ms':>9} | {'other ms':>8} | {'head+gap+tail ms':>16}"
+            f"{'apply ms':>8} | {'create ms':>9} | {'other ms':>8} | {'outside ms':>10}"
         )
         print(header)
         print("-" * len(header))
@@ -313,21 +309,20 @@ def main() -> int:
 
             denominator = n * one
             ratio = statistics.median(r["judge"] / denominator for r in rs)
-            without = statistics.median((r["judge"] - r["baseline"]) / denominator for r in rs)
-            fixed = statistics.median((r["head"] + r["gap"] + r["tail"]) * 1000 for r in rs)
+            fixed = statistics.median(r["outside"] * 1000 for r in rs)
             worst = max(worst, ratio)
             print(
-                f"{n:>3} | {med('judge'):>7.3f} | {denominator:>12.3f} | {ratio:>5.2f} | {without:>18.2f} | "
+                f"{n:>3} | {med('judge'):>7.3f} | {denominator:>12.3f} | {ratio:>5.2f} | "
                 f"{med('baseline'):>10.3f} | {med('eval_phase'):>12.3f} | {med('eval'):>11.3f} | "
                 f"{med('eval_tests'):>12.3f} | {med('eval_apply_ms'):>8.0f} | {med('create_ms'):>9.1f} | "
-                f"{med('eval_other_ms'):>8.0f} | {fixed:>16.0f}"
+                f"{med('eval_other_ms'):>8.0f} | {fixed:>10.0f}"
             )
         print(
-            "\nbaseline s = the suite at base, run alone before any evaluation; eval phase = first evaluation start ->"
+            "\nbaseline s = the suite at base, beside the evaluations; eval phase = first evaluation start ->"
             "\nlast end (parallel, <= max_parallel at once); mean eval = one evaluation (sandbox, git apply, tests,"
             "\nreport); eval tests = its test command alone; apply = its `git apply`; create = backend.create;"
-            "\nother = eval minus its sandboxed commands (create, uploads, report parsing, assess); head+gap+tail = judge"
-            "\ntime outside baseline and eval phase (Workbench, ls-tree, ranking)."
+            "\nother = eval minus its sandboxed commands (create, uploads, report parsing); outside = judge time"
+            "\nwhen neither the baseline nor an evaluation runs (Workbench, ls-tree, scoring, ranking)."
         )
         verdict = "PASS" if worst <= GOAL else "FAIL"
         note = " [--quick: a ~0.6 s suite magnifies the fixed cost; judge by the full run]" if args.quick else ""

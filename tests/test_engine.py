@@ -170,7 +170,7 @@ def test_arenas_left_running_by_a_dead_process_become_interrupted(settings, calc
     store.create_arena(arena, [ContestantRow(name="x", model="m", strategy="s", status="running"),
                                ContestantRow(name="y", model="m", strategy="s", status="completed")])  # fmt: skip
     alive = ArenaRow(id="a11ve000", repo=str(calc_repo), base="HEAD", base_sha="0" * 40, spec={}, status="running")
-    from arena.orchestrator import process_owner
+    from arena.owners import process_owner
 
     alive.owner = process_owner()  # this very process: must be left alone
     store.create_arena(alive, [ContestantRow(name="z", model="m", strategy="s", status="running")])

@@ -11,6 +11,7 @@ import pytest
 
 from arena.judging.judge import Candidate, Judge
 from arena.orchestrator import Engine
+from arena.sandboxes import get_backend
 from arena.spec import spec_from_dict
 from tests.conftest import make_repo, spec_dict, write_steps
 from tests.fakes.openai_server import FakeOpenAI, Fault, Text
@@ -222,29 +223,34 @@ def test_pytest_results_cross_validation_and_conftest_cheats(pytest_arena):
     assert ranking["wrong-fix"]["rank"] > 2 and verdict.resolved == 2
 
 
-def test_reviewer_ranks_and_a_malformed_answer_falls_back(pytest_arena):
+def rejudge(pytest_arena, names: list[str] | None = None, **judge_fields):
+    """The stored candidates of the pytest arena, and a function judging them again under other judge settings."""
     engine, arena_id, raw, arena_dir = pytest_arena
     row = engine.store.arena(arena_id)
     spec = spec_from_dict(raw, base_dir=arena_dir)
-    backend_spec = spec.model_copy(update={"judge": spec.judge.model_copy(update={"model": "openai/judge-model"})})
     patches = {c.name: Path(c.patch_path).read_text() for c in row.contestants}
-    candidates = [Candidate(name=n, patch=p) for n, p in patches.items()]
-    from arena.sandboxes import get_backend
-
+    candidates = [Candidate(name=n, patch=patches[n]) for n in (names or patches)]
     backend = get_backend(spec.sandbox, engine.repos)
     prepared = backend.prepare(spec.task.repo, row.base_sha, spec.task.setup_command, Path("/nonexistent/setup.log"))
+
+    def run(label: str, **fields):
+        judged = spec.model_copy(update={"judge": spec.judge.model_copy(update=judge_fields | fields)})
+        return Judge(judged, backend, prepared, arena_id, engine.settings.runs_dir / arena_id / label).run(
+            list(candidates)
+        )
+
+    return patches, run
+
+
+def test_reviewer_ranks_and_a_malformed_answer_falls_back(pytest_arena):
     answer = {"ranking": ["test-first-fix", "plain-fix"], "rationale": "The test-first fix also adds a regression test.",
               "notes": {"test-first-fix": "fix plus test", "plain-fix": "fix only"}}  # fmt: skip
     with FakeOpenAI() as server:
         server.script(
             "openai/judge-model", Text("```json\n" + json.dumps(answer) + "\n```"), Text("I think plain-fix is best.")
         )
-        judge_spec = backend_spec.judge.model_copy(update={"api_base": server.api_base})
-        spec_with = backend_spec.model_copy(update={"judge": judge_spec})
-        good = Judge(spec_with, backend, prepared, arena_id, engine.settings.runs_dir / arena_id / "rv1").run(
-            candidates
-        )
-        bad = Judge(spec_with, backend, prepared, arena_id, engine.settings.runs_dir / arena_id / "rv2").run(candidates)
+        _, judge = rejudge(pytest_arena, model="openai/judge-model", api_base=server.api_base)
+        good, bad = judge("rv1"), judge("rv2")
         prompt = server.requests_for("openai/judge-model")[0].body["messages"][1]["content"]
     assert good.winner == "test-first-fix" and good.judge["fallback"] is None
     assert good.judge["rationale"] == answer["rationale"]
@@ -255,50 +261,25 @@ def test_reviewer_ranks_and_a_malformed_answer_falls_back(pytest_arena):
 
 
 def test_synthesis_competes_as_a_contestant(pytest_arena):
-    engine, arena_id, raw, arena_dir = pytest_arena
-    row = engine.store.arena(arena_id)
-    spec = spec_from_dict(raw, base_dir=arena_dir)
-    patches = {c.name: Path(c.patch_path).read_text() for c in row.contestants}
-    candidates = [Candidate(name=n, patch=patches[n]) for n in ("plain-fix", "test-first-fix", "wrong-fix")]
-    from arena.sandboxes import get_backend
-
-    backend = get_backend(spec.sandbox, engine.repos)
-    prepared = backend.prepare(spec.task.repo, row.base_sha, spec.task.setup_command, Path("/nonexistent/setup.log"))
     answer = {"ranking": ["test-first-fix", "plain-fix"], "rationale": "both fix it"}
     with FakeOpenAI() as server:
+        patches, judge = rejudge(pytest_arena, ["plain-fix", "test-first-fix", "wrong-fix"],
+                                 model="openai/judge-model", api_base=server.api_base, synthesize=True)  # fmt: skip
         server.script(
             "openai/judge-model", Text(json.dumps(answer)), Text(json.dumps({"patch": patches["test-first-fix"]}))
         )
-        judge = spec.judge.model_copy(
-            update={"model": "openai/judge-model", "api_base": server.api_base, "synthesize": True}
-        )
-        result = Judge(spec.model_copy(update={"judge": judge}), backend, prepared, arena_id,
-                       engine.settings.runs_dir / arena_id / "syn").run(candidates)  # fmt: skip
+        result = judge("syn")
     synthesis = next(p for p in result.ranking if p.name == "synthesis")
     assert synthesis.passes_gates and synthesis.resolved is True
     assert result.judge["synthesis"] == "evaluated as the contestant `synthesis`"
 
 
 def test_reviewer_errors_fall_back_and_say_so(pytest_arena):
-    engine, arena_id, raw, arena_dir = pytest_arena
-    row = engine.store.arena(arena_id)
-    spec = spec_from_dict(raw, base_dir=arena_dir)
-    candidates = [Candidate(name=c.name, patch=Path(c.patch_path).read_text()) for c in row.contestants]
-    from arena.sandboxes import get_backend
-
-    backend = get_backend(spec.sandbox, engine.repos)
-    prepared = backend.prepare(spec.task.repo, row.base_sha, spec.task.setup_command, Path("/nonexistent/setup.log"))
     wrong_names = {"ranking": ["plain-fix", "nobody"], "rationale": "?"}
     with FakeOpenAI() as server:
         server.script("openai/judge-model", Text(json.dumps(wrong_names)), Fault("500", permanent=True))
-        judge = spec.judge.model_copy(update={"model": "openai/judge-model", "api_base": server.api_base})
-        spec_with = spec.model_copy(update={"judge": judge})
-        first = Judge(spec_with, backend, prepared, arena_id, engine.settings.runs_dir / arena_id / "e1").run(
-            candidates
-        )
-        second = Judge(spec_with, backend, prepared, arena_id, engine.settings.runs_dir / arena_id / "e2").run(
-            candidates
-        )
+        _, judge = rejudge(pytest_arena, model="openai/judge-model", api_base=server.api_base)
+        first, second = judge("e1"), judge("e2")
     assert "not exactly the candidates" in first.judge["fallback"]
     assert "the reviewer model call failed: InternalServerError" in second.judge["fallback"]
     assert first.winner == second.winner and first.winner in ("plain-fix", "test-first-fix")

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from arena.agents.models import RetryPolicy
 from arena.errors import ArenaError
 from arena.judging.detect import detect_test_command
-from arena.judging.evaluate import Workbench, apply_candidate, apply_test_patch, evaluate, new_test_files
+from arena.judging.evaluate import Applied, Workbench, apply_candidate, apply_test_patch, evaluate, new_test_files
 from arena.judging.patches import is_test_file
 from arena.judging.reviewer import ReviewerError, prompt, review, synthesize
 from arena.judging.testrun import Runner, TestRun, run_tests, runner_for
@@ -87,9 +87,12 @@ class Judge:
             existing_tests=self._existing_tests(),
             test_patch=self.spec.task.test_patch,
         )
-        self.expect = expect = self._baseline(bench) if runner else Expectations()
         self.with_tests = runner is not None
-        evidence = list(self.pool.map(lambda c: self._evaluate(bench, c, expect, runner is not None), candidates))
+        # The baseline runs beside the candidates' test runs: only their scoring needs it, not the runs.
+        baseline = self.pool.submit(self._baseline, bench) if runner else None
+        tested = list(self.pool.map(lambda c: self._test(bench, c), candidates))
+        self.expect = expect = baseline.result() if baseline else Expectations()
+        evidence = [self._score(c, applied, run, expect) for c, (applied, run) in zip(candidates, tested, strict=True)]
         if runner and self.spec.judge.cross_validate:
             self._cross_validate(bench, candidates, evidence)
         self._review(candidates, evidence)
@@ -155,23 +158,26 @@ class Judge:
         self.info["f2p"] = expect.f2p
         return expect
 
-    def _evaluate(self, bench: Workbench, c: Candidate, expect: Expectations, with_tests: bool) -> Evidence:
-        ev = Evidence(name=c.name, model=c.model, strategy=c.strategy, cost=c.cost, duration_s=c.duration_s)
+    def _test(self, bench: Workbench, c: Candidate) -> tuple[Applied, TestRun | None]:
+        """Apply and run the tests in a fresh sandbox (no test run when the task has no test command)."""
         sandbox = self._sandbox(f"eval-{c.name}")
         try:
-            if with_tests:
-                applied, run = evaluate(sandbox, bench, c.patch)
-            else:
-                applied, run = apply_candidate(sandbox, bench, c.patch), None
+            if self.with_tests:
+                return evaluate(sandbox, bench, c.patch)
+            return apply_candidate(sandbox, bench, c.patch), None
         finally:
             sandbox.close()
+
+    def _score(self, c: Candidate, applied: Applied, run: TestRun | None, expect: Expectations) -> Evidence:
+        ev = Evidence(name=c.name, model=c.model, strategy=c.strategy, cost=c.cost, duration_s=c.duration_s)
         ev.new_tests = new_test_files(applied.info)
-        if not with_tests:
-            assess(ev, applied, None, expect, bench.timeout_s)
-            if applied.applies and not applied.info.empty:
-                ev.gate_failures, ev.resolved = [], None
-            return ev
-        return assess(ev, applied, run, expect, bench.timeout_s)
+        assess(ev, applied, run, expect, self.spec.judge.test_timeout_s)
+        if not self.with_tests and applied.applies and not applied.info.empty:
+            ev.gate_failures, ev.resolved = (
+                [],
+                None,
+            )  # without tests only applying and changing something can be checked
+        return ev
 
     def _cross_validate(self, bench: Workbench, candidates: list[Candidate], evidence: list[Evidence]) -> None:
         """Every candidate against every candidate's reproduction tests, its own included (valid = they fail at base).
@@ -264,7 +270,7 @@ class Judge:
             name="synthesis", patch=patch, model=self.spec.judge.model or "", strategy="synthesis", cost=cost
         )
         self._patches["synthesis"] = patch
-        evidence.append(self._evaluate(self.bench, synthesis, self.expect, self.with_tests))
+        evidence.append(self._score(synthesis, *self._test(self.bench, synthesis), self.expect))
         candidates.append(synthesis)
 
 
