@@ -2,5 +2,7 @@
 
 import streamlit as st
 
+from app.nav import navigation
+
 st.set_page_config(page_title="Agent Arena", page_icon="⚔️", layout="wide")
-st.navigation([st.Page("../pages/arenas.py", title="Arenas", icon=":material/stadium:", default=True)]).run()
+navigation().run()

@@ -1,12 +1,46 @@
-"""Cached resources for the Streamlit app: one Engine (store + thread pool) per process."""
+"""Cached resources for the Streamlit app: one Engine (store + thread pool) per process, model choices."""
+
+import os
+from pathlib import Path
 
 import streamlit as st
 
 from arena.config import Settings
 from arena.orchestrator import Engine
 
+# Suggested models per provider key; any litellm name can still be typed in a spec.
+PROVIDER_MODELS = {
+    "OPENAI_API_KEY": ["openai/gpt-4.1-mini", "openai/gpt-4.1", "openai/gpt-5-mini"],
+    "ANTHROPIC_API_KEY": ["anthropic/claude-sonnet-4-5", "anthropic/claude-haiku-4-5"],
+    "GEMINI_API_KEY": ["gemini/gemini-2.5-flash", "gemini/gemini-2.5-pro"],
+    "OPENROUTER_API_KEY": ["openrouter/openai/gpt-4.1-mini"],
+}
+
 
 @st.cache_resource
 def engine() -> Engine:
-    """The process-wide engine; marks arenas left running by a dead process as interrupted."""
+    """The process-wide engine: its thread pool runs every arena launched from the app."""
     return Engine(Settings.from_env())
+
+
+def settings() -> Settings:
+    return engine().settings
+
+
+def configured_models() -> list[str]:
+    """Models the Launch page offers: providers whose key is set, a local endpoint, scripted and replay files."""
+    models = [m for key, names in PROVIDER_MODELS.items() if os.environ.get(key) for m in names]
+    if os.environ.get("ARENA_API_BASE"):
+        models.append(f"openai/{os.environ.get('ARENA_LOCAL_MODEL', 'local-model')}")
+    data = settings().data_dir
+    models += [
+        f"scripted:{p}" for p in sorted(data.glob("**/steps/*.yaml")) + sorted((data / "uploads").glob("*.yaml"))
+    ]
+    models += [f"replay:{p}" for p in sorted(data.glob("runs/*/*/traj.json"))[-20:]]
+    return models
+
+
+def upload_dir() -> Path:
+    path = settings().data_dir / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,4 +1,6 @@
-"""Arenas: every arena with its contestants' status, steps, cost and files."""
+"""Arenas: history, filtered by status, repository, model and date, with links to Live and Results."""
+
+from datetime import date
 
 import streamlit as st
 
@@ -7,33 +9,31 @@ from app import queries
 st.title("Arenas")
 rows = queries.arenas()
 if not rows:
-    st.info("No arenas yet. Run `arena demo` or `arena run SPEC.yaml` and they appear here.")
-for arena in rows:
-    with st.expander(f"{arena['arena_id']} · {arena['status']} · {arena['title']}", expanded=arena is rows[0]):
-        st.caption(f"{arena['repo']} @ {arena['base_sha'][:12]} · created {arena['created_at']}")
-        if arena["error"]:
-            st.error(arena["error"])
-        if verdict := arena["verdict"]:
-            coverage = verdict["coverage"]
-            resolved = f"{coverage.get('resolved', 0)}/{coverage.get('candidates', 0)} candidates resolved"
-            if verdict["error"]:
-                st.warning(f"The judge failed: {verdict['error'].splitlines()[0]}")
-            elif verdict["winner"]:
-                st.success(f"Winner: **{verdict['winner']}** · {resolved}")
-            else:
-                st.warning(f"No winner: no candidate passes the gates · {resolved}")
-        st.dataframe(
-            [
-                {k: c[k] for k in ("name", "model", "strategy", "status", "exit_status", "steps", "cost", "tokens")}
-                for c in arena["contestants"]
-            ],
-            hide_index=True,
-            width="stretch",
-        )
-        for c in arena["contestants"]:
-            if c["patch_path"]:
-                with open(c["patch_path"]) as f:
-                    patch = f.read()
-                st.markdown(f"**{c['name']}** patch" + ("" if patch else " (empty)"))
-                if patch:
-                    st.code(patch, language="diff")
+    st.info("No arenas yet. Launch one, run `arena demo`, or `arena run SPEC.yaml`: they appear here.")
+    st.stop()
+cols = st.columns(4)
+statuses = cols[0].multiselect("Status", sorted({r["status"] for r in rows}))
+repos = cols[1].multiselect("Repository", sorted({r["repo"] for r in rows}))
+models = cols[2].multiselect("Model", sorted({c["model"] for r in rows for c in r["contestants"]}))
+since = cols[3].date_input("Since", value=min(date.fromisoformat(r["created_at"][:10]) for r in rows))
+shown = [
+    r for r in rows
+    if (not statuses or r["status"] in statuses) and (not repos or r["repo"] in repos)
+    and (not models or any(c["model"] in models for c in r["contestants"]))
+    and date.fromisoformat(r["created_at"][:10]) >= since
+]  # fmt: skip
+st.caption(f"{len(shown)} of {len(rows)} arenas")
+for arena in shown:
+    verdict = arena["verdict"]
+    winner = "" if not verdict else f" · winner {verdict['winner']}" if verdict["winner"] else " · no winner"
+    with st.container(border=True):
+        st.markdown(f"**{arena['title']}** · `{arena['arena_id']}` · {arena['status']}{winner}")
+        st.caption(f"{arena['repo']} @ {arena['base_sha'][:12]} · {arena['created_at'][:16]} · "
+                   + ", ".join(f"{c['name']} ({c['status']})" for c in arena["contestants"]))  # fmt: skip
+        left, mid, right, _ = st.columns([1, 1, 1, 5])
+        if left.button("Live", key=f"live-{arena['arena_id']}", icon=":material/monitoring:"):
+            queries.show_arena(arena["arena_id"], "live")
+        if mid.button("Results", key=f"results-{arena['arena_id']}", icon=":material/trophy:"):
+            queries.show_arena(arena["arena_id"], "results")
+        if right.button("Run again", key=f"again-{arena['arena_id']}", icon=":material/replay:"):
+            queries.run_again(arena["arena_id"])

@@ -1,45 +1,147 @@
-"""The app: AppTest for the page, and a real `streamlit run` (AppTest hides sys.path problems)."""
+"""Every page under AppTest, and the whole path a user takes: Launch -> Live -> Results.
+
+Pages run inside the real app (app/main.py with st.navigation), on a data dir of the test's own,
+against the real engine: arenas launched here run in the engine's pool with real sandboxes.
+"""
 
 import os
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.conftest import CALC_FILES, make_repo, write_steps
+
 ROOT = Path(__file__).resolve().parents[2]
+SUBMIT = "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"
 
 
 @pytest.fixture
-def demo_data(tmp_path, monkeypatch):
-    data = tmp_path / "data"
-    monkeypatch.setenv("ARENA_DATA_DIR", str(data))
+def data(tmp_path, monkeypatch):
+    """A fresh data dir, and a fresh app engine bound to it."""
+    from app import queries, resources
+
+    path = tmp_path / "data"
+    monkeypatch.setenv("ARENA_DATA_DIR", str(path))
+    resources.engine.clear()
+    queries.arenas.clear()
+    yield path
+    resources.engine().shutdown()
+    resources.engine.clear()
+
+
+@pytest.fixture
+def demo(data):
     result = subprocess.run([sys.executable, "-m", "arena.cli", "demo", "--json"], capture_output=True, text=True,
                             env={**os.environ, "ARENA_DATA_DIR": str(data)}, cwd=ROOT, timeout=120)  # fmt: skip
     assert result.returncode == 0, result.stderr
     return data
 
 
-def test_arenas_page_shows_the_demo_arena(demo_data):
-    at = AppTest.from_file(str(ROOT / "pages" / "arenas.py"), default_timeout=30).run()
-    assert not at.exception
-    assert at.title[0].value == "Arenas"
-    assert "median() is wrong" in at.expander[0].label and "completed" in at.expander[0].label
-    names = list(at.dataframe[0].value["name"])
-    assert names == ["correct-fix", "wrong-fix", "gives-up"]
+def app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=60).run()
+    assert not at.exception, at.exception
+    if page:
+        at.switch_page(f"../pages/{page}.py").run()
+        assert not at.exception, at.exception
+    return at
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join(e.value for kind in ("markdown", "caption", "success", "info", "warning", "error", "code")
+                     for e in getattr(at, kind))  # fmt: skip
+
+
+def test_every_page_renders_on_an_empty_data_dir(data):
+    for page in ("arenas", "launch", "live", "results", "trajectories", "health"):
+        at = app(page)
+        assert at.title[0].value, page
+
+
+def test_arenas_page_lists_and_filters_the_demo(demo):
+    at = app("arenas")
+    assert "winner correct-fix" in texts(at) and "median() is wrong" in texts(at)
+    at.multiselect[0].select("completed").run()  # status filter
+    assert "1 of 1 arenas" in texts(at)
+    at.date_input[0].set_value(date.today() + timedelta(days=1)).run()
+    assert "0 of 1 arenas" in texts(at)
+
+
+def test_results_page_shows_the_verdict_and_why_losers_lost(demo):
+    at = app("results")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["winner"] == "correct-fix" and metrics["coverage (resolved)"] == "1/3"
+    assert "**wrong-fix**: F2P 0/1 passed" in texts(at) and "**gives-up**: empty patch" in texts(at)
+    assert list(at.dataframe[0].value["candidate"]) == ["correct-fix", "wrong-fix", "gives-up"]
     assert any("/ 2 if len(ordered)" in c.value for c in at.code)
-    assert "Winner: **correct-fix**" in at.success[0].value
 
 
-def test_streamlit_run_serves_the_app(demo_data):
+def test_health_page_reports_without_showing_keys(data, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-do-not-show-me")
+    at = app("health")
+    assert "sk-do-not-show-me" not in str(at._tree)
+    assert any("bubblewrap" in s.value for s in at.success)
+    providers = at.dataframe[0].value
+    assert providers.set[providers.variable == "OPENAI_API_KEY"].item()
+
+
+def test_launch_shows_bad_input_next_to_the_field(data, tmp_path):
+    at = app("launch")
+    at.session_state["launch_preset"] = {
+        "task": {"repo": str(tmp_path / "nowhere"), "problem_statement": "x"},
+        "contestants": [{"name": "a", "model": "scripted:none.yaml"}],
+    }
+    at.run()
+    next(b for b in at.button if b.label == "Launch").click().run()
+    assert any("task.repo" in e.value and "does not exist" in e.value for e in at.error)
+    assert at.session_state["launch_errors"]["task.repo"]
+
+
+def test_launch_a_scripted_arena_watch_it_live_and_see_its_verdict(data, tmp_path):
+    repo = tmp_path / "calc"
+    make_repo(repo, CALC_FILES)
+    slow = [{"thought": f"look {i}", "commands": [f"echo look-{i} && sleep 0.4"]} for i in range(6)]
+    write_steps(tmp_path / "fix.yaml", [*slow, {"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
+                                        {"thought": "done", "commands": [SUBMIT]}])  # fmt: skip
+    write_steps(tmp_path / "idle.yaml", [*slow, {"thought": "done", "commands": [SUBMIT]}])
+    at = app("launch")
+    at.session_state["launch_preset"] = {
+        "task": {"repo": str(repo), "title": "calc from the browser", "problem_statement": "add() subtracts",
+                 "test_command": "python3 -c 'from calc.ops import add; assert add(2, 3) == 5'"},
+        "contestants": [{"name": "fixer", "model": f"scripted:{tmp_path / 'fix.yaml'}", "strategy": "minimal-fix"},
+                        {"name": "idler", "model": f"scripted:{tmp_path / 'idle.yaml'}", "strategy": "balanced"}],
+    }  # fmt: skip
+    at.run()
+    next(b for b in at.button if b.label == "Launch").click().run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Live"  # launching took us to the Live page
+    at.switch_page("../pages/live.py").run()  # AppTest's later runs start from the page it was told to open
+    assert [t.label for t in at.tabs] == ["fixer", "idler"]
+    steps_before = texts(at).count("look-")
+    time.sleep(1.5)
+    at.run()
+    assert texts(at).count("look-") > steps_before, "no new steps after a rerun"
+
+    from app.resources import engine
+
+    assert engine().wait(at.session_state["arena_id"], timeout=120)
+    at.switch_page("../pages/results.py").run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["winner"] == "fixer" and metrics["coverage (resolved)"] == "1/2"
+
+
+def test_streamlit_run_serves_the_app(demo):
+    import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "ARENA_DATA_DIR": str(demo_data)}
     server = subprocess.Popen(
         [
             sys.executable,
@@ -55,7 +157,7 @@ def test_streamlit_run_serves_the_app(demo_data):
             "true",
         ],  # fmt: skip
         cwd=ROOT,
-        env=env,
+        env={**os.environ, "ARENA_DATA_DIR": str(demo)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

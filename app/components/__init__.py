@@ -1,0 +1,1 @@
+"""Reusable Streamlit components: trajectory view (and, later, diff view and tables)."""

@@ -1,0 +1,74 @@
+"""What the Health page checks: database, sandbox backends, model providers (never a key), data dir, disk."""
+
+import contextlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from sqlalchemy import make_url, text
+
+from app.resources import PROVIDER_MODELS, engine
+from arena.errors import SandboxUnavailable
+from arena.sandboxes import BACKENDS, get_backend
+from arena.spec import SandboxSpec
+
+
+def database() -> dict:
+    store = engine().store
+    url = make_url(store.url)
+    try:
+        with store.engine.connect() as conn:
+            conn.execute(text("select 1"))
+        ok, detail = True, f"{len(store.arenas(limit=10_000))} arenas"
+    except Exception as e:  # the page reports it; it must not crash
+        ok, detail = False, f"{type(e).__name__}: {e}"
+    return {"url": url.render_as_string(hide_password=True), "ok": ok, "detail": detail}
+
+
+def sandboxes() -> list[dict]:
+    out = []
+    for name in BACKENDS:
+        try:
+            get_backend(SandboxSpec(backend=name), engine().repos).check_available()
+            ok, detail = True, "available"
+        except SandboxUnavailable as e:
+            ok, detail = False, str(e)
+        if name == "local" and ok:
+            version = subprocess.run(["bwrap", "--version"], capture_output=True, text=True).stdout.strip()
+            detail = f"{version} at {shutil.which('bwrap')}"
+        out.append({"backend": name, "ok": ok, "detail": detail})
+    return out
+
+
+def providers() -> list[dict]:
+    """Which provider keys are set: names only, never values."""
+    rows = [{"provider": key.removesuffix("_API_KEY").lower(), "variable": key, "set": bool(os.environ.get(key))}
+            for key in PROVIDER_MODELS]  # fmt: skip
+    rows.append(
+        {"provider": "local endpoint", "variable": "ARENA_API_BASE", "set": bool(os.environ.get("ARENA_API_BASE"))}
+    )
+    return rows
+
+
+def data_dir() -> dict:
+    root = engine().settings.data_dir
+    usage = shutil.disk_usage(root)
+    return {"path": str(root), "used_by_arena": _size(root), "disk_free": usage.free, "disk_total": usage.total}
+
+
+def _size(root: Path) -> int:
+    total = 0
+    for dirpath, _, files in os.walk(root):
+        for f in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(dirpath, f)).st_size
+    return total
+
+
+def human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}"
+        n /= 1024
+    return f"{n:.0f} PB"

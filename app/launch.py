@@ -1,0 +1,87 @@
+"""The Launch form's logic: form values -> spec dict -> validated ArenaSpec, errors mapped to fields."""
+
+import hashlib
+import json
+import math
+import re
+from pathlib import Path
+
+import yaml
+
+from arena.errors import UserError
+from arena.orchestrator import validate
+from arena.spec import ArenaSpec, spec_from_dict
+
+CONTESTANT_COLUMNS = ["name", "model", "strategy", "step_limit", "cost_limit"]
+
+
+def spec_dict(form: dict, contestants: list[dict]) -> dict:
+    """The spec as YAML would hold it, from the form's values (empty optional fields left out)."""
+    task = {k: v for k, v in form["task"].items() if v not in (None, "", [])}
+    rows = [
+        {k: v for k, v in row.items() if k in CONTESTANT_COLUMNS and not _blank(v)}
+        for row in contestants
+        if not all(_blank(row.get(k)) for k in ("name", "model"))
+    ]
+    spec = {"task": task, "contestants": rows, "limits": form["limits"], "sandbox": form["sandbox"]}
+    if form.get("judge", {}).get("model"):
+        spec["judge"] = form["judge"]
+    return spec
+
+
+def _blank(value) -> bool:
+    """Empty cells of the contestants table come back as None, '' or NaN."""
+    return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
+
+
+def apply_preset(preset: dict, state) -> str:
+    """Put a preset's values into the form's widgets, once per preset; returns its key for the table widget."""
+    digest = hashlib.sha256(json.dumps(preset, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    if preset and state.get("preset_applied") != digest:
+        task = preset.get("task", {})
+        for field in ("repo", "base", "title", "problem_statement", "setup_command", "test_command"):
+            state[field] = task.get(field) or ("HEAD" if field == "base" else "")
+        state["source"] = "Git URL" if str(task.get("repo", "")).startswith(("http://", "https://")) else "Local path"
+        state["preset_applied"] = digest
+    return digest
+
+
+def check(raw: dict, base_dir: Path, repos) -> tuple[ArenaSpec | None, dict[str, list[str]]]:
+    """(spec, {}) when it can launch, else (None, {field path: [messages]}) to show next to the fields."""
+    try:
+        spec = spec_from_dict(raw, base_dir=base_dir, source="the form")
+        validate(spec, repos)
+    except UserError as e:
+        return None, field_errors(str(e))
+    return spec, {}
+
+
+def field_errors(message: str) -> dict[str, list[str]]:
+    """Split a SpecError into {field: [messages]}; field is e.g. 'task.repo', 'contestants', 'limits'."""
+    errors: dict[str, list[str]] = {}
+    for line in message.splitlines():
+        m = re.match(
+            r"\s*(?:error: )?((?:task|limits|sandbox|judge)(?:\.\w+)?|contestants(?:\[\d+\])?)[\s.\w\[\]()-]*?:\s(.+)",
+            line,
+        )
+        if m:
+            field = "contestants" if m[1].startswith("contestants") else m[1]
+            errors.setdefault(field, []).append(line.strip())
+        elif line.strip() and not line.strip().endswith("is not a valid arena spec:"):
+            errors.setdefault("form", []).append(line.strip())
+    return errors
+
+
+def preset(uploaded: bytes | None, run_again: dict | None) -> dict:
+    """Values to prefill the form with: an uploaded spec YAML, else a past arena's spec ("Run again")."""
+    if uploaded:
+        try:
+            raw = yaml.safe_load(uploaded)
+        except yaml.YAMLError:
+            return {}
+        return raw if isinstance(raw, dict) else {}
+    return run_again or {}
+
+
+def to_yaml(raw: dict) -> str:
+    return yaml.safe_dump(raw, sort_keys=False)

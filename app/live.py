@@ -1,0 +1,44 @@
+"""Pieces of the Live page: elapsed times, the arena timeline, the process-wide trajectory cache."""
+
+from datetime import UTC, datetime
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from arena.trajectory import TrajectoryCache
+
+STATUS_COLOURS = {"queued": "#71717a", "running": "#f59e0b", "completed": "#22d3ee", "failed": "#ef4444",
+                  "cancelled": "#a1a1aa", "timed_out": "#f97316", "interrupted": "#a855f7"}  # fmt: skip
+
+
+@st.cache_resource
+def trajectories() -> TrajectoryCache:
+    """One cache for every session: a file is re-read only when its size or mtime changed."""
+    return TrajectoryCache()
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def elapsed(start: str | None, end: str | None) -> str:
+    if not start:
+        return "-"
+    seconds = ((datetime.fromisoformat(end) if end else now()) - datetime.fromisoformat(start)).total_seconds()
+    return f"{int(seconds // 60)}m {seconds % 60:04.1f}s" if seconds >= 60 else f"{seconds:.1f}s"
+
+
+def timeline(contestants: list[dict]) -> go.Figure:
+    """One bar per contestant, from its start to its end (or now), coloured by status."""
+    fig = go.Figure()
+    for c in contestants:
+        if not c["started_at"]:
+            continue
+        start = datetime.fromisoformat(c["started_at"])
+        end = datetime.fromisoformat(c["finished_at"]) if c["finished_at"] else now()
+        fig.add_bar(y=[c["name"]], x=[(end - start).total_seconds() * 1000], base=[start], orientation="h",
+                    marker_color=STATUS_COLOURS.get(c["status"], "#71717a"), name=c["status"],
+                    hovertext=f"{c['status']} · {c['steps']} steps", showlegend=False)  # fmt: skip
+    fig.update_layout(height=60 + 28 * len(contestants), margin=dict(l=0, r=0, t=10, b=0), xaxis_type="date",
+                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", barmode="overlay")  # fmt: skip
+    return fig

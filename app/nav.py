@@ -1,0 +1,23 @@
+"""The app's pages, in one place: main.py routes them, pages link to each other through them."""
+
+import streamlit as st
+
+PAGES = {
+    "launch": ("../pages/launch.py", "Launch", ":material/rocket_launch:"),
+    "live": ("../pages/live.py", "Live", ":material/monitoring:"),
+    "results": ("../pages/results.py", "Results", ":material/trophy:"),
+    "arenas": ("../pages/arenas.py", "Arenas", ":material/stadium:"),
+    "trajectories": ("../pages/trajectories.py", "Trajectories", ":material/timeline:"),
+    "health": ("../pages/health.py", "Health", ":material/health_and_safety:"),
+}
+SECTIONS = {"Arena": ["launch", "live", "results", "arenas"], "Explore": ["trajectories", "health"]}
+DEFAULT = "arenas"
+
+
+def page(name: str) -> st.Page:
+    path, title, icon = PAGES[name]
+    return st.Page(path, title=title, icon=icon, default=name == DEFAULT)
+
+
+def navigation():
+    return st.navigation({section: [page(n) for n in names] for section, names in SECTIONS.items()})

@@ -1,0 +1,41 @@
+"""Pieces of the Results page: the ranking table, the vote matrix, patches."""
+
+from pathlib import Path
+
+import pandas as pd
+
+
+def ranking_table(verdict: dict) -> pd.DataFrame:
+    rows = []
+    for p in verdict["ranking"]:
+        e = p["evidence"]
+        rows.append({
+            "rank": p["rank"], "candidate": p["name"], "gates": "pass" if p["passes_gates"] else "fail",
+            "resolved": {True: "yes", False: "no", None: "unverified"}[p["resolved"]],
+            "F2P": f"{e['f2p_passed']}/{e['f2p_total']}" if e["f2p_total"] else "-",
+            "P2P": f"{e['p2p_passed']}/{e['p2p_total']}" if e["p2p_total"] else "-",
+            "regressions": len(e["regressions"]), "tampered": "yes" if e["tampered"] else "",
+            "votes": f"{e['votes']}/{e['voters']}" if e["voters"] else "-", "lines": e["diff_lines"],
+            "files": len(e["files"]), "cost": round(e["cost"], 4), "time s": round(e["duration_s"], 1),
+            "why": p["reasons"][0],
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def vote_matrix(judge: dict) -> pd.DataFrame | None:
+    """Rows: candidates; columns: whose reproduction tests; cells: pass / fail / n/a."""
+    xv = judge.get("cross_validation") or {}
+    if not xv.get("matrix"):
+        return None
+    return pd.DataFrame(xv["matrix"]).T.fillna("").rename_axis("candidate \\ tests of")
+
+
+def patches(arena: dict, verdict: dict | None) -> dict[str, str]:
+    """Every candidate's patch text by name (the synthesis too, when there is one)."""
+    out = {}
+    for c in arena["contestants"]:
+        if c["patch_path"] and Path(c["patch_path"]).is_file():
+            out[c["name"]] = Path(c["patch_path"]).read_bytes().decode("utf-8", "replace")
+    if verdict and verdict["judge"].get("synthesis_patch"):
+        out["synthesis"] = verdict["judge"]["synthesis_patch"]
+    return out

@@ -1,0 +1,26 @@
+"""Health: is everything the arena needs here? Database, sandboxes, model providers, data directory."""
+
+import streamlit as st
+
+from app import health
+
+st.title("Health")
+db = health.database()
+st.subheader("Database")
+(st.success if db["ok"] else st.error)(f"`{db['url']}` · {db['detail']}")
+
+st.subheader("Sandbox backends")
+for row in health.sandboxes():
+    (st.success if row["ok"] else st.warning)(f"**{row['backend']}** · {row['detail']}")
+
+st.subheader("Model providers")
+st.caption("Only whether each variable is set; keys are never shown.")
+st.dataframe(health.providers(), hide_index=True, width="stretch")
+
+st.subheader("Data directory")
+data = health.data_dir()
+cols = st.columns(3)
+cols[0].metric("used by the arena", health.human(data["used_by_arena"]))
+cols[1].metric("disk free", health.human(data["disk_free"]))
+cols[2].metric("disk total", health.human(data["disk_total"]))
+st.caption(f"`{data['path']}`")

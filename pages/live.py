@@ -1,0 +1,54 @@
+"""Live: every contestant of an arena, refreshed every 2 s (only this fragment reruns)."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from app import live, nav, queries
+from app.components.trajectory_view import render_steps
+from app.resources import engine
+
+st.title("Live")
+arena_id = queries.selected_arena()
+if arena_id is None:
+    st.info("No arenas yet: launch one from the Launch page, or run `arena demo`.")
+    st.stop()
+
+
+@st.fragment(run_every=2)
+def watch() -> None:
+    arena = queries.arena(arena_id)
+    running = arena["status"] in ("queued", "running")
+    done = sum(c["status"] not in ("queued", "running") for c in arena["contestants"])
+    head, action = st.columns([5, 1])
+    head.markdown(f"**{arena['title']}** · `{arena['status']}` · {done}/{len(arena['contestants'])} ended · "
+                  f"{live.elapsed(arena['started_at'], arena['finished_at'])}")  # fmt: skip
+    if running and action.button("Cancel arena", key=f"cancel-{arena_id}", icon=":material/stop_circle:"):
+        engine().cancel(arena_id)
+    if arena["verdict"]:
+        winner = arena["verdict"]["winner"]
+        st.success(f"Verdict: winner **{winner}**" if winner else "Verdict: no candidate passes the gates")
+        st.page_link(nav.page("results"), label="Open the results", icon=":material/trophy:")
+    st.plotly_chart(live.timeline(arena["contestants"]), width="stretch", key=f"timeline-{arena_id}")
+    # Labels are the names only: a label that changes (with the status, say) resets the selected tab.
+    for tab, c in zip(st.tabs([c["name"] for c in arena["contestants"]]), arena["contestants"], strict=True):
+        with tab:
+            st.markdown(f"`{c['status']}`" + (f" · exit **{c['exit_status']}**" if c["exit_status"] else "")
+                        + f" · {c['model']} · {c['strategy']}")  # fmt: skip
+            cols = st.columns(4)
+            cols[0].metric("steps", c["steps"])
+            cols[1].metric("cost", f"${c['cost']:.4f}")
+            cols[2].metric("tokens", f"{c['tokens']:,}")
+            cols[3].metric("elapsed", live.elapsed(c["started_at"], c["finished_at"]))
+            if c["status"] == "running" and st.button("Cancel", key=f"cancel-{arena_id}-{c['name']}"):
+                engine().cancel(arena_id, c["name"])
+            if c["error"]:
+                st.error(c["error"].splitlines()[0])
+            traj = live.trajectories().get(Path(c["trajectory_path"])) if c["trajectory_path"] else None
+            if traj is None:
+                st.caption("waiting for the first step…")
+            else:
+                render_steps(traj, key=f"live-{arena_id}-{c['name']}", window=20)
+
+
+watch()

@@ -1,0 +1,65 @@
+"""Results: the verdict, every candidate's evidence and reasons, side-by-side diffs, the losers and why."""
+
+import streamlit as st
+
+from app import queries, results
+from app.resources import engine
+
+st.title("Results")
+arena_id = queries.selected_arena()
+if arena_id is None:
+    st.info("No arenas yet: launch one from the Launch page, or run `arena demo`.")
+    st.stop()
+arena = queries.arena(arena_id)
+verdict = arena["verdict"]
+if st.button("Judge again", icon=":material/gavel:", disabled=arena["status"] in ("queued", "running")):
+    engine().pool.submit(engine().judge, arena_id)
+    st.toast("Judging in the background; this page shows the new verdict when it is stored.")
+if verdict is None:
+    st.info(f"No verdict yet (the arena is {arena['status']}).")
+    st.stop()
+if verdict["error"]:
+    st.error(f"The judge failed: {verdict['error']}")
+    st.stop()
+
+coverage, judge = verdict["coverage"], verdict["judge"]
+cols = st.columns(3)
+cols[0].metric("winner", verdict["winner"] or "none")
+cols[1].metric("coverage (resolved)", f"{coverage['resolved']}/{coverage['candidates']}")
+cols[2].metric("picked resolved", "yes" if coverage.get("picked_resolved") else "no")
+if not verdict["winner"]:
+    st.warning("No candidate passes the gates: there is no winner.")
+st.caption(
+    f"tests: `{judge.get('test_command')}` ({judge.get('test_command_source')}) · F2P from {judge.get('f2p_source')}"
+)
+if judge.get("fallback"):
+    st.caption(f"ranking: {judge['fallback']}")
+if judge.get("rationale"):
+    st.info(f"**Reviewer ({judge.get('reviewer')}):** {judge['rationale']}")
+
+st.dataframe(results.ranking_table(verdict), hide_index=True, width="stretch")
+st.subheader("Why each candidate placed where it did")
+for p in verdict["ranking"]:
+    with st.expander(f"#{p['rank']} {p['name']} · {p['reasons'][0]}", expanded=p["rank"] == 1):
+        st.markdown("\n".join(f"- {r}" for r in p["reasons"]))
+        if p["evidence"]["test_output_tail"]:
+            st.code(p["evidence"]["test_output_tail"], language="text")
+
+losers = [p for p in verdict["ranking"] if p["name"] != verdict["winner"]]
+if losers:
+    st.subheader("The losers, and why they lost")
+    for p in losers:
+        failures = p["evidence"]["gate_failures"] or [p["reasons"][0]]
+        st.markdown(f"**{p['name']}**: " + "; ".join(failures))
+
+if (matrix := results.vote_matrix(judge)) is not None:
+    st.subheader("Cross-validation votes")
+    st.dataframe(matrix, width="stretch")
+
+st.subheader("Diffs side by side")
+patches = results.patches(arena, verdict)
+names = [p["name"] for p in verdict["ranking"] if p["name"] in patches]
+chosen = st.multiselect("Candidates", names, default=names[:3], key=f"diffs-{arena_id}")
+for col, name in zip(st.columns(max(len(chosen), 1)), chosen, strict=False):
+    col.markdown(f"**{name}**")
+    col.code(patches[name] or "(empty patch)", language="diff")

@@ -1,0 +1,44 @@
+"""Trajectories: open any trajectory (data dir or upload), search it, page through its steps, compare two."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from app.components import trajectory_view as view
+from arena.config import Settings
+from arena.trajectory import TrajectoryError, load_trajectory
+
+st.title("Trajectories")
+data_dir = Settings.from_env().data_dir
+upload = st.file_uploader("Upload a trajectory", type=["json", "traj"], help="mini-swe-agent, SWE-agent or OpenHands")
+sources: dict[str, object] = {f"uploaded: {upload.name}": upload} if upload else {}
+sources |= {str(Path(p).relative_to(data_dir)): Path(p) for p in view.find_trajectories(str(data_dir))}
+if not sources:
+    st.info(f"No trajectories under {data_dir} yet: run `arena demo`, launch an arena, or upload a file above.")
+    st.stop()
+
+top = st.columns([3, 1])
+search = top[0].text_input("Search steps", key="traj-search", placeholder="text in thoughts, commands or outputs")
+compare = top[1].toggle("Compare two", key="traj-compare", help="Two trajectories side by side")
+
+
+def show(key: str, default: int) -> None:
+    """A selector, the summary and the steps of one trajectory; the loader's message if it cannot be read."""
+    names = list(sources)
+    name = st.selectbox("Trajectory", names, index=min(default, len(names) - 1), key=f"{key}-file")
+    source = sources[name]
+    try:
+        traj = view.open_path(source) if isinstance(source, Path) else load_trajectory(source.getvalue())
+    except TrajectoryError as e:
+        st.error(str(e) if isinstance(source, Path) else f"{upload.name}: {e}")
+        return
+    view.render_summary(traj)
+    view.render_steps(traj, key, search=search)
+
+
+if compare:
+    for i, column in enumerate(st.columns(2)):
+        with column:
+            show(f"traj-{i}", default=i)
+else:
+    show("traj-main", default=0)

@@ -1,0 +1,118 @@
+"""A real `streamlit run` and a real headless Chromium on the Live page of a running scripted arena.
+
+AppTest hides problems a user would hit (sys.path, static assets, websockets); this does not.
+The screenshot is saved as a test artifact in test-artifacts/.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import CALC_FILES, make_repo, write_steps
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+NAMES = ["alpha", "bravo", "charlie"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    """`streamlit run app/main.py` on 127.0.0.1 with its own data dir; yields (url, data dir)."""
+    data, port = tmp_path / "data", free_port()
+    env = {**os.environ, "ARENA_DATA_DIR": str(data)}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app/main.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                assert r.read() == b"ok"
+                break
+        except OSError:
+            assert proc.poll() is None, proc.stdout.read()
+            assert time.monotonic() < deadline, "streamlit did not come up"
+            time.sleep(0.3)
+    yield url, data
+    proc.terminate()
+    output = proc.communicate(timeout=10)[0]
+    assert "Traceback" not in output, output
+
+
+def test_live_page_of_a_running_arena_in_chromium(server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    url, data = server
+    repo, arena_dir = tmp_path / "calc", tmp_path / "arena"
+    make_repo(repo, CALC_FILES)
+    for name in NAMES:  # slow enough that the arena is still running while the browser looks
+        steps = [{"thought": f"{name} step {i}", "commands": [f"echo {name}-{i} && sleep 1"]} for i in range(12)]
+        write_steps(
+            arena_dir / f"{name}.yaml",
+            [*steps, {"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]}],
+        )
+    spec = {"task": {"repo": str(repo), "title": "browser test", "problem_statement": "add() subtracts"},
+            "contestants": [{"name": n, "model": f"scripted:{n}.yaml"} for n in NAMES]}  # fmt: skip
+    (arena_dir / "arena.yaml").write_text(yaml.safe_dump(spec))
+    runner = subprocess.Popen([sys.executable, "-m", "arena.cli", "run", str(arena_dir / "arena.yaml"), "--json"],
+                              env={**os.environ, "ARENA_DATA_DIR": str(data)}, cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--disable-quic"])  # fmt: skip
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            deadline = time.monotonic() + 30
+            while runner.poll() is None and time.monotonic() < deadline:  # until the arena row exists
+                page.goto(f"{url}/live")
+                page.wait_for_selector("h1:has-text('Live')", timeout=30_000)
+                if page.get_by_role("tab").count() == len(NAMES):
+                    break
+                time.sleep(0.5)
+            tabs = page.get_by_role("tab")
+            assert [tabs.nth(i).inner_text().strip() for i in range(tabs.count())] == NAMES
+            page.wait_for_selector("text=alpha-1", timeout=30_000)  # a step's output, as it arrives
+            assert runner.poll() is None, "the arena ended before the browser saw it running"
+            tabs.nth(1).click()
+            page.wait_for_selector("text=bravo-", timeout=30_000)
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "live.png"), full_page=True)
+            browser.close()
+    finally:
+        runner.terminate()
+        runner.wait(timeout=30)
+    assert (ARTIFACTS / "live.png").stat().st_size > 10_000
