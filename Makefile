@@ -45,6 +45,7 @@ bench: install
 	$(BIN)/python benchmarks/provision.py
 	$(BIN)/python benchmarks/orchestration.py
 	$(BIN)/python benchmarks/evaluation.py
+	$(BIN)/python benchmarks/live_refresh.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -31,7 +31,9 @@ def watch() -> None:
         st.page_link(nav.page("results"), label="Open the results", icon=":material/trophy:")
     st.plotly_chart(live.timeline(arena["contestants"]), width="stretch", key=f"timeline-{arena_id}")
     # Labels are the names only: a label that changes (with the status, say) resets the selected tab.
-    for tab, c in zip(st.tabs([c["name"] for c in arena["contestants"]]), arena["contestants"], strict=True):
+    # on_change="rerun" makes `.open` tell the selected tab: only its steps are read and rendered.
+    tabs = st.tabs([c["name"] for c in arena["contestants"]], key=f"tabs-{arena_id}", on_change="rerun")
+    for tab, c in zip(tabs, arena["contestants"], strict=True):
         with tab:
             st.markdown(f"`{c['status']}`" + (f" · exit **{c['exit_status']}**" if c["exit_status"] else "")
                         + f" · {c['model']} · {c['strategy']}")  # fmt: skip
@@ -44,6 +46,8 @@ def watch() -> None:
                 engine().cancel(arena_id, c["name"])
             if c["error"]:
                 st.error(c["error"].splitlines()[0])
+            if not tab.open:
+                continue
             traj = live.trajectories().get(Path(c["trajectory_path"])) if c["trajectory_path"] else None
             if traj is None:
                 st.caption("waiting for the first step…")

@@ -32,7 +32,7 @@ def show(key: str, default: int) -> None:
     except TrajectoryError as e:
         st.error(str(e) if isinstance(source, Path) else f"{upload.name}: {e}")
         return
-    view.render_summary(traj)
+    view.render_summary(traj, compact=compare)
     view.render_steps(traj, key, search=search)
 
 

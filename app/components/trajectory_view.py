@@ -75,13 +75,14 @@ def _md(text: str) -> str:
     return text.replace("$", "\\$")
 
 
-def render_summary(traj: Trajectory) -> None:
-    """Steps, cost, API calls, tokens and exit status; task and submission in expanders."""
-    cols = st.columns([1, 1, 1, 2])  # exit statuses are long: RateLimitError, LimitsExceeded
-    cols[0].metric("Steps", len(traj.steps))
-    cols[1].metric("Cost", _money(traj.total_cost))
-    cols[2].metric("API calls", "–" if traj.api_calls is None else traj.api_calls)
-    cols[3].metric("Exit status", traj.exit_status or "–")
+def render_summary(traj: Trajectory, *, compact: bool = False) -> None:
+    """Steps, cost, API calls and exit status; task and submission in expanders. `compact`: a 2×2 grid (columns)."""
+    rows = [st.columns(2), st.columns(2)] if compact else [st.columns([1, 1, 1, 2])]  # exit statuses are long
+    cells = [cell for row in rows for cell in row]
+    cells[0].metric("Steps", len(traj.steps))
+    cells[1].metric("Cost", _money(traj.total_cost))
+    cells[2].metric("API calls", "–" if traj.api_calls is None else traj.api_calls)
+    cells[3].metric("Exit status", traj.exit_status or "–")
     tokens = "" if traj.tokens_in is None else f" · tokens {traj.tokens_in:,} in / {traj.tokens_out or 0:,} out"
     where = f" · {traj.instance_id}" if traj.instance_id else ""
     st.caption(f"{traj.format} · model {traj.model or 'unknown'}{where}{tokens}")
