@@ -25,7 +25,7 @@ def ranking_table(verdict: dict) -> pd.DataFrame:
 def vote_matrix(judge: dict) -> pd.DataFrame | None:
     """Rows: candidates; columns: whose reproduction tests; cells: pass / fail / n/a."""
     xv = judge.get("cross_validation") or {}
-    if not xv.get("matrix"):
+    if not xv.get("valid"):  # nobody wrote a reproduction test that fails at base: no votes to show
         return None
     return pd.DataFrame(xv["matrix"]).T.fillna("").rename_axis("candidate \\ tests of")
 
