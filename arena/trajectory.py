@@ -16,7 +16,8 @@ files may come from elsewhere (other tools, a disk that filled up).
                                                           llm_metrics.accumulated_cost when present
 
 Totals (`total_cost`, `api_calls`, `exit_status`) are what the file records, never recomputed:
-a model call that failed to parse (a FormatError) is billed but leaves no assistant message.
+a model reply that failed to parse (a FormatError) counts in api_calls but leaves no assistant message,
+only a user message, which becomes a note on the step before it.
 """
 
 import contextlib
@@ -562,10 +563,10 @@ class TrajectoryCache:
         signature = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
         with self._lock:
             cached = self._entries.get(path)
-        if cached and cached[0] == signature:
-            return cached[1]
-        try:
+            if cached and cached[0] == signature:
+                return cached[1]
             self.parses += 1
+        try:
             traj = load_trajectory(path)
         except TrajectoryError:
             return cached[1] if cached else None  # not stored: the next change is read again

@@ -20,6 +20,13 @@ from arena.trajectory import Trajectory, TrajectoryCache, TrajectoryError, load_
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL = ROOT / "tests" / "data" / "trajectories"
 SHARED = Path("/work/shared/data/trajectories")
+RATE_LIMITED = (
+    LOCAL / "mini-swe-agent/gpt-5-mini__live-swe-agent__mini-v2.2.4__ratelimited/django__django-15252.traj.json"
+)
+SWE_AGENT = (
+    LOCAL / "swe-agent/gpt4__swe-agent__test-repo__default_from_url__t-0.00__p-0.95/swe-agent__test-repo-i1.traj"
+)
+OPENHANDS = LOCAL / "openhands/basic.json"
 NOT_TRAJECTORIES = ("README.md", "MANIFEST.tsv", ".report.json")
 
 
@@ -50,13 +57,13 @@ def test_both_sets_of_real_trajectories_are_found():
 
 def test_the_local_manifest_describes_every_file_byte_for_byte():
     rows = {r["local_path"]: r for r in manifest(LOCAL)}
-    files = {p.name for p in LOCAL.iterdir() if p.name not in ("README.md", "MANIFEST.tsv")}
+    files = {str(p.relative_to(LOCAL)) for p in LOCAL.rglob("*") if p.is_file()} - {"README.md", "MANIFEST.tsv"}
     assert files == set(rows)
     for name, row in rows.items():
         data = (LOCAL / name).read_bytes()
         assert (hashlib.sha256(data).hexdigest(), len(data)) == (row["sha256"], int(row["size"])), name
     trajectories = {name for name, row in rows.items() if row["kind"] == "trajectory"}
-    assert trajectories == {p.name for p in trajectory_files(LOCAL)}
+    assert trajectories == {str(p.relative_to(LOCAL)) for p in trajectory_files(LOCAL)}
     if SHARED.is_dir():  # every shared file has a local copy
         assert {r["sha256"] for r in manifest(SHARED)} == {r["sha256"] for r in rows.values()}
 
@@ -146,9 +153,8 @@ def test_mini_swe_agent_steps_match_their_messages(path: Path):
 
 
 def test_a_run_that_died_on_a_rate_limit_keeps_its_steps_and_format_errors():
-    path = LOCAL / "v2-gpt-5-mini-django-15252-ratelimited.traj.json"
-    raw = json.loads(path.read_bytes())
-    traj = load_trajectory(path)
+    raw = json.loads(RATE_LIMITED.read_bytes())
+    traj = load_trajectory(RATE_LIMITED)
     assert traj.exit_status == raw["messages"][-1]["extra"]["exit_status"] == "RateLimitError"
     assert traj.submission == ""
     # The failed calls are billed as api_calls but leave no assistant message: api_calls > steps.
@@ -157,16 +163,16 @@ def test_a_run_that_died_on_a_rate_limit_keeps_its_steps_and_format_errors():
 
 
 def test_swe_agent_and_openhands_fields():
-    swe = load_trajectory(LOCAL / "swe-agent__test-repo-i1.traj")
-    raw = json.loads((LOCAL / "swe-agent__test-repo-i1.traj").read_bytes())
+    swe = load_trajectory(SWE_AGENT)
+    raw = json.loads(SWE_AGENT.read_bytes())
     assert [s.actions for s in swe.steps] == [[e["action"].strip()] for e in raw["trajectory"]]
     assert [s.outputs for s in swe.steps] == [[e["observation"]] for e in raw["trajectory"]]
     assert [s.thought for s in swe.steps] == [e["thought"].strip() for e in raw["trajectory"]]
     assert swe.instance_id == "swe-agent__test-repo-i1"  # SWE-agent names its files <instance_id>.traj
     assert swe.tokens_in == raw["info"]["model_stats"]["tokens_sent"]
 
-    events = json.loads((LOCAL / "openhands-basic.json").read_bytes())
-    oh = load_trajectory(LOCAL / "openhands-basic.json")
+    events = json.loads(OPENHANDS.read_bytes())
+    oh = load_trajectory(OPENHANDS)
     edit = next(e for e in events if e.get("action") == "edit")
     result = next(e for e in events if e.get("cause") == edit["id"])
     assert oh.steps[0].actions == [f"str_replace_editor create {edit['args']['path']}"]
@@ -271,6 +277,8 @@ def test_garbage_and_unknown_formats_give_clear_trajectory_errors(tmp_path):
         load_trajectory({"messages": [1, 2]})
     with pytest.raises(TrajectoryError, match="does not exist"):
         load_trajectory(tmp_path / "missing.traj.json")
-    for report in LOCAL.glob("*.report.json"):  # real JSON, but an evaluation report
+    reports = list(LOCAL.rglob("*.report.json"))
+    assert reports
+    for report in reports:  # real JSON, but an evaluation report
         with pytest.raises(TrajectoryError, match=f"{report.name} is not in a format this loader knows"):
             load_trajectory(report)

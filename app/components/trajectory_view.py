@@ -150,7 +150,7 @@ def _render_step(step: Step, key: str) -> None:
         st.markdown(" · ".join(facts))
         _render_thought(step.thought, key)
         for j, action in enumerate(step.actions):
-            long = action.count("\n") > COMMAND_LINES
+            long = action.count("\n") > COMMAND_LINES or len(action) > 80 * COMMAND_LINES
             st.code(action, language="bash", wrap_lines=True, height=COMMAND_HEIGHT if long else "content")
             if j < len(step.outputs):
                 _render_output(step.outputs[j], step.returncodes[j], f"{key}-o{j}")

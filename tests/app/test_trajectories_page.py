@@ -8,31 +8,31 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from arena.trajectory import TrajectoryError, load_trajectory
-from tests.test_trajectory_loader import LOCAL, recorded
+from tests.test_trajectory_loader import LOCAL, OPENHANDS, RATE_LIMITED, SWE_AGENT, recorded
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "trajectories.py")
 # One file per format (and the 62-step rate-limited run for paging), in the layouts the page must find.
 FILES = {
-    "runs/a1/v1/traj.json": "v1-gemini-3-pro-astropy-13033.traj.json",
-    "runs/a1/v2/traj.json": "v2-gpt-5-mini-astropy-13033.traj.json",
-    "imports/django-15252-ratelimited.traj.json": "v2-gpt-5-mini-django-15252-ratelimited.traj.json",
-    "imports/mini-like.traj.json": "mini-like-gpt-4.1-mini-astropy-13033.traj.json",
-    "imports/swe-agent__test-repo-i1.traj": "swe-agent__test-repo-i1.traj",
-    "imports/openhands/basic.json": "openhands-basic.json",
+    "runs/a1/v1/traj.json": LOCAL / "v1-gemini-3-pro-astropy-13033.traj.json",
+    "runs/a1/v2/traj.json": LOCAL / "v2-gpt-5-mini-astropy-13033.traj.json",
+    "imports/django-15252-ratelimited.traj.json": RATE_LIMITED,
+    "imports/mini-like.traj.json": LOCAL / "mini-like/gpt-4.1-mini__custom-agent/astropy__astropy-13033.traj.json",
+    "imports/swe-agent__test-repo-i1.traj": SWE_AGENT,
+    "imports/openhands/basic.json": OPENHANDS,
 }
 
 
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch) -> Path:
     data = tmp_path / "data"
-    for target, name in FILES.items():
+    for target, source in FILES.items():
         (data / target).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(LOCAL / name, data / target)
+        shutil.copyfile(source, data / target)
     # Neither of these is a trajectory to list: an evaluation report, and an agent's file in its sandbox.
-    shutil.copyfile(LOCAL / "v1-gemini-3-pro-astropy-13033.report.json", data / "imports" / "report.json")
+    shutil.copyfile(next(LOCAL.rglob("*.report.json")), data / "imports" / "report.json")
     (data / "runs/a1/v1/sandbox/upper").mkdir(parents=True)
-    shutil.copyfile(LOCAL / FILES["runs/a1/v1/traj.json"], data / "runs/a1/v1/sandbox/upper/traj.json")
+    shutil.copyfile(FILES["runs/a1/v1/traj.json"], data / "runs/a1/v1/sandbox/upper/traj.json")
     monkeypatch.setenv("ARENA_DATA_DIR", str(data))
     return data
 
