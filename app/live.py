@@ -1,20 +1,11 @@
-"""Pieces of the Live page: elapsed times, the arena timeline, the process-wide trajectory cache."""
+"""Pieces of the Live page: elapsed times and the arena timeline."""
 
 from datetime import UTC, datetime
 
 import plotly.graph_objects as go
-import streamlit as st
-
-from arena.trajectory import TrajectoryCache
 
 STATUS_COLOURS = {"queued": "#71717a", "running": "#f59e0b", "completed": "#22d3ee", "failed": "#ef4444",
                   "cancelled": "#a1a1aa", "timed_out": "#f97316", "interrupted": "#a855f7"}  # fmt: skip
-
-
-@st.cache_resource
-def trajectories() -> TrajectoryCache:
-    """One cache for every session: a file is re-read only when its size or mtime changed."""
-    return TrajectoryCache()
 
 
 def now() -> datetime:

@@ -3,9 +3,11 @@
     ArenaError                      base; `exit_code` is what the CLI returns
     ├── UserError                   bad input: the message names what was wrong and what to do (exit 2)
     │   ├── SpecError               an arena spec that does not validate
-    │   └── NotFound                an arena / contestant id that does not exist
+    │   ├── NotFound                an arena / contestant id that does not exist
+    │   └── TrajectoryError         a trajectory file in no format the loader knows (arena.trajectory)
     ├── SandboxUnavailable          a sandbox backend cannot run here (e.g. bubblewrap missing) (exit 2)
     ├── SetupFailed                 the task's setup_command failed; carries the log
+    ├── JudgeError                  the task cannot be judged as given (arena.judging.judge)
     └── SandboxError                a sandbox could not be provisioned or used (exit 1)
 
 A failed *command* inside a sandbox is data (return code, output), never an exception.

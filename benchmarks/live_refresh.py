@@ -65,7 +65,7 @@ def main() -> int:
     try:
         from streamlit.testing.v1 import AppTest
 
-        from app import live
+        from app.components.trajectory_view import trajectory_cache
         from arena.config import Settings
         from arena.storage import ArenaRow, ContestantRow, Store, utcnow
         from arena.trajectory import load_trajectory
@@ -110,7 +110,7 @@ def main() -> int:
         one_changed = statistics.median(changed)
         reparse = unchanged + statistics.median(parse_all() for _ in range(repeats))
         steps_shown = sum(1 for m in at.markdown if m.value.startswith("**Step "))
-        cache = live.trajectories()
+        cache = trajectory_cache()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

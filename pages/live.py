@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from app import live, nav, queries
-from app.components.trajectory_view import render_steps
+from app.components.trajectory_view import render_steps, trajectory_cache
 from app.resources import engine
 
 st.title("Live")
@@ -48,7 +48,7 @@ def watch() -> None:
                 st.error(c["error"].splitlines()[0])
             if not tab.open:
                 continue
-            traj = live.trajectories().get(Path(c["trajectory_path"])) if c["trajectory_path"] else None
+            traj = trajectory_cache().get(Path(c["trajectory_path"])) if c["trajectory_path"] else None
             if traj is None:
                 st.caption("waiting for the first step…")
             else:

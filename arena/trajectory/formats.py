@@ -1,38 +1,13 @@
-"""Trajectory files: written atomically (temp + rename), read tolerantly, loaded into one schema.
-
-A reader never sees a torn file: the writer renames a complete temp file over the old one,
-and rename is atomic on POSIX. `read_trajectory` still tolerates garbage (returns None) because
-files may come from elsewhere (other tools, a disk that filled up).
-
-`load_trajectory` turns every format we meet into one `Trajectory` of `Step`s:
-
-    format               a step is                        cost / tokens / time come from
-    mini-swe-agent-1     an assistant message             -- / response.usage / response.created
-    mini-swe-agent-1.1   an assistant message             extra.cost / response.usage or extra.*_tokens /
-                                                          extra.timestamp; observation extra.duration_s (ours)
-    mini-like            an assistant message             totals in info.model_stats only
-    swe-agent            a `trajectory` entry             totals in info.model_stats; entry execution_time
-    openhands            an agent action event            tool_call_metadata.model_response (usage, model);
-                                                          llm_metrics.accumulated_cost when present
-
-Totals (`total_cost`, `api_calls`, `exit_status`) are what the file records, never recomputed:
-a model reply that failed to parse (a FormatError) counts in api_calls but leaves no assistant message,
-only a user message, which becomes a note on the step before it.
-"""
+"""The format adapters: mini-swe-agent v1 / v2 / mini-like, SWE-agent, OpenHands -> one Trajectory."""
 
 import contextlib
-import os
 import re
-import tempfile
-import threading
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import orjson
 
-from arena.errors import UserError
+from arena.trajectory.schema import Step, Trajectory
 
 FORMATS = ("mini-swe-agent-1", "mini-swe-agent-1.1", "mini-like", "swe-agent", "openhands")
 
@@ -43,126 +18,6 @@ OUTPUT_BLOCK = re.compile(r"<output>\n?(.*?)\n?</output>\s*", re.DOTALL)
 THOUGHT_LABEL = re.compile(r"^THOUGHT:\s*")  # mini-swe-agent's prompts ask for it; boilerplate in a viewer
 # OpenHands events that are bookkeeping, not agent turns.
 OPENHANDS_NON_STEPS = {"system", "change_agent_state", "recall", "null"}
-
-
-class TrajectoryError(UserError):
-    """A trajectory that cannot be read: bad JSON or a format this loader does not know."""
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp makes 0600; readers (the app, notebooks) may be another user
-        with os.fdopen(fd, "wb") as f:
-            f.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY, default=str))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def read_trajectory(path: Path) -> dict | None:
-    """The parsed trajectory, or None if it is missing or not (yet) valid JSON."""
-    try:
-        return orjson.loads(Path(path).read_bytes())
-    except (FileNotFoundError, orjson.JSONDecodeError):
-        return None
-
-
-@dataclass(slots=True)
-class Step:
-    """One agent turn: what the model said, the commands it issued and what they printed."""
-
-    index: int
-    thought: str = ""
-    """The model's text without the action fences and THOUGHT: label (its reasoning when the text is empty)."""
-    actions: list[str] = field(default_factory=list)
-    outputs: list[str] = field(default_factory=list)
-    """Same order as `actions`; shorter when a command was not executed (e.g. the submit)."""
-    returncodes: list[int | None] = field(default_factory=list)
-    cost: float | None = None
-    tokens_in: int | None = None
-    tokens_out: int | None = None
-    timestamp: float | None = None
-    """Epoch seconds of the model response."""
-    duration_s: float | None = None
-    """Command time where recorded, else time to the next step."""
-    notes: list[str] = field(default_factory=list)
-    """Feedback that is not a command output: format errors, timeouts, truncation."""
-
-    def text(self) -> str:
-        """Everything searchable in this step, lower-cased."""
-        return "\n".join([self.thought, *self.actions, *self.outputs, *self.notes]).lower()
-
-
-@dataclass(slots=True)
-class Trajectory:
-    """A run of one agent, normalized across formats."""
-
-    format: str
-    steps: list[Step] = field(default_factory=list)
-    model: str | None = None
-    instance_id: str | None = None
-    exit_status: str | None = None
-    submission: str | None = None
-    total_cost: float | None = None
-    """As the file records it (info.model_stats.instance_cost etc.), not recomputed."""
-    api_calls: int | None = None
-    task: str | None = None
-    tokens_in: int | None = None
-    tokens_out: int | None = None
-    source: str | None = None
-    """The file it came from, when loaded from a path."""
-
-
-def load_trajectory(source: Path | bytes | str | dict | list) -> Trajectory:
-    """Load a trajectory of any known format.
-
-    Args:
-        source: a path, raw JSON (bytes or a str starting with `{` / `[`), a path as str, or parsed JSON.
-
-    Raises:
-        TrajectoryError: missing file, bad JSON, or a format this loader does not know.
-    """
-    path = None
-    if isinstance(source, str) and source.lstrip()[:1] not in ("{", "["):
-        source = Path(source)
-    if isinstance(source, Path):
-        path = source
-        try:
-            source = path.read_bytes()
-        except FileNotFoundError:
-            raise TrajectoryError(f"trajectory file {path} does not exist") from None
-        except OSError as e:
-            raise TrajectoryError(f"trajectory file {path} cannot be read: {e.strerror}") from None
-    where = f"trajectory file {path}" if path else "the trajectory"
-    if isinstance(source, bytes | str):
-        try:
-            source = orjson.loads(source)
-        except orjson.JSONDecodeError as e:
-            raise TrajectoryError(
-                f"{where} is not valid JSON ({e}); give a .traj.json, .traj or OpenHands .json"
-            ) from None
-    fmt = detect_format(source)
-    if fmt is None:
-        raise TrajectoryError(f"{where} is not in a format this loader knows: {_describe(source)}; " + _EXPECTED)
-    try:
-        traj = _ADAPTERS[fmt](source)
-    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as e:
-        raise TrajectoryError(f"{where} looks like {fmt} but is malformed ({type(e).__name__}: {e})") from None
-    if path is not None:
-        traj.source = str(path)
-        if traj.instance_id is None and fmt == "swe-agent":
-            traj.instance_id = path.name.removesuffix(".traj")  # SWE-agent names files <instance_id>.traj
-    _fill_durations(traj.steps)
-    return traj
-
-
-_EXPECTED = (
-    "expected mini-swe-agent ({'messages': [...]}, v1 or v2), SWE-agent ({'trajectory': [...]}) "
-    "or OpenHands (a list of events)"
-)
 
 
 def detect_format(data: Any) -> str | None:
@@ -182,16 +37,6 @@ def detect_format(data: Any) -> str | None:
     if isinstance(events, list) and events and all(isinstance(e, dict) and "source" in e for e in events):
         return "openhands"
     return None
-
-
-def _describe(data: Any) -> str:
-    if isinstance(data, dict):
-        fmt = data.get("trajectory_format")
-        keys = ", ".join(map(str, list(data)[:8])) or "none"
-        return f"trajectory_format {fmt!r} is unknown" if fmt else f"an object with keys {keys}"
-    if isinstance(data, list):
-        return f"a list of {len(data)} items that are not OpenHands events"
-    return f"a JSON {type(data).__name__}"
 
 
 # ---- mini-swe-agent v1 / v2 / mini-like ------------------------------------------------------------
@@ -525,53 +370,3 @@ def _fill_durations(steps: list[Step]) -> None:
     for step, following in zip(steps, steps[1:], strict=False):
         if step.duration_s is None and step.timestamp is not None and following.timestamp is not None:
             step.duration_s = round(following.timestamp - step.timestamp, 6)
-
-
-_ADAPTERS = {
-    "mini-swe-agent-1": _load_mini,
-    "mini-swe-agent-1.1": _load_mini,
-    "mini-like": _load_mini,
-    "swe-agent": _load_swe_agent,
-    "openhands": _load_openhands,
-}
-
-
-class TrajectoryCache:
-    """Loads a file again only when its (size, mtime_ns, inode) changed: the Live page polls every 2 s.
-
-    The inode catches an atomic rewrite (temp + rename) of the same size within one clock tick.
-
-    A file that is momentarily invalid (torn, half-written by another tool) yields the previous good
-    parse, or None if there never was one. Safe to share between threads (Streamlit sessions).
-    """
-
-    def __init__(self, max_entries: int = 512):
-        self.max_entries = max_entries
-        self.parses = 0
-        """How many times a file was actually read and parsed (tests count re-reads with it)."""
-        self._entries: dict[Path, tuple[tuple[int, int, int], Trajectory]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, path: Path) -> Trajectory | None:
-        path = Path(path)
-        try:
-            stat = path.stat()
-        except OSError:
-            with self._lock:
-                self._entries.pop(path, None)
-            return None
-        signature = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
-        with self._lock:
-            cached = self._entries.get(path)
-            if cached and cached[0] == signature:
-                return cached[1]
-            self.parses += 1
-        try:
-            traj = load_trajectory(path)
-        except TrajectoryError:
-            return cached[1] if cached else None  # not stored: the next change is read again
-        with self._lock:
-            if len(self._entries) >= self.max_entries and path not in self._entries:
-                self._entries.pop(next(iter(self._entries)))
-            self._entries[path] = (signature, traj)
-        return traj
