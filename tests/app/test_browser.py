@@ -116,3 +116,47 @@ def test_live_page_of_a_running_arena_in_chromium(server, tmp_path):
         runner.terminate()
         runner.wait(timeout=30)
     assert (ARTIFACTS / "live.png").stat().st_size > 10_000
+
+
+def test_launch_from_the_browser_and_watch_it_to_its_verdict(server, tmp_path):
+    """Upload a spec on Launch, press Launch, and follow the Live page until the verdict shows."""
+    from playwright.sync_api import sync_playwright
+
+    url, _ = server
+    repo, arena_dir = tmp_path / "calc", tmp_path / "arena"
+    make_repo(repo, CALC_FILES)
+    look = [{"thought": f"look {i}", "commands": [f"echo look-{i} && sleep 0.5"]} for i in range(4)]
+    write_steps(arena_dir / "fix.yaml", [*look, {"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
+                                         {"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]}])  # fmt: skip
+    write_steps(
+        arena_dir / "idle.yaml",
+        [*look, {"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]}],
+    )
+    spec = {
+        "task": {"repo": str(repo), "title": "launched from the browser", "problem_statement": "add() subtracts",
+                 "test_command": "python3 -c 'from calc.ops import add; assert add(2, 3) == 5'"},
+        "contestants": [{"name": "fixer", "model": f"scripted:{arena_dir / 'fix.yaml'}", "strategy": "minimal-fix"},
+                        {"name": "idler", "model": f"scripted:{arena_dir / 'idle.yaml'}", "strategy": "balanced"}],
+    }  # fmt: skip
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-quic"])  # fmt: skip
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/launch")
+        page.wait_for_selector("h1:has-text('Launch an arena')", timeout=30_000)
+        page.locator("input[type=file]").first.set_input_files(str(tmp_path / "spec.yaml"))
+        page.wait_for_function("document.body.innerText.includes('launched from the browser') || "
+                               "[...document.querySelectorAll('input')].some(i => i.value === 'launched from the browser')",
+                               timeout=30_000)  # fmt: skip
+        page.get_by_role("button", name="Launch", exact=True).click()
+        page.wait_for_selector("h1:has-text('Live')", timeout=30_000)
+        assert [t.strip() for t in page.get_by_role("tab").all_inner_texts()] == ["fixer", "idler"]
+        page.wait_for_selector("text=Verdict: winner fixer", timeout=90_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "live-verdict.png"), full_page=True)
+        page.get_by_role("link", name="Open the results").click()
+        page.wait_for_selector("text=The losers, and why they lost", timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "results.png"), full_page=True)
+        browser.close()
