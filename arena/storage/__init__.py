@@ -1,6 +1,26 @@
 """Persistence: SQLAlchemy schema and the Store that wraps it."""
 
-from arena.storage.models import ArenaRow, ContestantRow, EvaluationRow, Status, VerdictRow, utcnow
+from arena.storage.models import (
+    ArenaRow,
+    ContestantRow,
+    EvaluationRow,
+    EventRow,
+    ImportedRunRow,
+    Status,
+    VerdictRow,
+    utcnow,
+)
 from arena.storage.store import Store, make_engine
 
-__all__ = ["ArenaRow", "ContestantRow", "EvaluationRow", "Status", "Store", "VerdictRow", "make_engine", "utcnow"]
+__all__ = [
+    "ArenaRow",
+    "ContestantRow",
+    "EvaluationRow",
+    "EventRow",
+    "ImportedRunRow",
+    "Status",
+    "Store",
+    "VerdictRow",
+    "make_engine",
+    "utcnow",
+]

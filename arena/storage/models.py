@@ -136,3 +136,61 @@ class EvaluationRow(Base):
     duration_s: Mapped[float] = mapped_column(Float, default=0.0)
 
     verdict: Mapped[VerdictRow] = relationship(back_populates="evaluations")
+
+
+class EventRow(Base):
+    """The reputation ledger: append-only; every number on a reputation page is a sum over these.
+
+    kind (amount/escrow in credits; positive adds to the agent's available balance / its escrow):
+      grant        +amount              the starting grant, once per agent
+      entered      arena_id             the agent entered an arena (as `contestant`)
+      escrow       -amount, +escrow     its stake, held while the arena runs
+      refund       +amount, -escrow     stake returned (non-winner at the end; winner on merge or abandon)
+      reward       +amount              a merged winning patch
+      forfeit      -escrow              a reverted winning patch loses its stake
+      penalty      -amount              a revert after the stake was already returned (never below zero)
+      place        rank in `outcome`    where the agent placed (1 = winner)
+      pairwise     outcome 1/0.5/0      against `opponent`: winner beats each loser, resolved beats unresolved
+      applied      commit               the winning patch committed on a branch (`arena apply`)
+      merged       commit               that commit reached the base branch (`arena sync`)
+      reverted     commit               a later commit reverted it (`This reverts commit ...`)
+      redeemed                          a merged win cancels one earlier revert (k - 1)
+    """
+
+    __tablename__ = "reputation_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    agent: Mapped[str] = mapped_column(String(256), index=True)
+    """`<model>+<strategy>`, the model exactly as written in the spec."""
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    arena_id: Mapped[str | None] = mapped_column(String(32), index=True, default=None)
+    contestant: Mapped[str | None] = mapped_column(String(64), default=None)
+    amount: Mapped[float] = mapped_column(Float, default=0.0)
+    escrow: Mapped[float] = mapped_column(Float, default=0.0)
+    opponent: Mapped[str | None] = mapped_column(String(256), default=None)
+    outcome: Mapped[float | None] = mapped_column(Float, default=None)
+    commit: Mapped[str | None] = mapped_column(String(64), default=None)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class ImportedRunRow(Base):
+    """A trajectory from elsewhere (`arena ingest`), keyed by its content hash so ingesting twice changes nothing."""
+
+    __tablename__ = "imported_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    path: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str | None] = mapped_column(Text, default=None)
+    instance_id: Mapped[str | None] = mapped_column(String(256), default=None, index=True)
+    steps: Mapped[int] = mapped_column(Integer, default=0)
+    api_calls: Mapped[int | None] = mapped_column(Integer, default=None)
+    cost: Mapped[float | None] = mapped_column(Float, default=None)
+    exit_status: Mapped[str | None] = mapped_column(String(64), default=None)
+    submitted: Mapped[bool] = mapped_column(Boolean, default=False)
+    """A submission (patch) exists."""
+    resolved: Mapped[bool | None] = mapped_column(Boolean, nullable=True, default=None)
+    """From a SWE-bench report when one was given; None when unknown."""
+    imported_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

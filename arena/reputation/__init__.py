@@ -1,0 +1,1 @@
+"""Reputation: the events ledger, progressive staking, merge/revert tracking and ratings."""
