@@ -10,6 +10,7 @@ import yaml
 
 from arena.errors import UserError
 from arena.orchestrator import validate
+from arena.reputation.ledger import agent_name
 from arena.spec import ArenaSpec, spec_from_dict
 
 CONTESTANT_COLUMNS = ["name", "model", "strategy", "step_limit", "cost_limit"]
@@ -81,6 +82,21 @@ def preset(uploaded: bytes | None, run_again: dict | None) -> dict:
             return {}
         return raw if isinstance(raw, dict) else {}
     return run_again or {}
+
+
+def stakes(raw: dict, ledger) -> list[dict]:
+    """Each contestant's agent, stake and balance, as the Launch page shows them before launching."""
+    rows, wanted = [], {}
+    for c in raw.get("contestants", []):
+        agent = agent_name(str(c.get("model", "")), str(c.get("strategy") or "balanced"))
+        wanted[agent] = wanted.get(agent, 0) + 1
+        rows.append({"contestant": c.get("name"), "agent": agent})
+    states = {a: ledger.state(a) for a in wanted}
+    for row in rows:
+        st = states[row["agent"]]
+        row |= {"stake": st.stake, "balance": st.balance, "k": st.k,
+                "can enter": st.balance + 1e-9 >= st.stake * wanted[row["agent"]]}  # fmt: skip
+    return rows
 
 
 def to_yaml(raw: dict) -> str:

@@ -22,6 +22,10 @@ EPILOG = {
     "demo": "example:\n  arena demo --json",
     "judge": "example:\n  arena judge 3f9c2a1b --json",
     "export": "example:\n  arena export 3f9c2a1b --format swebench -o preds.jsonl",
+    "apply": "example:\n  arena apply 3f9c2a1b          # commits the winner on branch arena/3f9c2a1b-<name>",
+    "sync": "example:\n  arena sync --json              # records merges and reverts of applied patches",
+    "abandon": "example:\n  arena abandon 3f9c2a1b        # the winner's stake is returned, nothing merges",
+    "agent": "example:\n  arena agent openai/gpt-4.1-mini+minimal-fix --json",
 }
 SWEBENCH_EXAMPLE = (
     "\nSWE-bench:\n  arena run --swebench inst.json --repo ./astropy-mirror --test-command 'python -m pytest -q' \\\n"
@@ -260,6 +264,57 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ledger():
+    from arena.reputation.ledger import Ledger
+
+    return Ledger(_store())
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from arena.reputation.tracking import apply_winner
+
+    ledger = _ledger()
+    done = apply_winner(ledger.store, ledger, args.arena_id, args.contestant)
+    print(json.dumps(done) if args.json else f"committed {done['contestant']} ({done['agent']}) as {done['commit'][:12]} "
+          f"on branch {done['branch']}; merge it into your base branch, then run `arena sync`")  # fmt: skip
+    return 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from arena.reputation.tracking import sync
+
+    found = sync(_ledger())
+    if args.json:
+        print(json.dumps(found))
+    else:
+        print("\n".join(f"arena {f['arena_id']}: {f['event']} in {f['commit'][:12]}" for f in found) or "nothing new")
+    return 0
+
+
+def cmd_abandon(args: argparse.Namespace) -> int:
+    ledger = _ledger()
+    held = ledger.winner_escrow(args.arena_id)
+    if held is None:
+        raise UserError(f"arena {args.arena_id} holds no stake: its winner's stake was already returned or forfeited")
+    ledger.record("abandoned", args.arena_id, held.agent, held.contestant)
+    print(f"returned {held.escrow:g} to {held.agent}; arena {args.arena_id}'s winning patch is abandoned")
+    return 0
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    state = _ledger().state(args.name)
+    if args.json:
+        print(json.dumps(asdict(state)))
+        return 0
+    print(f"{state.name}: balance {state.balance:g}, escrowed {state.escrow:g}, stake {state.stake:g} "
+          f"(base {state.base_stake:g}, k = {state.k}), wins {state.wins}, merged {state.merged}, reverted {state.reverted}")  # fmt: skip
+    for e in state.history[-20:]:
+        print(f"  {e['at'][:19]}  {e['kind']:<9} {e['arena_id'] or '':<9} {e['amount']:+g} {e['commit'] or ''}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="arena",
@@ -308,10 +363,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["swebench"], default="swebench")
     p.add_argument("--contestant", help="export this candidate instead of the winner")
     p.add_argument("-o", "--output", help="write to this .jsonl file instead of stdout")
+    p = add(
+        "apply", cmd_apply, "Commit an arena's winning patch on a new branch of its local repository (with trailers)."
+    )
+    p.add_argument("arena_id")
+    p.add_argument("--contestant", help="apply this candidate instead of the winner")
+    p.add_argument("--json", action="store_true")
+    p = add(
+        "sync", cmd_sync, "Record when applied patches are merged into their base branch, and when they are reverted."
+    )
+    p.add_argument("--json", action="store_true")
+    p = add("abandon", cmd_abandon, "Give up on an arena's winning patch: its stake is returned, nothing is merged.")
+    p.add_argument("arena_id")
+    p = add(
+        "agent", cmd_agent, "An agent's balance, stake, wins, merges, reverts and history (NAME is model+strategy)."
+    )
+    p.add_argument("name", help="model+strategy, the model exactly as written in the spec")
+    p.add_argument("--json", action="store_true")
     return parser
 
 
-COMMANDS = ["run", "list", "show", "cancel", "demo", "judge", "export"]
+COMMANDS = ["run", "list", "show", "cancel", "demo", "judge", "export", "apply", "sync", "abandon", "agent"]
 
 
 def main(argv: list[str] | None = None) -> int:

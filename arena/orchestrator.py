@@ -30,6 +30,7 @@ from arena.judging.patches import read_patch
 from arena.judging.records import verdict_rows
 from arena.owners import owner_alive, process_owner
 from arena.protocols import PreparedTask, Sandbox, SandboxBackend
+from arena.reputation.ledger import Ledger, agent_name
 from arena.sandboxes import RepoCache, get_backend, sandbox_uid
 from arena.sandboxes.process import kill_setups, setup_owner
 from arena.sandboxes.repos import git
@@ -121,6 +122,9 @@ class Engine:
         self.runs: dict[str, ArenaRun] = {}
         self.owner = process_owner()
         self.recovered = self.store.recover_interrupted(owner_alive)
+        self.ledger = Ledger(self.store)
+        for arena_id in self.recovered:
+            self.ledger.release(arena_id, "the arena was interrupted")
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -128,6 +132,8 @@ class Engine:
         """Validate, record as queued and start in the background; returns the arena id at once."""
         base_sha = validate(spec, self.repos)
         arena_id = secrets.token_hex(4)
+        # Stakes first: a refused agent (StakeRefused, exit 2) leaves nothing written.
+        self.ledger.enter(arena_id, [(c.name, agent_name(c.model, c.strategy)) for c in spec.contestants])
         rows = [ContestantRow(name=c.name, model=c.model, strategy=c.strategy) for c in spec.contestants]
         arena = ArenaRow(
             id=arena_id,
@@ -248,8 +254,20 @@ class Engine:
             unended = {c.name for c in store.arena(arena_id).contestants if not Status(c.status).ended}
             leftover = [c for c in run.contestants.values() if c.spec.name in unended]
             self._end_unstarted(run, leftover, Status.FAILED, "not started: the arena failed")
+            self._settle(arena_id, final)
             store.update_arena(arena_id, status=final, finished_at=utcnow())
             run.done.set()
+
+    def _settle(self, arena_id: str, final: Status) -> None:
+        """Stakes move once the arena has ended: by its verdict, or all returned when there is none."""
+        verdict = self.store.latest_verdict(arena_id)
+        try:
+            if verdict is not None and verdict.error is None:
+                self.ledger.settle(arena_id, verdict.winner, verdict.ranking)
+            else:
+                self.ledger.release(arena_id, f"the arena ended {final.value} without a verdict")
+        except Exception:  # the ledger must never turn a finished arena into a crash; the stake stays escrowed
+            log.exception("settling the stakes of arena %s failed", arena_id)
 
     @contextmanager
     def _watch_cancel(self, run: ArenaRun):

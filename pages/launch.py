@@ -5,6 +5,7 @@ import streamlit as st
 
 from app import launch, queries
 from app.resources import configured_models, engine, upload_dir
+from arena.errors import UserError
 from arena.spec import BUILTIN_STRATEGIES
 
 st.title("Launch an arena")
@@ -63,6 +64,10 @@ edited = st.data_editor(
         "cost_limit": st.column_config.NumberColumn("cost limit ($)", min_value=0.0, default=3.0),
     },
 )  # fmt: skip
+if stakes := launch.stakes(launch.spec_dict({"task": {}, "limits": {}, "sandbox": {}}, edited.to_dict("records")),
+                            engine().ledger):  # fmt: skip
+    st.caption("Stakes: escrowed at launch; returned at the end to all but the winner (README: Staking)")
+    st.dataframe(stakes, hide_index=True, width="stretch")
 show_errors("contestants")
 
 col1, col2, col3 = st.columns(3)
@@ -88,6 +93,10 @@ if left.button("Launch", type="primary", icon=":material/rocket_launch:"):
     spec, st.session_state["launch_errors"] = launch.check(raw, upload_dir(), engine().repos)
     if spec is None:
         st.rerun()
-    arena_id = engine().launch(spec)
+    try:
+        arena_id = engine().launch(spec)
+    except UserError as e:  # e.g. an agent that cannot cover its stake
+        st.session_state["launch_errors"] = {"contestants": [str(e)]}
+        st.rerun()
     queries.show_arena(arena_id, "live")
 right.download_button("Download spec YAML", launch.to_yaml(raw), file_name="arena.yaml", mime="text/yaml")

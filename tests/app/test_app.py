@@ -179,3 +179,24 @@ def test_streamlit_run_serves_the_app(demo):
         server.terminate()
         output = server.communicate(timeout=10)[0]
     assert "Traceback" not in output and "ModuleNotFoundError" not in output, output
+
+
+def test_launch_shows_stakes_and_refuses_an_agent_that_cannot_pay(data, tmp_path, monkeypatch):
+    monkeypatch.setenv("ARENA_STARTING_GRANT", "0.5")  # below the base stake of 1
+    repo = tmp_path / "calc"
+    make_repo(repo, CALC_FILES)
+    write_steps(tmp_path / "idle.yaml", [{"thought": "done", "commands": [SUBMIT]}])
+    at = app("launch")
+    at.session_state["launch_preset"] = {
+        "task": {"repo": str(repo), "problem_statement": "add() subtracts"},
+        "contestants": [{"name": "poor", "model": f"scripted:{tmp_path / 'idle.yaml'}", "strategy": "balanced"}],
+    }
+    at.run()
+    stakes = next(d.value for d in at.dataframe if "stake" in d.value.columns)
+    assert list(stakes["stake"]) == [1.0] and list(stakes["balance"]) == [0.5] and list(stakes["can enter"]) == [False]
+    next(b for b in at.button if b.label == "Launch").click().run()
+    assert any("cannot enter: balance 0.5 < stake 1" in e.value for e in at.error)
+    assert at.title[0].value == "Launch an arena"  # still here, nothing launched
+    from app.resources import engine
+
+    assert engine().store.arenas() == []
