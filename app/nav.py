@@ -7,10 +7,17 @@ PAGES = {
     "live": ("../pages/live.py", "Live", ":material/monitoring:"),
     "results": ("../pages/results.py", "Results", ":material/trophy:"),
     "arenas": ("../pages/arenas.py", "Arenas", ":material/stadium:"),
+    "leaderboard": ("../pages/leaderboard.py", "Leaderboard", ":material/leaderboard:"),
+    "costs": ("../pages/costs.py", "Costs", ":material/payments:"),
+    "reputation": ("../pages/reputation.py", "Reputation", ":material/verified:"),
     "trajectories": ("../pages/trajectories.py", "Trajectories", ":material/timeline:"),
     "health": ("../pages/health.py", "Health", ":material/health_and_safety:"),
 }
-SECTIONS = {"Arena": ["launch", "live", "results", "arenas"], "Explore": ["trajectories", "health"]}
+SECTIONS = {
+    "Arena": ["launch", "live", "results", "arenas"],
+    "Compare": ["leaderboard", "costs", "reputation"],
+    "Explore": ["trajectories", "health"],
+}
 DEFAULT = "arenas"
 
 

@@ -1,0 +1,44 @@
+"""The Reputation page's data: agents, and an agent's balance, escrow and stake multiplier over its history."""
+
+import plotly.graph_objects as go
+from sqlalchemy import select
+
+from app.resources import engine
+from arena.storage import EventRow
+
+MARKERS = {"place": "win", "merged": "merged", "reverted": "reverted"}
+
+
+def agents() -> list[str]:
+    with engine().store.session() as s:
+        return sorted(set(s.scalars(select(EventRow.agent).distinct())))
+
+
+def timeline(history: list[dict], rules) -> go.Figure:
+    """Balance and escrow after every event, the stake multiplier, and markers for wins, merges and reverts."""
+    balance, escrow, k, redeemed, xs = rules.starting_grant, 0.0, 0, 0, []
+    balances, escrows, stakes = [], [], []
+    for e in history:
+        if e["kind"] == "grant":
+            balance -= rules.starting_grant  # the grant event carries what the virtual start already counted
+        balance += e["amount"]
+        escrow += e["escrow"]
+        k += e["kind"] == "reverted"
+        redeemed += e["kind"] == "redeemed"
+        xs.append(e["at"])
+        balances.append(balance)
+        escrows.append(escrow)
+        stakes.append(rules.base_stake * rules.multiplier ** max(0, k - redeemed))
+    fig = go.Figure()
+    fig.add_scatter(x=xs, y=balances, name="balance", line_shape="hv", line_color="#f59e0b")
+    fig.add_scatter(x=xs, y=escrows, name="escrowed", line_shape="hv", line_color="#22d3ee")
+    fig.add_scatter(x=xs, y=stakes, name="stake to enter", line_shape="hv", line_dash="dot", line_color="#ef4444")
+    for kind, label in MARKERS.items():
+        points = [(e["at"], b) for e, b in zip(history, balances, strict=True)
+                  if e["kind"] == kind and (kind != "place" or e["outcome"] == 1)]  # fmt: skip
+        if points:
+            fig.add_scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="markers", name=label,
+                            marker_size=11, marker_symbol={"win": "star", "merged": "circle", "reverted": "x"}[label])  # fmt: skip
+    fig.update_layout(height=360, margin=dict(l=0, r=0, t=10, b=0), paper_bgcolor="rgba(0,0,0,0)",
+                      plot_bgcolor="rgba(0,0,0,0)", legend_orientation="h")  # fmt: skip
+    return fig

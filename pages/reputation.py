@@ -1,0 +1,30 @@
+"""Reputation: an agent's wins, merges and reverts, its stake multiplier and its balance, from the ledger."""
+
+import streamlit as st
+
+from app import reputation
+from app.resources import engine
+
+st.title("Reputation")
+agents = reputation.agents()
+if not agents:
+    st.info("No agent has entered an arena yet. Every contestant is an agent: its model + strategy.")
+    st.stop()
+agent = st.selectbox("Agent (model+strategy)", agents, key="reputation-agent")
+ledger = engine().ledger
+state = ledger.state(agent)
+cols = st.columns(6)
+cols[0].metric("balance", f"{state.balance:g}")
+cols[1].metric("escrowed", f"{state.escrow:g}")
+cols[2].metric("stake to enter", f"{state.stake:g}", help=f"{state.base_stake:g} x {ledger.rules.multiplier:g}^k")
+cols[3].metric("wins", state.wins)
+cols[4].metric("merged", state.merged)
+cols[5].metric("reverted", state.reverted, help=f"k = {state.k} unredeemed")
+if state.balance < state.stake:
+    st.warning(f"{agent} cannot enter an arena: balance {state.balance:g} < stake {state.stake:g}.")
+st.plotly_chart(reputation.timeline(state.history, ledger.rules), width="stretch", key="reputation-timeline")
+st.subheader("History")
+st.dataframe(
+    [{k: e[k] for k in ("at", "kind", "arena_id", "contestant", "amount", "escrow", "outcome", "commit")} for e in state.history[::-1]],
+    hide_index=True, width="stretch",
+)  # fmt: skip
