@@ -58,7 +58,7 @@ def texts(at: AppTest) -> str:
 
 
 def test_every_page_renders_on_an_empty_data_dir(data):
-    for page in ("arenas", "launch", "live", "results", "trajectories", "health"):
+    for page in ("arenas", "launch", "live", "results", "leaderboard", "costs", "reputation", "trajectories", "health"):
         at = app(page)
         assert at.title[0].value, page
 
@@ -200,3 +200,19 @@ def test_launch_shows_stakes_and_refuses_an_agent_that_cannot_pay(data, tmp_path
     from app.resources import engine
 
     assert engine().store.arenas() == []
+
+
+def test_leaderboard_costs_and_reputation_pages_on_demo_arenas(demo):
+    for _ in range(2):  # a second demo arena: more pairwise outcomes
+        subprocess.run([sys.executable, "-m", "arena.cli", "demo", "--json"], capture_output=True,
+                       env={**os.environ, "ARENA_DATA_DIR": str(demo)}, cwd=ROOT, timeout=120, check=True)  # fmt: skip
+    at = app("leaderboard")
+    table = next(d.value for d in at.dataframe if "win_rate" in d.value.columns)
+    assert len(table) == 3 and table["runs"].tolist() == [3, 3, 3]
+    assert table.sort_values("rating", ascending=False)["agent"].iloc[0].endswith("correct-fix.yaml+minimal-fix")
+    assert len(at.get("plotly_chart")) == 1  # the ratings with their intervals
+    at = app("costs")
+    assert not at.exception and len(at.get("plotly_chart")) >= 1
+    at = app("reputation")
+    metrics = {m.label: m.value for m in at.metric}
+    assert set(metrics) >= {"balance", "stake to enter", "wins", "merged", "reverted"}
