@@ -46,6 +46,7 @@ bench: install
 	$(BIN)/python benchmarks/orchestration.py
 	$(BIN)/python benchmarks/evaluation.py
 	$(BIN)/python benchmarks/live_refresh.py
+	$(BIN)/python benchmarks/leaderboard.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
