@@ -26,6 +26,8 @@ EPILOG = {
     "sync": "example:\n  arena sync --json              # records merges and reverts of applied patches",
     "abandon": "example:\n  arena abandon 3f9c2a1b        # the winner's stake is returned, nothing merges",
     "agent": "example:\n  arena agent openai/gpt-4.1-mini+minimal-fix --json",
+    "ingest": "example:\n  arena ingest ../shared/data/trajectories --json",
+    "leaderboard": "example:\n  arena leaderboard --by model --source imported --json",
 }
 SWEBENCH_EXAMPLE = (
     "\nSWE-bench:\n  arena run --swebench inst.json --repo ./astropy-mirror --test-command 'python -m pytest -q' \\\n"
@@ -315,6 +317,45 @@ def cmd_agent(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from arena.ingest import ingest
+
+    missing = [p for p in [*args.paths, *args.reports] if not Path(p).exists()]
+    if missing:
+        raise UserError(f"{', '.join(missing)} does not exist; give trajectory files or folders (searched recursively)")
+    counts = ingest([Path(p) for p in args.paths], _store(), reports=[Path(p) for p in args.reports])
+    if args.json:
+        print(json.dumps(counts, default=str))
+    else:
+        print(f"imported {counts['imported']} of {counts['found']} files ({counts['skipped_duplicates']} already there, "
+              f"{counts['not_trajectories']} not trajectories, {len(counts['errors'])} errors)")  # fmt: skip
+        for error in counts["errors"]:
+            print(f"  {error}")
+    return 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from arena.analytics import LEADERBOARD_KEYS, leaderboard_json
+
+    rows = leaderboard_json(_store(), by=args.by, source=args.source)
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    if not rows:
+        print("nothing to rank yet: run arenas (`arena demo`) or `arena ingest` trajectories")
+    shown = [k for k in LEADERBOARD_KEYS if any(r.get(k) is not None for r in rows)]
+    print("  ".join(f"{k:>12}" if k not in ("model", "strategy") else f"{k:<40}" for k in shown))
+    for r in rows:
+        cells = [f"{r[k]:.4g}" if isinstance(r[k], float) else str(r[k] if r[k] is not None else "-") for k in shown]
+        print(
+            "  ".join(
+                f"{c:>12}" if k not in ("model", "strategy") else f"{c[:40]:<40}"
+                for k, c in zip(shown, cells, strict=True)
+            )
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="arena",
@@ -376,6 +417,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("abandon", cmd_abandon, "Give up on an arena's winning patch: its stake is returned, nothing is merged.")
     p.add_argument("arena_id")
     p = add(
+        "ingest", cmd_ingest, "Import trajectories from elsewhere (mini-swe-agent v1/v2, SWE-agent, OpenHands) as runs."
+    )
+    p.add_argument("paths", nargs="+", help="files or folders (searched recursively)")
+    p.add_argument("--reports", nargs="*", default=[], help="SWE-bench report.json files that say which runs resolved")
+    p.add_argument("--json", action="store_true")
+    p = add("leaderboard", cmd_leaderboard, "Runs, wins, resolve rate, cost and ratings with intervals, grouped.")
+    p.add_argument("--by", choices=["model", "strategy", "agent"], default="agent")
+    p.add_argument("--source", choices=["arenas", "imported", "all"], default="arenas")
+    p.add_argument("--json", action="store_true", help="one JSON array of rows")
+    p = add(
         "agent", cmd_agent, "An agent's balance, stake, wins, merges, reverts and history (NAME is model+strategy)."
     )
     p.add_argument("name", help="model+strategy, the model exactly as written in the spec")
@@ -383,7 +434,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ["run", "list", "show", "cancel", "demo", "judge", "export", "apply", "sync", "abandon", "agent"]
+COMMANDS = [
+    "run",
+    "list",
+    "show",
+    "cancel",
+    "demo",
+    "judge",
+    "export",
+    "apply",
+    "sync",
+    "abandon",
+    "agent",
+    "ingest",
+    "leaderboard",
+]
 
 
 def main(argv: list[str] | None = None) -> int:

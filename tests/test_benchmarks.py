@@ -9,7 +9,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("script", ["provision.py", "orchestration.py", "evaluation.py", "live_refresh.py", "leaderboard.py"])
+@pytest.mark.parametrize(
+    "script", ["provision.py", "orchestration.py", "evaluation.py", "live_refresh.py", "leaderboard.py"]
+)
 def test_benchmark_runs_quick(script):
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--quick"],
                             capture_output=True, text=True, timeout=300, cwd=ROOT)  # fmt: skip

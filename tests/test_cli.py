@@ -188,3 +188,21 @@ def test_every_command_has_an_example_and_is_documented():
     for name in COMMANDS:
         assert f"arena {name}" in EPILOG[name]
         assert f"arena {name}" in readme, f"README does not document `arena {name}`"
+
+
+def test_ingest_then_leaderboard_lists_each_model_with_runs_and_cost(tmp_path):
+    shared = ROOT / "tests" / "data" / "trajectories"
+    first = arena("ingest", str(shared), "--json", data_dir=tmp_path / "data")
+    assert first.returncode == 0, first.stderr
+    counts = json.loads(first.stdout)
+    assert counts["imported"] > 0 and counts["errors"] == []
+    again = json.loads(arena("ingest", str(shared), "--json", data_dir=tmp_path / "data").stdout)
+    assert again["imported"] == 0 and again["skipped_duplicates"] == counts["imported"]
+    board = json.loads(arena("leaderboard", "--source", "imported", "--json", data_dir=tmp_path / "data").stdout)
+    keys = ["model", "strategy", "runs", "cost_total", "cost_mean", "api_calls_mean", "resolved", "resolve_rate",
+            "wins", "win_rate", "rating", "ci_low", "ci_high", "revert_rate"]  # fmt: skip
+    assert all(list(row)[: len(keys)] == keys for row in board)
+    assert sum(row["runs"] for row in board) == counts["imported"]
+    assert all(row["strategy"] is None and row["win_rate"] is None for row in board)
+    missing = arena("ingest", str(tmp_path / "nope"), data_dir=tmp_path / "data")
+    assert missing.returncode == 2 and "does not exist" in missing.stderr

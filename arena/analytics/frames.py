@@ -1,0 +1,149 @@
+"""Frames of stored rows: runs_df (arena contestants and imported runs), verdicts_df, events_df."""
+
+import orjson
+import polars as pl
+from sqlalchemy import func, select
+
+from arena.analytics.duck import rows_frame, split_agent, sql
+from arena.analytics.steps import api_calls
+from arena.storage import ArenaRow, ContestantRow, EvaluationRow, EventRow, ImportedRunRow, Store, VerdictRow
+
+EVENT_COLUMNS = {
+    "id": pl.Int64, "at": pl.Datetime("us"), "agent": pl.String, "kind": pl.String, "arena_id": pl.String,
+    "contestant": pl.String, "amount": pl.Float64, "escrow": pl.Float64, "opponent": pl.String,
+    "outcome": pl.Float64, "commit": pl.String, "detail": pl.String,
+}  # fmt: skip
+
+EVALUATION_COLUMNS = [
+    "candidate", "rank", "passes_gates", "applies", "resolved", "f2p_passed", "f2p_total", "p2p_passed", "p2p_total",
+    "regressions", "tampered", "votes", "diff_lines", "files_changed", "cost", "duration_s",
+]  # fmt: skip
+
+
+def events_df(store: Store) -> pl.DataFrame:
+    """The reputation ledger, one row per event (EVENT_COLUMNS plus model/strategy split from `agent`)."""
+    columns = [getattr(EventRow, name) for name in EVENT_COLUMNS]
+    with store.session() as s:
+        rows = [
+            (*r[:-1], orjson.dumps(r[-1] or {}).decode()) for r in s.execute(select(*columns).order_by(EventRow.id))
+        ]
+    frame = pl.DataFrame(rows, schema=EVENT_COLUMNS, orient="row")
+    parts = [split_agent(a) for a in frame["agent"]]
+    return frame.with_columns(
+        model=pl.Series([m for m, _ in parts], dtype=pl.String),
+        strategy=pl.Series([s for _, s in parts], dtype=pl.String),
+    )
+
+
+def verdicts_df(store: Store) -> pl.DataFrame:
+    """One row per candidate of each arena's latest verdict: its evaluation plus judge, picked, files and broken.
+
+    `judge` is the reviewer model, or "heuristic" without one. `files` are the paths the patch touches; `broken` the
+    tests it breaks: failing F2P/P2P tests, regressions, and `repro:<writer>` for each valid reproduction test of
+    another candidate it fails in cross-validation (a sorted list each).
+    """
+    latest = select(func.max(VerdictRow.id)).group_by(VerdictRow.arena_id)
+    with store.session() as s:
+        verdicts = s.execute(
+            select(VerdictRow.id, VerdictRow.arena_id, VerdictRow.created_at, VerdictRow.winner, VerdictRow.judge,
+                   VerdictRow.ranking).where(VerdictRow.id.in_(latest))
+        ).all()  # fmt: skip
+        evaluations = s.execute(
+            select(EvaluationRow.verdict_id, *[getattr(EvaluationRow, c) for c in EVALUATION_COLUMNS])
+            .where(EvaluationRow.verdict_id.in_(latest))
+            .order_by(EvaluationRow.verdict_id, EvaluationRow.rank)
+        ).all()
+        names = select(ContestantRow.arena_id, ContestantRow.name, ContestantRow.model, ContestantRow.strategy)
+        agents = {(a, n): (m, st) for a, n, m, st in s.execute(names)}
+    by_id = {v.id: v for v in verdicts}
+    rows = []
+    for e in evaluations:
+        v = by_id[e.verdict_id]
+        judge = v.judge or {}
+        evidence = next((p.get("evidence") or {} for p in v.ranking or [] if p.get("name") == e.candidate), {})
+        xv = ((judge.get("cross_validation") or {}).get("matrix") or {}).get(e.candidate) or {}
+        broken = {*evidence.get("f2p_failed", []), *evidence.get("p2p_failed", []), *evidence.get("regressions", [])}
+        broken |= {f"repro:{writer}" for writer, outcome in xv.items() if outcome == "fail" and writer != e.candidate}
+        model, strategy = agents.get((v.arena_id, e.candidate), (evidence.get("model"), evidence.get("strategy")))
+        rows.append({
+            "arena_id": v.arena_id, "verdict_id": v.id, "judged_at": v.created_at, "judge": judge.get("reviewer") or
+            "heuristic", "winner": v.winner, **{c: getattr(e, c) for c in EVALUATION_COLUMNS},
+            "picked": e.candidate == v.winner, "files": sorted(evidence.get("files", [])), "broken": sorted(broken),
+            "model": model or None, "strategy": strategy or None,
+        })  # fmt: skip
+    schema = {"arena_id": pl.String, "verdict_id": pl.Int64, "judged_at": pl.Datetime("us"), "judge": pl.String,
+              "winner": pl.String, "candidate": pl.String, "rank": pl.Int64, "passes_gates": pl.Boolean,
+              "applies": pl.Boolean, "resolved": pl.Boolean, **dict.fromkeys(EVALUATION_COLUMNS[5:10], pl.Int64),
+              "tampered": pl.Boolean, "votes": pl.Int64, "diff_lines": pl.Int64, "files_changed": pl.Int64,
+              "cost": pl.Float64, "duration_s": pl.Float64, "picked": pl.Boolean, "files": pl.List(pl.String),
+              "broken": pl.List(pl.String), "model": pl.String, "strategy": pl.String}  # fmt: skip
+    frame = pl.DataFrame(rows, schema=schema)
+    return frame.with_columns(agent=pl.concat_str("model", pl.lit("+"), "strategy"))
+
+
+_CONTESTANTS = {
+    "arena_id": pl.String, "contestant": pl.String, "model": pl.String, "strategy": pl.String, "status": pl.String,
+    "exit_status": pl.String, "steps": pl.Int64, "cost": pl.Float64, "tokens_in": pl.Int64, "tokens_out": pl.Int64,
+    "started_at": pl.Datetime("us"), "finished_at": pl.Datetime("us"), "trajectory_path": pl.String,
+    "patch_path": pl.String, "repo": pl.String, "title": pl.String, "created_at": pl.Datetime("us"),
+}  # fmt: skip
+_IMPORTED = {
+    "sha256": pl.String, "path": pl.String, "format": pl.String, "model": pl.String, "instance_id": pl.String,
+    "steps": pl.Int64, "api_calls": pl.Int64, "cost": pl.Float64, "exit_status": pl.String, "submitted": pl.Boolean,
+    "resolved": pl.Boolean, "imported_at": pl.Datetime("us"),
+}  # fmt: skip
+_ARENA_COLUMNS = [getattr(ContestantRow, "name" if c == "contestant" else c) for c in list(_CONTESTANTS)[:14]]
+
+RUNS_SQL = r"""
+WITH judged AS (SELECT DISTINCT arena_id, winner FROM v),
+flags AS (
+  SELECT c.arena_id, c.contestant,
+         bool_or(e.kind = 'reverted') AS reverted, bool_or(e.kind = 'merged') AS merged
+  FROM c JOIN e ON e.arena_id = c.arena_id AND e.kind IN ('reverted', 'merged')
+   AND (e.contestant = c.contestant OR (e.contestant IS NULL AND e.agent = c.model || '+' || c.strategy))
+  GROUP BY ALL
+)
+SELECT c.arena_id || '/' || c.contestant AS run, 'arenas' AS source, c.arena_id, c.contestant, c.title AS task,
+       c.repo, NULL::VARCHAR AS instance_id, c.model, c.strategy, c.model || '+' || c.strategy AS agent, c.status,
+       c.exit_status, c.steps, a.api_calls, c.cost, c.tokens_in + c.tokens_out AS tokens,
+       epoch(c.finished_at - c.started_at) AS duration_s, v.resolved,
+       CASE WHEN j.arena_id IS NOT NULL THEN coalesce(j.winner = c.contestant, false) END AS won,
+       coalesce(f.reverted, false) AS reverted, coalesce(f.merged, false) AS merged,
+       c.created_at, c.trajectory_path, c.patch_path
+FROM c
+LEFT JOIN v ON v.arena_id = c.arena_id AND v.candidate = c.contestant
+LEFT JOIN judged j ON j.arena_id = c.arena_id
+LEFT JOIN flags f ON f.arena_id = c.arena_id AND f.contestant = c.contestant
+LEFT JOIN a ON a.path = c.trajectory_path
+UNION ALL BY NAME
+SELECT 'imported/' || left(sha256, 12) AS run, 'imported' AS source, instance_id AS task,
+       CASE WHEN regexp_full_match(instance_id, '(.+?)__(.+)-\d+')
+            THEN regexp_replace(instance_id, '^(.+?)__(.+)-\d+$', '\1/\2') END AS repo,
+       instance_id, model, model AS agent, exit_status, steps, api_calls, cost, resolved,
+       imported_at AS created_at, path AS trajectory_path
+FROM i
+ORDER BY created_at, run
+"""
+
+
+def runs_df(store: Store) -> pl.DataFrame:
+    """One row per arena contestant and per imported run.
+
+    Columns: run (`<arena>/<contestant>` or `imported/<sha256[:12]>`), source ('arenas' | 'imported'), arena_id,
+    contestant, task (arena title or instance id), repo, instance_id, model, strategy, agent (`model+strategy`; the
+    model alone for imported runs), status, exit_status, steps, api_calls, cost, tokens, duration_s, resolved (latest
+    verdict, or the SWE-bench report), won (null until judged), reverted and merged (that win was later reverted /
+    merged), created_at, trajectory_path, patch_path. Null where a source does not record a value.
+    """
+    contestants = rows_frame(
+        store, select(*_ARENA_COLUMNS, ArenaRow.repo, ArenaRow.title, ArenaRow.created_at).join(ArenaRow), _CONTESTANTS
+    )
+    imported = rows_frame(store, select(*[getattr(ImportedRunRow, c) for c in _IMPORTED]), _IMPORTED)
+    return sql(
+        RUNS_SQL,
+        c=contestants,
+        v=verdicts_df(store).select("arena_id", "winner", "candidate", "resolved"),
+        e=events_df(store).select("arena_id", "contestant", "agent", "kind"),
+        i=imported,
+        a=api_calls(contestants["trajectory_path"].drop_nulls().to_list()),
+    )

@@ -1,0 +1,152 @@
+"""Leaderboards over runs_df (DuckDB), ratings from the ledger, the cost/win-rate Pareto frontier, judge accuracy.
+
+Definitions (per group of runs; arena-only columns are null for imported runs):
+    runs           arena contestants / imported runs in the group
+    resolved       runs that resolved the task (latest verdict / SWE-bench report); null when none is known
+    resolve_rate   resolved / runs whose resolution is known
+    wins           arenas won and not later reverted (as the ledger counts them)
+    win_rate       wins / judged runs (an arena without a verdict yet does not count)
+    revert_rate    reverted wins / all wins the judge gave (reverted included); null without wins
+    merged         wins whose patch reached the base branch (`merged` events)
+    cost_per_win   cost_total / wins;  cost_per_merged: cost_total / merged
+    rating, ci_low, ci_high, tier, games   Bradley-Terry over pairwise events (see arena.analytics.ratings)
+    exit_statuses  exit status -> runs
+"""
+
+import math
+from datetime import date, datetime
+
+import polars as pl
+
+from arena.analytics.duck import sql
+from arena.analytics.frames import runs_df, verdicts_df
+from arena.analytics.ratings import RATED, RATING_SCHEMA, ratings_df
+from arena.errors import UserError
+from arena.storage import Store
+
+BY = ("model", "strategy", "agent", "repo", "period")
+SOURCES = ("arenas", "imported", "all")
+PERIODS = ("day", "week", "month", "quarter", "year")
+LEADERBOARD_KEYS = [
+    "model", "strategy", "runs", "cost_total", "cost_mean", "api_calls_mean", "resolved", "resolve_rate", "wins",
+    "win_rate", "rating", "ci_low", "ci_high", "revert_rate",
+]  # fmt: skip
+"""The columns `leaderboard_json` puts first, in this order (the CLI's `arena leaderboard --json`)."""
+EXTRA_KEYS = [
+    "source", "agent", "repo", "period", "tier", "games", "merged", "reverted", "cost_per_win", "cost_per_merged",
+    "steps_mean", "exit_statuses",
+]  # fmt: skip
+
+BOARD_SQL = """
+WITH g AS (SELECT *, {model} AS k_model, {strategy} AS k_strategy, {agent} AS k_agent, {repo} AS k_repo,
+                  {period} AS k_period FROM runs)
+SELECT b.*, r.rating, r.ci_low, r.ci_high, r.tier, r.games FROM (
+  SELECT source, k_model AS model, k_strategy AS strategy, k_agent AS agent, k_repo AS repo, k_period AS period,
+    count(*) AS runs, sum(cost) AS cost_total, avg(cost) AS cost_mean, avg(api_calls) AS api_calls_mean,
+    CASE WHEN count(resolved) > 0 THEN count_if(resolved)::BIGINT END AS resolved,
+    count_if(resolved)::BIGINT / nullif(count(resolved), 0) AS resolve_rate,
+    CASE WHEN source = 'arenas' THEN count_if(won AND NOT reverted)::BIGINT END AS wins,
+    CASE WHEN source = 'arenas' THEN count_if(won AND NOT reverted)::BIGINT / nullif(count(won), 0) END
+      AS win_rate,
+    CASE WHEN source = 'arenas' THEN count_if(won AND reverted)::BIGINT / nullif(count_if(won)::BIGINT, 0) END
+      AS revert_rate,
+    CASE WHEN source = 'arenas' THEN count_if(won AND merged)::BIGINT END AS merged,
+    CASE WHEN source = 'arenas' THEN count_if(won AND reverted)::BIGINT END AS reverted,
+    CASE WHEN source = 'arenas' THEN sum(cost) / nullif(count_if(won AND NOT reverted)::BIGINT, 0) END
+      AS cost_per_win,
+    CASE WHEN source = 'arenas' THEN sum(cost) / nullif(count_if(won AND merged)::BIGINT, 0) END
+      AS cost_per_merged,
+    avg(steps) AS steps_mean, histogram(exit_status) AS exit_statuses
+  FROM g WHERE {where} GROUP BY source, k_model, k_strategy, k_agent, k_repo, k_period
+) b LEFT JOIN r ON b.source = 'arenas' AND r.name = b.{rated}
+ORDER BY b.source, r.rating DESC NULLS LAST, b.win_rate DESC NULLS LAST, b.resolve_rate DESC NULLS LAST,
+         b.runs DESC, b.model NULLS LAST, b.strategy NULLS LAST, b.repo NULLS LAST, b.period NULLS LAST
+"""
+
+
+def _check(by: str, source: str, period: str) -> None:
+    for name, value, valid in (("by", by, BY), ("source", source, SOURCES), ("period", period, PERIODS)):
+        if value not in valid:
+            raise UserError(f"leaderboard {name} {value!r} is not one of: {', '.join(valid)}")
+
+
+def leaderboard(
+    store: Store,
+    by: str = "agent",
+    source: str = "arenas",
+    period: str = "week",
+    *,
+    bootstrap: int = 200,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """One row per (source, group): LEADERBOARD_KEYS then EXTRA_KEYS, best first (module docstring: definitions).
+
+    Args:
+        by: model | strategy | agent (model and strategy) | repo | period (runs by `created_at`, truncated to period).
+        source: arenas | imported | all (every row says its source; the two are never pooled).
+        period: day | week | month | quarter | year, for by='period'.
+        bootstrap, seed: passed to the rating's bootstrap (ratings only for by model/strategy/agent, arena rows).
+    """
+    _check(by, source, period)  # only these validated names reach the SQL text
+    keys = dict.fromkeys(("model", "strategy", "agent", "repo"), "NULL::VARCHAR") | {"period": "NULL::TIMESTAMP"}
+    if by == "agent":
+        keys.update(model="model", strategy="strategy", agent="agent")
+    elif by == "period":
+        keys["period"] = f"date_trunc('{period}', created_at)"
+    else:
+        keys[by] = by
+    ratings = pl.DataFrame(schema=RATING_SCHEMA)
+    if by in RATED and source != "imported":
+        ratings = ratings_df(store, by, bootstrap=bootstrap, seed=seed)
+    where = "true" if source == "all" else f"source = '{source}'"
+    # repo / period rows are not rated: `r` is empty then, and the join only needs a column to name
+    query = BOARD_SQL.format(**keys, where=where, rated=by if by in RATED else "agent")
+    board = sql(query, runs=runs_df(store), r=ratings)
+    return board.select(*LEADERBOARD_KEYS, *EXTRA_KEYS)
+
+
+def leaderboard_json(store: Store, by: str = "agent", source: str = "arenas", period: str = "week", **kw) -> list[dict]:
+    """`leaderboard` as JSON-safe dicts: LEADERBOARD_KEYS first, null where a value does not apply, times ISO."""
+    return [{k: _json(v) for k, v in row.items()} for row in leaderboard(store, by, source, period, **kw).to_dicts()]
+
+
+def _json(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def pareto(frame: pl.DataFrame, cost: str = "cost_mean", score: str = "win_rate") -> pl.DataFrame:
+    """`frame` plus a boolean `pareto`: no other row is at least as cheap and at least as good, and better in one.
+
+    Rows missing either value are never on the frontier. Lower `cost` is better, higher `score` is better.
+    """
+    for column in (cost, score):
+        if column not in frame.columns:
+            raise UserError(f"pareto: the frame has no column {column!r}; its columns are {', '.join(frame.columns)}")
+    points = frame.select(pl.col(cost).cast(pl.Float64).alias("c"), pl.col(score).cast(pl.Float64).alias("s"))
+    flags = sql(
+        "SELECT c IS NOT NULL AND s IS NOT NULL AND NOT EXISTS (SELECT 1 FROM f g WHERE g.c <= f.c AND g.s >= f.s "
+        "AND (g.c < f.c OR g.s > f.s)) AS pareto FROM f ORDER BY i",
+        f=points.with_row_index("i"),
+    )
+    return frame.with_columns(pareto=flags["pareto"])
+
+
+def judges(store: Store) -> pl.DataFrame:
+    """Per judge (reviewer model or "heuristic"), over each arena's latest verdict: picked vs coverage.
+
+    Columns: judge, arenas, picked_resolved (the winner resolved), any_resolved (some candidate resolved: coverage),
+    picked_rate, coverage_rate (each / arenas) and pick_accuracy (picked_resolved / any_resolved).
+    """
+    return sql(
+        """SELECT judge, count(DISTINCT arena_id) AS arenas,
+                  count(DISTINCT arena_id) FILTER (WHERE picked AND resolved) AS picked_resolved,
+                  count(DISTINCT arena_id) FILTER (WHERE resolved) AS any_resolved,
+                  picked_resolved / arenas AS picked_rate, any_resolved / arenas AS coverage_rate,
+                  picked_resolved / nullif(any_resolved, 0) AS pick_accuracy
+           FROM v GROUP BY judge ORDER BY judge""",
+        v=verdicts_df(store).select("judge", "arena_id", "picked", "resolved"),
+    )

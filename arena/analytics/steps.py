@@ -1,0 +1,117 @@
+"""Frames from trajectory files: one row per step (steps_df) and run totals read by DuckDB (api_calls)."""
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from arena.storage import Store
+from arena.trajectory import Trajectory, TrajectoryError, load_trajectory
+
+STEP_SCHEMA = {
+    "run": pl.String,
+    "path": pl.String,
+    "format": pl.String,
+    "model": pl.String,
+    "instance_id": pl.String,
+    "step": pl.Int64,
+    "command": pl.String,
+    "n_commands": pl.Int64,
+    "returncode": pl.Int64,
+    "cost": pl.Float64,
+    "tokens_in": pl.Int64,
+    "tokens_out": pl.Int64,
+    "timestamp": pl.Datetime("us"),
+    "duration_s": pl.Float64,
+}
+"""Plus the derived `tokens`, `cum_cost` (cost so far in the run) and `elapsed_s` (since the run's first step)."""
+
+TRAJECTORY_SUFFIXES = (".traj.json", ".traj", ".json")
+
+
+def trajectory_files(paths: Iterable[Path | str]) -> list[Path]:
+    """Files that may hold a trajectory: given files as they are, folders searched recursively, sorted."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(TRAJECTORY_SUFFIXES))
+        elif path.is_file():
+            found.append(path)
+    return found
+
+
+def steps_df(source: Store | Iterable[Path | str], runs: Iterable[str] | None = None) -> pl.DataFrame:
+    """One row per step of every readable trajectory.
+
+    Args:
+        source: a Store (the trajectories of its contestants and imported runs; `run`, `model` and `instance_id` as
+            in `runs_df`) or files and folders (searched recursively; `run` is the file's path, `model` what the file
+            records). Files that are not trajectories, or no longer exist, are skipped.
+        runs: keep only these run keys.
+
+    Returns:
+        STEP_SCHEMA plus tokens, cum_cost and elapsed_s. `command` joins a step's commands with newlines;
+        `returncode` is the first non-zero return code among them, else 0, null when none was recorded.
+    """
+    if isinstance(source, Store):
+        from arena.analytics.frames import runs_df  # frames imports this module
+
+        stored = runs_df(source).filter(pl.col("trajectory_path").is_not_null())
+        keyed = stored.select("run", "trajectory_path", "model", "instance_id").rows()
+    else:
+        keyed = [(str(p), str(p), None, None) for p in trajectory_files(source)]
+    wanted = set(runs) if runs is not None else None
+    rows = []
+    for run, path, model, instance_id in keyed:
+        if wanted is not None and run not in wanted:
+            continue
+        try:
+            traj = load_trajectory(Path(path))
+        except TrajectoryError:
+            continue
+        traj.model, traj.instance_id = model or traj.model, instance_id or traj.instance_id  # the stored names win
+        rows += _rows(run, path, traj)
+    frame = pl.DataFrame(rows, schema=STEP_SCHEMA, orient="row")
+    return frame.with_columns(
+        tokens=pl.col("tokens_in") + pl.col("tokens_out"),
+        cum_cost=pl.col("cost").cum_sum().over("run"),
+        elapsed_s=(pl.col("timestamp") - pl.col("timestamp").min().over("run")).dt.total_microseconds() / 1e6,
+    )
+
+
+def _rows(run: str, path: str, traj: Trajectory) -> list[tuple]:
+    rows = []
+    for step in traj.steps:
+        codes = [c for c in step.returncodes if c is not None]
+        returncode = next((c for c in codes if c != 0), 0) if codes else None
+        moment = datetime.fromtimestamp(step.timestamp, UTC).replace(tzinfo=None) if step.timestamp else None
+        rows.append(
+            (run, path, traj.format, traj.model, traj.instance_id, step.index, "\n".join(step.actions) or None,
+             len(step.actions), returncode, step.cost, step.tokens_in, step.tokens_out, moment, step.duration_s)
+        )  # fmt: skip
+    return rows
+
+
+def api_calls(paths: Iterable[str]) -> pl.DataFrame:
+    """(path, api_calls) as the mini-swe-agent files our runner writes record them (`info.model_stats.api_calls`).
+
+    DuckDB's read_json reads just that field; missing or unreadable files give no row.
+    """
+    existing = sorted({p for p in paths if p and Path(p).is_file()})
+    empty = pl.DataFrame(schema={"path": pl.String, "api_calls": pl.Int64})
+    if not existing:
+        return empty
+    con = duckdb.connect()
+    try:
+        return con.sql(
+            "SELECT filename AS path, max(TRY_CAST(info->>'$.model_stats.api_calls' AS BIGINT)) AS api_calls "
+            "FROM read_json($files, columns={'info': 'JSON'}, filename=true, maximum_object_size=1073741824, "
+            "ignore_errors=true) GROUP BY filename",
+            params={"files": existing},
+        ).pl()
+    except duckdb.Error:  # a file that changed shape under us: totals are optional
+        return empty
+    finally:
+        con.close()
