@@ -4,6 +4,24 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from arena.errors import UserError
+
+
+def env_numbers(names: dict[str, str], kind: type = float) -> dict[str, float]:
+    """{field: value} for each environment variable of `names` ({variable: field}) that is set; UserError if malformed."""
+    values = {}
+    for variable, field in names.items():
+        raw = os.environ.get(variable)
+        if raw is None:
+            continue
+        try:
+            values[field] = kind(raw)
+        except ValueError:
+            raise UserError(
+                f"{variable}={raw!r} is not a {'whole ' if kind is int else ''}number; fix or unset it"
+            ) from None
+    return values
+
 
 @dataclass(frozen=True)
 class Settings:

@@ -16,7 +16,8 @@ from minisweagent.exceptions import InterruptAgentFlow
 from minisweagent.models.test_models import DeterministicModel
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from arena.errors import SpecError, UserError
+from arena.config import env_numbers
+from arena.errors import SpecError
 from arena.spec import ContestantSpec
 
 V1_ACTION = re.compile(r"```(?:bash|mswea_bash_command)\s*\n(.*?)\n```", re.DOTALL)
@@ -176,16 +177,6 @@ class RetryPolicy(BaseModel):
     @classmethod
     def from_env(cls) -> "RetryPolicy":
         """ARENA_MODEL_RETRIES, ARENA_MODEL_RETRY_WAIT_S, ARENA_MODEL_TIMEOUT_S override the defaults."""
-        values = {}
-        for name, field, kind in (("ARENA_MODEL_RETRIES", "attempts", int), ("ARENA_MODEL_RETRY_WAIT_S", "wait_min_s", float),
-                                  ("ARENA_MODEL_TIMEOUT_S", "timeout_s", float)):  # fmt: skip
-            raw = os.environ.get(name)
-            if raw is None:
-                continue
-            try:
-                values[field] = kind(raw)
-            except ValueError:
-                raise UserError(
-                    f"{name}={raw!r} is not a {'whole ' if kind is int else ''}number; fix or unset it"
-                ) from None
+        values = env_numbers({"ARENA_MODEL_RETRIES": "attempts"}, int)
+        values |= env_numbers({"ARENA_MODEL_RETRY_WAIT_S": "wait_min_s", "ARENA_MODEL_TIMEOUT_S": "timeout_s"})
         return cls(**values)

@@ -11,12 +11,12 @@ abandoned (returned) or reverted (forfeited; k + 1). A revert that comes after t
 stake was already returned, costs a penalty of that stake, never more than the balance.
 """
 
-import os
 import threading
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from arena.config import env_numbers
 from arena.errors import UserError
 from arena.storage import EventRow, Store
 
@@ -37,14 +37,8 @@ class StakeRules:
     @classmethod
     def from_env(cls) -> "StakeRules":
         """ARENA_STARTING_GRANT, ARENA_BASE_STAKE, ARENA_STAKE_MULTIPLIER, ARENA_MERGE_REWARD override the defaults."""
-        values = {}
-        for name, field_name in (("ARENA_STARTING_GRANT", "starting_grant"), ("ARENA_BASE_STAKE", "base_stake"),
-                                 ("ARENA_STAKE_MULTIPLIER", "multiplier"), ("ARENA_MERGE_REWARD", "merge_reward")):  # fmt: skip
-            if (raw := os.environ.get(name)) is not None:
-                try:
-                    values[field_name] = float(raw)
-                except ValueError:
-                    raise UserError(f"{name}={raw!r} is not a number; fix or unset it") from None
+        values = env_numbers({"ARENA_STARTING_GRANT": "starting_grant", "ARENA_BASE_STAKE": "base_stake",
+                              "ARENA_STAKE_MULTIPLIER": "multiplier", "ARENA_MERGE_REWARD": "merge_reward"})  # fmt: skip
         return cls(**values)
 
 

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -134,51 +133,6 @@ def test_launch_a_scripted_arena_watch_it_live_and_see_its_verdict(data, tmp_pat
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["winner"] == "fixer" and metrics["coverage (resolved)"] == "1/2"
-
-
-def test_streamlit_run_serves_the_app(demo):
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app/main.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],  # fmt: skip
-        cwd=ROOT,
-        env={**os.environ, "ARENA_DATA_DIR": str(demo)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                    assert r.read() == b"ok"
-                    break
-            except OSError:
-                assert server.poll() is None, server.stdout.read()
-                assert time.monotonic() < deadline, "streamlit did not come up"
-                time.sleep(0.3)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
-            assert b'<div id="root">' in r.read()
-    finally:
-        server.terminate()
-        output = server.communicate(timeout=10)[0]
-    assert "Traceback" not in output and "ModuleNotFoundError" not in output, output
 
 
 def test_launch_shows_stakes_and_refuses_an_agent_that_cannot_pay(data, tmp_path, monkeypatch):

@@ -72,6 +72,13 @@ def server(tmp_path):
     assert "Traceback" not in output, output
 
 
+def test_streamlit_run_serves_the_app(server):
+    """The real server answers (AppTest hides sys.path and asset problems); the fixture checked /_stcore/health."""
+    url, _ = server
+    with urllib.request.urlopen(f"{url}/", timeout=5) as r:
+        assert b'<div id="root">' in r.read()
+
+
 def test_live_page_of_a_running_arena_in_chromium(server, tmp_path):
     from playwright.sync_api import sync_playwright
 
