@@ -42,3 +42,18 @@ def bars(frame: pl.DataFrame, x: str, y: str, title: str) -> go.Figure:
     fig = go.Figure(go.Bar(x=frame[x].to_list(), y=frame[y].to_list(), marker_color=AMBER))
     fig.update_layout(height=300, yaxis_title=title, **LAYOUT)
     return fig
+
+
+def table(frame: pl.DataFrame):
+    """A frame ready for st.dataframe: map columns (exit status -> count) become readable text for Arrow."""
+    nested = [name for name, dtype in frame.schema.items() if not (dtype.is_numeric() or dtype.is_temporal()
+              or dtype in (pl.String, pl.Boolean, pl.Null))]  # fmt: skip
+    return frame.with_columns(
+        pl.col(name).map_elements(_pairs, return_dtype=pl.String, skip_nulls=True) for name in nested
+    ).to_pandas()
+
+
+def _pairs(items) -> str:
+    pairs = items.items() if isinstance(items, dict) else (
+        (i["key"], i["value"]) if isinstance(i, dict) else tuple(i) for i in items)  # fmt: skip
+    return ", ".join(f"{k}: {v}" for k, v in pairs)

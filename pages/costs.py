@@ -16,7 +16,7 @@ if board.is_empty():
 label = "agent" if by == "agent" else by
 st.subheader("Cost per run, per win and per merged patch")
 st.dataframe(board.select(label, "runs", "cost_total", "cost_mean", "cost_per_win", "cost_per_merged", "wins",
-                          "win_rate").to_pandas(), hide_index=True, width="stretch")  # fmt: skip
+                          "win_rate"), hide_index=True, width="stretch")  # fmt: skip
 st.subheader("Cost versus win rate (Pareto frontier highlighted)")
 st.plotly_chart(charts.pareto(analytics.pareto(board), label), width="stretch", key="pareto")
 runs = analytics.runs_df(store).filter(source="arenas")

@@ -24,8 +24,8 @@ if by in ("model", "strategy", "agent") and source != "imported":
         st.caption("Players whose intervals overlap share a tier; colours alternate by tier.")
         st.plotly_chart(charts.ratings(ratings), width="stretch", key="ratings")
 st.subheader("Table")
-st.dataframe(board.to_pandas(), hide_index=True, width="stretch")
+st.dataframe(charts.table(board), hide_index=True, width="stretch")
 judges = analytics.judges(engine().store)
 if not judges.is_empty():
     st.subheader("Judges: picked vs coverage")
-    st.dataframe(judges.to_pandas(), hide_index=True, width="stretch")
+    st.dataframe(charts.table(judges), hide_index=True, width="stretch")

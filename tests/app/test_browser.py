@@ -167,3 +167,27 @@ def test_launch_from_the_browser_and_watch_it_to_its_verdict(server, tmp_path):
         page.wait_for_selector("text=The losers, and why they lost", timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "results.png"), full_page=True)
         browser.close()
+
+
+def test_every_page_renders_in_chromium_without_a_server_traceback(server):
+    """AppTest does not serialize every element the way the server does (Arrow tables, say): open each page for real."""
+    from playwright.sync_api import sync_playwright
+
+    url, data = server
+    for _ in range(2):  # two demo arenas: ratings, costs and reputation have something to show
+        subprocess.run([sys.executable, "-m", "arena.cli", "demo", "--json"], env={**os.environ, "ARENA_DATA_DIR": str(data)},
+                       cwd=ROOT, capture_output=True, check=True, timeout=120)  # fmt: skip
+    titles = {"arenas": "Arenas", "launch": "Launch an arena", "live": "Live", "results": "Results",
+              "leaderboard": "Leaderboard", "costs": "Costs", "reputation": "Reputation",
+              "trajectories": "Trajectories", "health": "Health"}  # fmt: skip
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-quic"])  # fmt: skip
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        for path, title in titles.items():
+            page.goto(f"{url}/{path}")
+            page.wait_for_selector(f"h1:has-text('{title}')", timeout=30_000)
+            page.wait_for_timeout(800)  # let the script finish; the server fixture fails on any traceback it logged
+            assert page.locator("[data-testid='stException']").count() == 0, path
+        browser.close()
