@@ -78,10 +78,25 @@ def preset(uploaded: bytes | None, run_again: dict | None) -> dict:
     if uploaded:
         try:
             raw = yaml.safe_load(uploaded)
-        except yaml.YAMLError:
-            return {}
-        return raw if isinstance(raw, dict) else {}
+        except yaml.YAMLError as e:
+            return {"error": f"the uploaded spec is not valid YAML: {e}"}
+        return well_formed(raw)
     return run_again or {}
+
+
+def well_formed(raw) -> dict:
+    """The uploaded spec if it has the shape the form reads, else {"error": what is wrong} (shown by the uploader)."""
+    if not isinstance(raw, dict):
+        return {"error": "the uploaded spec must be a mapping with task:, contestants:, limits:, sandbox:"}
+    if not isinstance(raw.get("task", {}), dict):
+        return {"error": "task: must be a mapping (repo:, problem_statement:, ...)"}
+    contestants = raw.get("contestants", [])
+    if not isinstance(contestants, list) or not all(isinstance(c, dict) for c in contestants):
+        return {"error": "contestants: must be a list of mappings ({name:, model:, strategy:})"}
+    for key in ("limits", "sandbox", "judge"):
+        if not isinstance(raw.get(key, {}), dict):
+            return {"error": f"{key}: must be a mapping"}
+    return raw
 
 
 def stakes(raw: dict, ledger) -> list[dict]:

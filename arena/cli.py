@@ -276,7 +276,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from arena.reputation.tracking import apply_winner
 
     ledger = _ledger()
-    done = apply_winner(ledger.store, ledger, args.arena_id, args.contestant)
+    done = apply_winner(ledger.store, ledger, args.arena_id, args.contestant, args.base_branch)
     print(json.dumps(done) if args.json else f"committed {done['contestant']} ({done['agent']}) as {done['commit'][:12]} "
           f"on branch {done['branch']}; merge it into your base branch, then run `arena sync`")  # fmt: skip
     return 0
@@ -289,7 +289,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(found))
     else:
-        print("\n".join(f"arena {f['arena_id']}: {f['event']} in {f['commit'][:12]}" for f in found) or "nothing new")
+        lines = [f"arena {f['arena_id']}: {f['event']} " + (f"in {f['commit'][:12]}" if f["commit"] else f"({f['why']})")
+                 for f in found]  # fmt: skip
+        print("\n".join(lines) or "nothing new")
     return 0
 
 
@@ -297,7 +299,8 @@ def cmd_abandon(args: argparse.Namespace) -> int:
     ledger = _ledger()
     held = ledger.winner_escrow(args.arena_id)
     if held is None:
-        raise UserError(f"arena {args.arena_id} holds no stake: its winner's stake was already returned or forfeited")
+        raise UserError(f"arena {args.arena_id} holds no winner's stake: it has not ended and been settled, had no "
+                        "winner, or the stake was already returned or forfeited")  # fmt: skip
     ledger.record("abandoned", args.arena_id, held.agent, held.contestant)
     print(f"returned {held.escrow:g} to {held.agent}; arena {args.arena_id}'s winning patch is abandoned")
     return 0
@@ -409,6 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("arena_id")
     p.add_argument("--contestant", help="apply this candidate instead of the winner")
+    p.add_argument("--base-branch", help="the branch merges will land on (default: the branch checked out now)")
     p.add_argument("--json", action="store_true")
     p = add(
         "sync", cmd_sync, "Record when applied patches are merged into their base branch, and when they are reverted."

@@ -177,17 +177,24 @@ class Engine:
                 run.cancel_names.add(contestant)
 
     def judge(self, arena_id: str) -> int:
-        """(Re-)judge an arena that has ended; returns the new verdict's id."""
+        """(Re-)judge an arena that has ended; returns the new verdict's id (an error verdict if it cannot be judged).
+
+        Stakes move only if the arena was never settled (e.g. its first verdict errored); see Ledger.settle.
+        """
         row = self.store.arena(arena_id)
         if not Status(row.status).ended:
             raise UserError(f"arena {arena_id} is still {row.status}; judge it after it ends (or `arena cancel` it)")
         spec = ArenaSpec.model_validate(row.spec)
-        backend = get_backend(spec.sandbox, self.repos)
-        backend.check_available()
-        prepared = backend.prepare(
-            spec.task.repo, row.base_sha, spec.task.setup_command, self.settings.runs_dir / arena_id / "setup.log"
-        )
-        return self._judge(arena_id, spec, backend, prepared)
+        try:
+            backend = get_backend(spec.sandbox, self.repos)
+            backend.check_available()
+            log_path = self.settings.runs_dir / arena_id / "setup.log"
+            prepared = backend.prepare(spec.task.repo, row.base_sha, spec.task.setup_command, log_path)
+        except ArenaError as e:  # recorded like any judge failure, so the Results page can say why
+            return self.store.add_verdict(VerdictRow(arena_id=arena_id, error=f"{type(e).__name__}: {e}"), [])
+        verdict_id = self._judge(arena_id, spec, backend, prepared)
+        self._settle(arena_id, Status(row.status))
+        return verdict_id
 
     def _judge(self, arena_id: str, spec: ArenaSpec, backend: SandboxBackend, prepared: PreparedTask) -> int:
         """Judge the contestants' patches and store the verdict (a failure is stored as the verdict's error)."""

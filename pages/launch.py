@@ -19,6 +19,8 @@ def show_errors(field: str) -> None:
 
 uploaded_spec = st.file_uploader("Start from a spec YAML (optional)", type=["yaml", "yml"], key="spec_upload")
 preset = launch.preset(uploaded_spec.getvalue() if uploaded_spec else None, st.session_state.get("launch_preset"))
+if "error" in preset:
+    st.error(preset.pop("error"), icon=":material/error:")
 preset_key = launch.apply_preset(preset, st.session_state)
 
 source = st.radio("Task from", ["Local path", "Git URL", "SWE-bench instance"], horizontal=True, key="source")

@@ -13,8 +13,12 @@ if arena_id is None:
 arena = queries.arena(arena_id)
 verdict = arena["verdict"]
 if st.button("Judge again", icon=":material/gavel:", disabled=arena["status"] in ("queued", "running")):
-    engine().pool.submit(engine().judge, arena_id)
-    st.toast("Judging in the background; this page shows the new verdict when it is stored.")
+    st.session_state[f"judging-{arena_id}"] = engine().pool.submit(engine().judge, arena_id)
+if (job := st.session_state.get(f"judging-{arena_id}")) is not None:
+    if not job.done():
+        st.info("Judging again in the background; rerun this page to see the new verdict when it is stored.")
+    elif job.exception() is not None:
+        st.error(f"Judging again failed: {job.exception()}")
 if verdict is None:
     st.info(f"No verdict yet (the arena is {arena['status']}).")
     st.stop()

@@ -305,3 +305,34 @@ def test_without_a_test_command_the_judge_detects_one_and_shows_where(tmp_path, 
         "tests/test_ops.py::TestOps::test_add"
     ]
     assert verdict.winner == "fix" and verdict.ranking[0]["resolved"] is True
+
+
+def test_unittest_adapter_reports_failing_subtests(tmp_path):
+    """A test whose subTest fails is a failed test in the report, and the exit code agrees."""
+    import subprocess
+    import sys
+
+    from arena.judging.testrun import ADAPTER, parse_junit
+
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "__init__.py").write_text("")
+    (tmp_path / "tests" / "test_sub.py").write_text(
+        "import unittest\n\n\nclass T(unittest.TestCase):\n    def test_sub(self):\n        for i in range(3):\n"
+        "            with self.subTest(i=i):\n                self.assertLess(i, 2)\n\n    def test_ok(self):\n        pass\n"
+    )
+    junit = tmp_path / "junit.xml"
+    result = subprocess.run([sys.executable, str(ADAPTER), "--junit", str(junit), "discover", "-s", "tests", "-t", "."],
+                            cwd=tmp_path, capture_output=True)  # fmt: skip
+    assert result.returncode == 1
+    assert parse_junit(junit.read_bytes()) == {
+        "tests/test_sub.py::T::test_sub": "failed",
+        "tests/test_sub.py::T::test_ok": "passed",
+    }
+
+
+def test_a_patch_that_applies_ranks_above_one_that_does_not():
+    from arena.judging.verdict import Evidence, rank
+
+    broken = Evidence(name="a-broken", applies=False, gate_failures=["does not apply"], resolved=False)
+    partial = Evidence(name="z-partial", regressions=["t"], files=["x.py"], diff_lines=2, gate_failures=["regression"])
+    assert [e.name for e, _ in rank([broken, partial])] == ["z-partial", "a-broken"]

@@ -171,7 +171,54 @@ def test_abandoning_returns_the_winners_stake(tmp_path, calc_repo, arena_dir, se
     env = {**os.environ, "ARENA_DATA_DIR": str(settings.data_dir)}
     assert arena_cli("abandon", arena_id, env=env, cwd=tmp_path).returncode == 0
     again = arena_cli("abandon", arena_id, env=env, cwd=tmp_path)
-    assert again.returncode == 2 and "holds no stake" in again.stderr
+    assert again.returncode == 2 and "holds no winner's stake" in again.stderr
     agent = f"scripted:{arena_dir / 'fix.yaml'}+balanced"
     state = json.loads(arena_cli("agent", agent, "--json", env=env, cwd=tmp_path).stdout)
     assert (state["balance"], state["escrow"], state["wins"]) == (100, 0, 1)
+
+
+def test_ledger_edges_from_review(tmp_path):
+    """Abandon before settlement is refused; a no-winner arena gives nobody a win; settle after a release adds places."""
+    ledger = Ledger(Store(f"sqlite:///{tmp_path}/l.db"), StakeRules(starting_grant=10))
+    ledger.enter("a1", [("x", "m+s"), ("y", "n+s")])
+    assert ledger.winner_escrow("a1") is None  # running: no winner's stake to abandon or apply
+    ledger.settle(
+        "a1", None, [{"name": "x", "rank": 1, "resolved": False}, {"name": "y", "rank": 2, "resolved": False}]
+    )
+    assert ledger.state("m+s").wins == 0 and ledger.state("m+s").balance == 10  # first place without a winner is no win
+    ledger.enter("a2", [("x", "m+s"), ("y", "n+s")])
+    ledger.release("a2", "the first verdict errored")
+    ranking = [{"name": "x", "rank": 1, "resolved": True}, {"name": "y", "rank": 2, "resolved": False}]
+    assert ledger.settle("a2", "x", ranking) is True  # a re-judge after the release still records the outcome
+    assert ledger.settle("a2", "x", ranking) is False  # once
+    state = ledger.state("m+s")
+    assert (state.wins, state.balance, state.escrow) == (1, 10, 0)  # its stake was already returned by the release
+
+
+def test_reverting_a_no_ff_merge_and_a_detached_head(tmp_path):
+    repo, arena_dir = tmp_path / "calc", tmp_path / "arena"
+    make_repo(repo, CALC_FILES)
+    write_steps(arena_dir / "fix.yaml", [{"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
+                                         {"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]}])  # fmt: skip
+    spec = {"task": {"repo": str(repo), "problem_statement": "add() subtracts",
+                     "test_command": "python3 -c 'from calc.ops import add; assert add(2, 3) == 5'"},
+            "contestants": [{"name": "fixer", "model": "scripted:fix.yaml", "strategy": "minimal-fix"}]}  # fmt: skip
+    (arena_dir / "arena.yaml").write_text(yaml.safe_dump(spec))
+    env = {**os.environ, "ARENA_DATA_DIR": str(tmp_path / "data")}
+    arena_id = json.loads(arena_cli("run", str(arena_dir / "arena.yaml"), "--json", env=env, cwd=tmp_path).stdout)[
+        "arena_id"
+    ]
+    git(repo, "checkout", "-q", "--detach")
+    detached = arena_cli("apply", arena_id, env=env, cwd=tmp_path)
+    assert detached.returncode == 2 and "detached HEAD" in detached.stderr
+    git(repo, "checkout", "-q", "main")
+    assert arena_cli("apply", arena_id, env=env, cwd=tmp_path).returncode == 0
+    git(repo, "merge", "--no-ff", "-q", "-m", "merge", f"arena/{arena_id}-fixer")
+    merge = git(repo, "rev-parse", "HEAD")
+    assert [s["event"] for s in json.loads(arena_cli("sync", "--json", env=env, cwd=tmp_path).stdout)] == ["merged"]
+    git(repo, "revert", "--no-edit", "-m", "1", merge)  # reverting the merge commit, the usual way
+    assert [s["event"] for s in json.loads(arena_cli("sync", "--json", env=env, cwd=tmp_path).stdout)] == ["reverted"]
+    agent = json.loads(
+        arena_cli("agent", f"scripted:{arena_dir / 'fix.yaml'}+minimal-fix", "--json", env=env, cwd=tmp_path).stdout
+    )
+    assert (agent["k"], agent["stake"]) == (1, 10)

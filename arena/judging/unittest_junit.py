@@ -25,6 +25,13 @@ class JunitResult(unittest.TextTestResult):
         super().startTest(test)
 
     def _record(self, test, outcome: str, detail: str = "") -> None:
+        # One case per test, keeping the worst outcome: subTest failures and the test's own result meet here.
+        rank = {"passed": 0, "skipped": 1, "failure": 2, "error": 3}
+        for i, (other, previous, _, seconds) in enumerate(self.cases):
+            if other is test:
+                if rank[outcome] > rank[previous]:
+                    self.cases[i] = (test, outcome, detail, seconds)
+                return
         self.cases.append((test, outcome, detail, time.monotonic() - self._started))
 
     def addSuccess(self, test):
@@ -38,6 +45,12 @@ class JunitResult(unittest.TextTestResult):
     def addError(self, test, err):
         super().addError(test, err)
         self._record(test, "error", self._exc_info_to_string(err, test))
+
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:  # a failing subTest fails its test (a passing one adds nothing)
+            outcome = "failure" if issubclass(err[0], test.failureException) else "error"
+            self._record(test, outcome, self._exc_info_to_string(err, test))
 
     def addSkip(self, test, reason):
         super().addSkip(test, reason)

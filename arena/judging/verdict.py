@@ -130,11 +130,11 @@ def _names(tests: list[str], limit: int = 3) -> str:
 
 CRITERIA = [
     ("passes every gate", lambda e: not e.passes_gates),
+    ("applies and changes something", lambda e: not e.applies or e.empty),
     ("verified by failing-then-passing tests", lambda e: e.resolved is not True),
     ("leaves existing tests alone", lambda e: bool(e.tampered)),
     ("more F2P tests pass", lambda e: -(e.f2p_passed / e.f2p_total) if e.f2p_total else 0),
     ("fewer regressions", lambda e: len(e.regressions)),
-    ("applies and changes something", lambda e: not e.applies or e.empty),
     ("more cross-validation votes", lambda e: -e.votes),
     ("ranked higher by the reviewer", lambda e: e.reviewer_rank if e.reviewer_rank is not None else 10**6),
     ("smaller diff", lambda e: e.diff_lines),

@@ -85,7 +85,9 @@ class Ledger:
         for e in events:
             st.balance += e.amount
             st.escrow += e.escrow
-        st.wins = sum(1 for e in events if e.kind == "place" and e.outcome == 1 and e.arena_id not in reverted_arenas)
+        st.wins = sum(
+            1 for e in events if e.kind == "place" and e.detail.get("winner") and e.arena_id not in reverted_arenas
+        )
         st.merged = sum(1 for e in events if e.kind == "merged")
         st.reverted = len(reverted_arenas)
         redeemed = sum(1 for e in events if e.kind == "redeemed" and e.arena_id not in reverted_arenas)
@@ -128,17 +130,23 @@ class Ledger:
             self._add(rows)
 
     def settle(self, arena_id: str, winner: str | None, ranking: list[dict]) -> bool:
-        """Places, pairwise outcomes and refunds once per arena; False if it was settled before (re-judging)."""
+        """Places, pairwise outcomes and refunds, once per arena; False if it was settled before.
+
+        Stakes and ratings follow the first successful verdict of an arena; a later re-judge is shown on
+        Results but moves nothing (a different winner would otherwise be paid for a patch nobody chose).
+        Escrows already returned (an arena released after an errored verdict) are not returned twice.
+        """
         with _lock:
             existing = self.events(arena_id=arena_id)
-            if any(e.kind in ("place", "refund") for e in existing):
+            if any(e.kind == "place" for e in existing):
                 return False
+            released = {e.contestant for e in existing if e.kind in ("refund", "forfeit")}
             agents = {e.contestant: e.agent for e in existing if e.kind == "entered"}
             rows = []
             for p in ranking:
                 if p["name"] in agents:
                     rows.append(EventRow(agent=agents[p["name"]], kind="place", arena_id=arena_id, contestant=p["name"],
-                                         outcome=p["rank"], detail={"resolved": p.get("resolved")}))  # fmt: skip
+                                         outcome=p["rank"], detail={"resolved": p.get("resolved"), "winner": p["name"] == winner}))  # fmt: skip
             placed = [p for p in ranking if p["name"] in agents]
             for i, a in enumerate(placed):
                 for b in placed[i + 1 :]:
@@ -148,7 +156,7 @@ class Ledger:
                     rows.append(EventRow(agent=agents[a["name"]], kind="pairwise", arena_id=arena_id, contestant=a["name"],
                                          opponent=agents[b["name"]], outcome=score))  # fmt: skip
             for e in existing:
-                if e.kind == "escrow" and e.contestant != winner:
+                if e.kind == "escrow" and e.contestant != winner and e.contestant not in released:
                     rows.append(_refund(e, "not the winner" if winner else "no winner"))
             self._add(rows)
             return True
@@ -162,10 +170,20 @@ class Ledger:
 
     # -- after the arena: merge, abandon, revert -----------------------------------------------------
 
+    def settled_winner(self, arena_id: str) -> str | None:
+        """The winner stakes were settled for (None before settlement, or when there was no winner)."""
+        return next(
+            (e.contestant for e in self.events(arena_id=arena_id) if e.kind == "place" and e.detail.get("winner")), None
+        )
+
     def winner_escrow(self, arena_id: str) -> EventRow | None:
+        """The settled winner's stake, if it is still escrowed (never a running arena's stakes)."""
         events = self.events(arena_id=arena_id)
+        winner = next((e.contestant for e in events if e.kind == "place" and e.detail.get("winner")), None)
         released = {e.contestant for e in events if e.kind in ("refund", "forfeit")}
-        return next((e for e in events if e.kind == "escrow" and e.contestant not in released), None)
+        return next(
+            (e for e in events if e.kind == "escrow" and e.contestant == winner and winner not in released), None
+        )
 
     def record(
         self, kind: str, arena_id: str, agent: str, contestant: str, commit: str | None = None, **detail

@@ -8,6 +8,7 @@ revert. Each is recorded once, so `sync` can run as often as you like.
 """
 
 import os
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -25,12 +26,16 @@ def _git(repo: str, *args: str, env: dict | None = None, input: bytes | None = N
     return result.stdout.decode(errors="replace").strip()
 
 
-def apply_winner(store: Store, ledger: Ledger, arena_id: str, contestant: str | None = None) -> dict:
+def apply_winner(
+    store: Store, ledger: Ledger, arena_id: str, contestant: str | None = None, base_branch: str | None = None
+) -> dict:
     """Commit the winning (or chosen) patch on a new branch of the task's local repository; nothing else changes."""
-    arena, verdict = store.arena(arena_id), store.latest_verdict(arena_id)
-    name = contestant or (verdict.winner if verdict else None)
+    arena = store.arena(arena_id)
+    if arena.status in ("queued", "running"):
+        raise UserError(f"arena {arena_id} is still {arena.status}; apply its winner after it ends")
+    name = contestant or ledger.settled_winner(arena_id)
     if name is None:
-        raise UserError(f"arena {arena_id} has no winner; choose a candidate with --contestant NAME")
+        raise UserError(f"arena {arena_id} has no settled winner; choose a candidate with --contestant NAME")
     row = next((c for c in arena.contestants if c.name == name), None)
     if row is None or not row.patch_path or not Path(row.patch_path).is_file():
         raise UserError(f"arena {arena_id} has no candidate '{name}' with a patch")
@@ -42,7 +47,15 @@ def apply_winner(store: Store, ledger: Ledger, arena_id: str, contestant: str | 
         raise UserError(f"arena {arena_id} was applied already; see `arena agent` for its history")
     agent = agent_name(row.model, row.strategy)
     branch = f"arena/{arena_id}-{name}"
-    base_branch = _git(arena.repo, "symbolic-ref", "--short", "-q", "HEAD", check=False) or "main"
+    base_branch = base_branch or _git(arena.repo, "symbolic-ref", "--short", "-q", "HEAD", check=False)
+    if not base_branch:
+        raise UserError(
+            f"{arena.repo} has a detached HEAD; check out the branch merges will land on, or pass --base-branch"
+        )
+    if not _git(arena.repo, "rev-parse", "-q", "--verify", f"refs/heads/{base_branch}", check=False):
+        raise UserError(
+            f"{arena.repo} has no branch '{base_branch}'; pass --base-branch with the branch merges land on"
+        )
     message = (f"{arena.title or 'Arena ' + arena_id}\n\nWinning patch of arena {arena_id}.\n\n"
                f"Arena-Id: {arena_id}\nArena-Contestant: {name}\nArena-Agent: {agent}\n")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:  # a private index: the user's working tree is never touched
@@ -64,6 +77,12 @@ def sync(ledger: Ledger) -> list[dict]:
     for applied in (e for e in events if e.kind == "applied"):
         repo, base = applied.detail.get("repo"), applied.detail.get("base_branch", "main")
         if not repo or not Path(repo).is_dir():
+            found.append({"arena_id": applied.arena_id, "event": "skipped", "commit": "", "why": f"{repo} is gone"})
+            continue
+        if not _git(repo, "rev-parse", "-q", "--verify", f"refs/heads/{base}", check=False):
+            found.append(
+                {"arena_id": applied.arena_id, "event": "skipped", "commit": "", "why": f"no branch {base} in {repo}"}
+            )
             continue
         merged = next((e for e in events if e.kind == "merged" and e.arena_id == applied.arena_id), None)
         if (applied.arena_id, "merged") not in done:
@@ -73,7 +92,7 @@ def sync(ledger: Ledger) -> list[dict]:
                 found.append({"arena_id": applied.arena_id, "event": "merged", "commit": commit})
                 merged = next(e for e in ledger.events(arena_id=applied.arena_id) if e.kind == "merged")
         if merged is not None and (applied.arena_id, "reverted") not in done:
-            revert = _reverting_commit(repo, base, {applied.commit, merged.commit})
+            revert = _reverting_commit(repo, base, applied.commit, merged.commit)
             if revert:
                 ledger.record("reverted", applied.arena_id, applied.agent, applied.contestant, revert, branch=base,
                               reverted_commit=merged.commit)  # fmt: skip
@@ -90,12 +109,26 @@ def _merged_commit(repo: str, branch: str, commit: str, arena_id: str) -> str | 
     return squashed.splitlines()[-1] if squashed else None
 
 
-def _reverting_commit(repo: str, branch: str, commits: set[str]) -> str | None:
+def _reverting_commit(repo: str, branch: str, applied: str, merged: str | None) -> str | None:
+    """A commit on `branch` that reverts the applied commit, its squash, or the merge commit that brought it in."""
     for line in _git(repo, "log", branch, "--format=%H %B%x00", check=False).split("\0"):
         sha, _, body = line.strip().partition(" ")
-        if any(f"This reverts commit {c}" in body for c in commits if c):
-            return sha
+        for target in re.findall(r"This reverts commit ([0-9a-f]{7,40})", body):
+            if target in (applied, merged) or _brought_in(repo, target, applied):
+                return sha
     return None
+
+
+def _brought_in(repo: str, merge: str, commit: str) -> bool:
+    """`merge` is a merge commit whose second side brought `commit` in (reverting it with -m 1 undoes the patch)."""
+
+    def ancestor(a: str, b: str) -> bool:
+        return (
+            subprocess.run(["git", "merge-base", "--is-ancestor", a, b], cwd=repo, capture_output=True).returncode == 0
+        )
+
+    parent = _git(repo, "rev-parse", "-q", "--verify", f"{merge}^1", check=False)
+    return bool(parent) and ancestor(commit, merge) and not ancestor(commit, parent)
 
 
 def _identity() -> dict:

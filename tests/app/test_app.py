@@ -170,3 +170,12 @@ def test_leaderboard_costs_and_reputation_pages_on_demo_arenas(demo):
     at = app("reputation")
     metrics = {m.label: m.value for m in at.metric}
     assert set(metrics) >= {"balance", "stake to enter", "wins", "merged", "reverted"}
+
+
+def test_an_uploaded_spec_of_the_wrong_shape_is_explained():
+    from app.launch import preset
+
+    assert "task: must be a mapping" in preset(b"task: oops\n", None)["error"]
+    assert "contestants: must be a list of mappings" in preset(b"contestants: [a, b]\n", None)["error"]
+    assert "not valid YAML" in preset(b"task: [unclosed\n", None)["error"]
+    assert preset(b"task: {repo: x}\ncontestants: [{name: a}]\n", None)["task"] == {"repo": "x"}
