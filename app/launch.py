@@ -47,14 +47,14 @@ def apply_preset(preset: dict, state) -> str:
     return digest
 
 
-def check(raw: dict, base_dir: Path, repos) -> tuple[ArenaSpec | None, dict[str, list[str]]]:
-    """(spec, {}) when it can launch, else (None, {field path: [messages]}) to show next to the fields."""
+def check(raw: dict, base_dir: Path, repos) -> tuple[ArenaSpec | None, str | None, dict[str, list[str]]]:
+    """(spec, base sha, {}) when it can launch, else (None, None, {field path: [messages]}) to show by the fields."""
     try:
         spec = spec_from_dict(raw, base_dir=base_dir, source="the form")
-        validate(spec, repos)
+        base_sha = validate(spec, repos)
     except UserError as e:
-        return None, field_errors(str(e))
-    return spec, {}
+        return None, None, field_errors(str(e))
+    return spec, base_sha, {}
 
 
 def field_errors(message: str) -> dict[str, list[str]]:

@@ -34,7 +34,10 @@ def configured_models() -> list[str]:
         models.append(f"openai/{os.environ.get('ARENA_LOCAL_MODEL', 'local-model')}")
     data = settings().data_dir
     models += [
-        f"scripted:{p}" for p in sorted(data.glob("**/steps/*.yaml")) + sorted((data / "uploads").glob("*.yaml"))
+        # Where steps files live (the demo, uploads): not a recursive walk through runs, sandboxes and caches,
+        # which this page would repeat on every rerun.
+        f"scripted:{p}"
+        for p in sorted(data.glob("sample/*/steps/*.yaml")) + sorted((data / "uploads").glob("*.yaml"))
     ]
     models += [f"replay:{p}" for p in sorted(data.glob("runs/*/*/traj.json"))[-20:]]
     return models

@@ -96,9 +96,9 @@ def _run_spec(spec_path: Path | None, as_json: bool, swebench_args: argparse.Nam
     spec = (
         load_spec(spec_path) if spec_path else spec_from_dict(_swebench_spec(swebench_args), Path.cwd(), "--swebench")
     )
-    validate(spec, RepoCache(Settings.from_env().cache_dir))  # bad input exits 2 before anything is written
+    base_sha = validate(spec, RepoCache(Settings.from_env().cache_dir))  # bad input exits 2 before anything is written
     engine = _engine()
-    arena_id = engine.launch(spec)
+    arena_id = engine.launch(spec, base_sha)
     if not as_json:
         print(f"arena {arena_id}: {len(spec.contestants)} contestants; Ctrl-C cancels", file=sys.stderr)
     try:

@@ -128,9 +128,13 @@ class Engine:
 
     # -- public API ---------------------------------------------------------------------------
 
-    def launch(self, spec: ArenaSpec) -> str:
-        """Validate, record as queued and start in the background; returns the arena id at once."""
-        base_sha = validate(spec, self.repos)
+    def launch(self, spec: ArenaSpec, base_sha: str | None = None) -> str:
+        """Validate, record as queued and start in the background; returns the arena id at once.
+
+        `base_sha`: the result of the caller's own `validate(spec)` (the CLI and the Launch page validate
+        before anything is written); given, the spec is not validated (and a remote mirror not fetched) again.
+        """
+        base_sha = base_sha or validate(spec, self.repos)
         arena_id = secrets.token_hex(4)
         # Stakes first: a refused agent (StakeRefused, exit 2) leaves nothing written.
         self.ledger.enter(arena_id, [(c.name, agent_name(c.model, c.strategy)) for c in spec.contestants])

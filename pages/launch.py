@@ -53,7 +53,7 @@ with st.expander("Setup and tests (optional)"):
 st.subheader("Contestants")
 models = configured_models()
 st.caption(
-    f"{len(models)} configured models (provider keys, local endpoint, scripted and replay files under the data directory)"
+    f"{len(models)} configured models (provider keys, local endpoint, scripted steps in data/sample/*/steps and data/uploads, recent runs to replay)"
 )
 rows = preset.get("contestants") or [{"name": "a", "model": models[0] if models else "", "strategy": "minimal-fix"}]
 table = pd.DataFrame(rows, columns=launch.CONTESTANT_COLUMNS)
@@ -92,11 +92,11 @@ show_errors("form")
 
 left, right = st.columns([1, 4])
 if left.button("Launch", type="primary", icon=":material/rocket_launch:"):
-    spec, st.session_state["launch_errors"] = launch.check(raw, upload_dir(), engine().repos)
+    spec, base_sha, st.session_state["launch_errors"] = launch.check(raw, upload_dir(), engine().repos)
     if spec is None:
         st.rerun()
     try:
-        arena_id = engine().launch(spec)
+        arena_id = engine().launch(spec, base_sha)
     except UserError as e:  # e.g. an agent that cannot cover its stake
         st.session_state["launch_errors"] = {"contestants": [str(e)]}
         st.rerun()
