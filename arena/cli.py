@@ -3,6 +3,7 @@
 import argparse
 import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -28,6 +29,8 @@ EPILOG = {
     "agent": "example:\n  arena agent openai/gpt-4.1-mini+minimal-fix --json",
     "ingest": "example:\n  arena ingest ../shared/data/trajectories --json",
     "leaderboard": "example:\n  arena leaderboard --by model --source imported --json",
+    "db": "examples:\n  arena db upgrade     # bring the schema to the newest migration (also done on first use)\n"
+    "  arena db current",
 }
 SWEBENCH_EXAMPLE = (
     "\nSWE-bench:\n  arena run --swebench inst.json --repo ./astropy-mirror --test-command 'python -m pytest -q' \\\n"
@@ -79,13 +82,10 @@ def _engine():
 
 
 def _store():
-    """The store, with arenas left running by a dead process marked interrupted (so nothing shows as live)."""
-    from arena.owners import owner_alive
-    from arena.storage import Store
+    """The store, migrated, after recovering runs whose owner stopped renewing its lease (arena/recovery.py)."""
+    from arena.recovery import open_store
 
-    store = Store(Settings.from_env().database_url)
-    store.recover_interrupted(owner_alive)
-    return store
+    return open_store(Settings.from_env())
 
 
 def _run_spec(spec_path: Path | None, as_json: bool, swebench_args: argparse.Namespace | None = None) -> int:
@@ -334,6 +334,22 @@ def cmd_ingest(args: argparse.Namespace) -> int:
               f"{counts['not_trajectories']} not trajectories, {len(counts['errors'])} errors)")  # fmt: skip
         for error in counts["errors"]:
             print(f"  {error}")
+    if counts["errors"] and not counts["imported"]:
+        print("error: nothing was imported; every file above failed (fix them or leave them out)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from arena.storage import make_engine, migrate
+
+    url = Settings.from_env().database_url
+    engine = make_engine(url)
+    if args.action == "current":
+        print(f"{migrate.current(engine) or 'empty'} (newest: {migrate.head()})")
+        return 0
+    before, after = migrate.upgrade(engine)
+    print(f"database at {after}" + (f" (was {before or 'empty'})" if before != after else " (already up to date)"))
     return 0
 
 
@@ -435,6 +451,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("name", help="model+strategy, the model exactly as written in the spec")
     p.add_argument("--json", action="store_true")
+    p = add("db", cmd_db, "Database schema migrations (Alembic); every command also upgrades on first use.")
+    p.add_argument("action", choices=["upgrade", "current"])
     return parser
 
 
@@ -452,10 +470,20 @@ COMMANDS = [
     "agent",
     "ingest",
     "leaderboard",
+    "db",
 ]
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # `arena list | head`: the reader left; end quietly, as other commands do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python would report the pipe again when it flushes at exit
+        return 0
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     as_json = getattr(args, "json", False)
     started = time.monotonic()
@@ -472,6 +500,8 @@ def main(argv: list[str] | None = None) -> int:
         if as_json:  # --json promises one object on stdout, failures included
             print(json.dumps({"error": str(e), "exit_code": e.exit_code}), file=sys.__stdout__)
         return e.exit_code
+    except BrokenPipeError:
+        raise  # handled in main(): not an error
     except Exception as e:  # an internal error: say so plainly, with what to report
         import traceback
 

@@ -1,10 +1,71 @@
-"""Settings: where data lives and which database to use, from the environment."""
+"""Settings: the one table of environment variables, and where data lives.
+
+Every `ARENA_*` variable the product reads is declared once in SETTINGS (name, default, kind,
+meaning); code reads it with `setting(NAME)`, and a test compares this table with the README's.
+"""
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from arena.errors import UserError
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | int | float | bool | None
+    kind: type
+    meaning: str
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in [
+        Setting("ARENA_DATA_DIR", "./data", str, "runs, caches and the SQLite database"),
+        Setting("ARENA_DATABASE_URL", None, str, "any SQLAlchemy URL; default sqlite:///$ARENA_DATA_DIR/arena.db"),
+        Setting("ARENA_API_BASE", None, str, "default OpenAI-compatible endpoint for litellm contestants"),
+        Setting("ARENA_API_KEY", None, str, "the key sent to a custom api_base (never a provider's key)"),
+        Setting("ARENA_MODEL_RETRIES", 5, int, "attempts per model call (rate limits, 5xx, timeouts)"),
+        Setting("ARENA_MODEL_RETRY_WAIT_S", 2.0, float, "first wait between attempts, doubling up to 30 s"),
+        Setting("ARENA_MODEL_TIMEOUT_S", 120.0, float, "per model HTTP request"),
+        Setting("ARENA_STARTING_GRANT", 100.0, float, "credits every new agent starts with, once"),
+        Setting("ARENA_BASE_STAKE", 1.0, float, "stake to enter an arena with no unredeemed revert"),
+        Setting("ARENA_STAKE_MULTIPLIER", 10.0, float, "the stake grows by this factor per unredeemed revert"),
+        Setting("ARENA_MERGE_REWARD", 1.0, float, "credits for a merged winning patch"),
+        Setting(
+            "ARENA_LEASE_S", 60.0, float, "a run's lease: renewed every third of it; unrenewed this long, recovered"
+        ),
+        Setting("ARENA_MAX_PATCH_MB", 50.0, float, "a larger patch is refused, with that reason on the contestant"),
+        Setting("ARENA_GIT_TIMEOUT_S", 300.0, float, "bound on every clone and fetch, stalls included"),
+        Setting("ARENA_ALLOW_PRIVATE_NETWORK", False, bool, "accept http:// and private/loopback git URLs"),
+        Setting("ARENA_ALLOW_SSH_GIT", False, bool, "accept ssh:// and git@ git URLs"),
+        Setting("ARENA_ALLOW_UNSAFE_LOCAL", False, bool, "let the app launch arenas on the unsafe-local backend"),
+        Setting("ARENA_LOCAL_MODEL", "local-model", str, "model name the Launch page offers for ARENA_API_BASE"),
+        Setting("ARENA_SHARED_TRAJECTORIES", "../shared/data/trajectories", str, "trajectories the notebooks read"),
+    ]
+}
+
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
+
+
+def setting(name: str):
+    """The value of `name` from the environment, or its default; UserError if it is malformed."""
+    spec = SETTINGS[name]
+    raw = os.environ.get(name)
+    if raw is None:
+        return spec.default
+    if spec.kind is bool:
+        if raw.strip().lower() in _TRUE | _FALSE:
+            return raw.strip().lower() in _TRUE
+        raise UserError(f"{name}={raw!r} is not 1 or 0; fix or unset it")
+    if spec.kind in (int, float):
+        try:
+            return spec.kind(raw)
+        except ValueError:
+            whole = "whole " if spec.kind is int else ""
+            raise UserError(f"{name}={raw!r} is not a {whole}number; fix or unset it") from None
+    return raw
 
 
 def env_numbers(names: dict[str, str], kind: type = float) -> dict[str, float]:
@@ -42,6 +103,6 @@ class Settings:
 
     @classmethod
     def from_env(cls, data_dir: Path | str | None = None) -> "Settings":
-        root = Path(data_dir or os.environ.get("ARENA_DATA_DIR") or "data").resolve()
-        url = os.environ.get("ARENA_DATABASE_URL") or f"sqlite:///{root / 'arena.db'}"
+        root = Path(data_dir or setting("ARENA_DATA_DIR")).resolve()
+        url = setting("ARENA_DATABASE_URL") or f"sqlite:///{root / 'arena.db'}"
         return cls(data_dir=root, database_url=url)

@@ -28,8 +28,8 @@ from arena.errors import ArenaError, SetupFailed, SpecError, UserError
 from arena.judging.judge import Candidate, Judge
 from arena.judging.patches import read_patch
 from arena.judging.records import verdict_rows
-from arena.owners import owner_alive, process_owner
 from arena.protocols import PreparedTask, Sandbox, SandboxBackend
+from arena.recovery import lease_s, lease_until, process_owner, recover
 from arena.reputation.ledger import Ledger, agent_name
 from arena.sandboxes import RepoCache, get_backend, sandbox_uid
 from arena.sandboxes.process import kill_setups, setup_owner
@@ -107,6 +107,8 @@ class ArenaRun:
     done: threading.Event = field(default_factory=threading.Event)
     cancel_arena: bool = False
     cancel_names: set[str] = field(default_factory=set)
+    lost: bool = False
+    """Its lease was not renewed in time and another process recovered it: stop, write nothing more."""
 
 
 class Engine:
@@ -121,10 +123,11 @@ class Engine:
         self.coordinators = ThreadPoolExecutor(8, thread_name_prefix="arena")
         self.runs: dict[str, ArenaRun] = {}
         self.owner = process_owner()
-        self.recovered = self.store.recover_interrupted(owner_alive)
         self.ledger = Ledger(self.store)
-        for arena_id in self.recovered:
-            self.ledger.release(arena_id, "the arena was interrupted")
+        self.recovered = recover(self.store, self.ledger)
+        self._stopping = threading.Event()
+        self._keeper = threading.Thread(target=self._keep_leases, daemon=True, name="arena-leases")
+        self._keeper.start()
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -147,6 +150,7 @@ class Engine:
             base_sha=base_sha,
             spec=spec.model_dump(mode="json"),
             owner=self.owner,
+            lease_until=lease_until(),
         )
         self.store.create_arena(arena, rows)
         run_dir = self.settings.runs_dir / arena_id
@@ -228,6 +232,25 @@ class Engine:
             run.cancel_arena = True
         self.coordinators.shutdown(wait=True)
         self.pool.shutdown(wait=True)
+        self._stopping.set()
+        self._keeper.join()
+
+    # -- leases ---------------------------------------------------------------------------------
+
+    def _keep_leases(self) -> None:
+        """Every third of the lease: renew ours, give up runs we lost, recover runs whose owners died."""
+        while not self._stopping.wait(lease_s() / 3):
+            try:
+                live = [r for r in list(self.runs.values()) if not r.done.is_set()]
+                held = self.store.renew_leases([r.arena_id for r in live], lease_until())
+                for run in live:
+                    if run.arena_id not in held and not run.done.is_set():
+                        log.error("arena %s: lease lost (another process recovered it); stopping it", run.arena_id)
+                        run.lost = run.cancel_arena = True
+                        kill_setups(run.arena_id)
+                recover(self.store, self.ledger)
+            except Exception:  # a database hiccup: the next round tries again, well within the lease
+                log.exception("renewing leases failed")
 
     # -- coordinator ----------------------------------------------------------------------------
 
@@ -255,18 +278,19 @@ class Engine:
             if run.spec.task.setup_command:
                 store.update_arena(arena_id, setup_log_path=str(setup_log))
             final = self._schedule(run, backend, prepared)
-            if final in (Status.COMPLETED, Status.TIMED_OUT):
+            if final in (Status.COMPLETED, Status.TIMED_OUT) and not run.lost:
                 self._judge(arena_id, run.spec, backend, prepared)
         except Exception as e:  # the coordinator itself broke: record it, never leave rows `running`
             log.exception("arena %s failed", arena_id)
             store.update_arena(arena_id, error=f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
             final = Status.FAILED
         finally:
-            unended = {c.name for c in store.arena(arena_id).contestants if not Status(c.status).ended}
-            leftover = [c for c in run.contestants.values() if c.spec.name in unended]
-            self._end_unstarted(run, leftover, Status.FAILED, "not started: the arena failed")
-            self._settle(arena_id, final)
-            store.update_arena(arena_id, status=final, finished_at=utcnow())
+            if not run.lost:  # a recovered arena is ended, and its stakes returned, by whoever recovered it
+                unended = {c.name for c in store.arena(arena_id).contestants if not Status(c.status).ended}
+                leftover = [c for c in run.contestants.values() if c.spec.name in unended]
+                self._end_unstarted(run, leftover, Status.FAILED, "not started: the arena failed")
+                self._settle(arena_id, final)
+                store.update_arena(arena_id, status=final, finished_at=utcnow())
             run.done.set()
 
     def _settle(self, arena_id: str, final: Status) -> None:
@@ -421,6 +445,8 @@ class Engine:
                 c.sandbox.close()
             if agent is not None:
                 fields |= _progress(agent)
+            if run.lost:  # recovered elsewhere as interrupted: keep that status, add what we learned
+                fields.pop("status", None)
             store.update_contestant(c.row_id, finished_at=utcnow(), **fields)
 
 

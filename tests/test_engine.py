@@ -11,7 +11,7 @@ import pytest
 from arena.errors import SpecError
 from arena.orchestrator import Engine
 from arena.spec import spec_from_dict
-from arena.storage import ArenaRow, ContestantRow, Store
+from arena.storage import ArenaRow, ContestantRow, Store, utcnow
 from tests.conftest import make_repo, observations, spec_dict, write_steps
 
 SUBMIT = "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"
@@ -163,16 +163,16 @@ def test_limits_end_a_contestant_with_the_reason(engine, calc_repo, arena_dir):
     assert (ended.status, ended.exit_status) == ("completed", "ScriptExhausted")
 
 
-def test_arenas_left_running_by_a_dead_process_become_interrupted(settings, calc_repo):
+def test_arenas_whose_lease_ran_out_become_interrupted(settings, calc_repo):
+    from datetime import timedelta
+
     store = Store(settings.database_url)
-    arena = ArenaRow(id="deadbeef", repo=str(calc_repo), base="HEAD", base_sha="0" * 40, spec={}, status="running")
-    arena.owner = f"{__import__('socket').gethostname()}:999999:1"  # a pid that does not exist
+    arena = ArenaRow(id="deadbeef", repo=str(calc_repo), base="HEAD", base_sha="0" * 40, spec={}, status="running",
+                     owner="gone:1", lease_until=utcnow() - timedelta(seconds=1))  # fmt: skip
     store.create_arena(arena, [ContestantRow(name="x", model="m", strategy="s", status="running"),
                                ContestantRow(name="y", model="m", strategy="s", status="completed")])  # fmt: skip
-    alive = ArenaRow(id="a11ve000", repo=str(calc_repo), base="HEAD", base_sha="0" * 40, spec={}, status="running")
-    from arena.owners import process_owner
-
-    alive.owner = process_owner()  # this very process: must be left alone
+    alive = ArenaRow(id="a11ve000", repo=str(calc_repo), base="HEAD", base_sha="0" * 40, spec={}, status="running",
+                     owner="elsewhere:2", lease_until=utcnow() + timedelta(seconds=60))  # fmt: skip
     store.create_arena(alive, [ContestantRow(name="z", model="m", strategy="s", status="running")])
     engine = Engine(settings)
     try:

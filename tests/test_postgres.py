@@ -68,3 +68,35 @@ def test_an_arena_runs_and_is_shown_from_postgresql(postgres_url, tmp_path, calc
                            env={**os.environ}, cwd=tmp_path)  # fmt: skip
     assert shown.returncode == 0, shown.stderr
     assert '"status": "completed"' in shown.stdout and shown.stdout.count('"exit_status": "Submitted"') == 3
+
+
+def test_many_processes_open_a_fresh_postgresql_database_at_once(postgres_url, tmp_path, calc_repo, arena_dir):
+    """The migration lock (an advisory lock) and the ledger's unique indexes, on PostgreSQL."""
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    import yaml
+
+    url = postgres_url.rsplit("/", 1)[0] + "/fresh"
+    port = url.rsplit(":", 1)[1].split("/")[0]
+    subprocess.run(["runuser", "-u", "postgres", "--"] * (os.geteuid() == 0) +
+                   [_pg_bin() / "createdb", "-h", "127.0.0.1", "-p", port, "-U", "arena", "fresh"], check=True)  # fmt: skip
+    write_steps(arena_dir / "fix.yaml", [{"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
+                                         {"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]}])  # fmt: skip
+    spec = spec_dict(calc_repo, [{"name": "fixer", "model": "scripted:fix.yaml", "strategy": "minimal-fix"}])
+    (arena_dir / "race.yaml").write_text(yaml.safe_dump(spec))
+    env = {**os.environ, "ARENA_DATA_DIR": str(tmp_path / "data"), "ARENA_DATABASE_URL": url}
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "arena.cli", *args], capture_output=True, text=True, env=env,
+                              cwd=tmp_path, timeout=300)  # fmt: skip
+
+    with ThreadPoolExecutor(8) as pool:
+        opened = list(pool.map(lambda _: cli("list"), range(8)))
+    assert [r.returncode for r in opened] == [0] * 8, [r.stderr for r in opened]
+    with ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(lambda _: cli("run", str(arena_dir / "race.yaml"), "--json"), range(4)))
+    assert [r.returncode for r in runs] == [0] * 4, [r.stderr[-2000:] for r in runs]
+    state = json.loads(cli("agent", f"scripted:{arena_dir / 'fix.yaml'}+minimal-fix", "--json").stdout)
+    assert [e["kind"] for e in state["history"]].count("grant") == 1
+    assert state["balance"] + state["escrow"] == 100

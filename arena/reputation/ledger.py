@@ -9,18 +9,23 @@ Entering escrows the stake. When an arena ends, non-winners get theirs back; the
 escrowed until its patch is merged (returned, plus a reward, and one earlier revert redeemed),
 abandoned (returned) or reverted (forfeited; k + 1). A revert that comes after the merge, when the
 stake was already returned, costs a penalty of that stake, never more than the balance.
+
+Exactly once, across processes and hosts, by the database: unique indexes allow one grant per
+agent and one escrow, one release (refund or forfeit) and one place per contestant of an arena
+(arena/storage/models.py). Check-and-escrow locks the agents' grant rows first, so two launches
+cannot both spend the same balance.
 """
 
-import threading
+from contextlib import suppress
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from arena.config import env_numbers
 from arena.errors import UserError
 from arena.storage import EventRow, Store
-
-_lock = threading.Lock()  # check-then-escrow must not interleave within a process
 
 
 class StakeRefused(UserError):
@@ -68,17 +73,21 @@ class Ledger:
 
     # -- reading ----------------------------------------------------------------------------------
 
-    def events(self, agent: str | None = None, arena_id: str | None = None) -> list[EventRow]:
+    def events(
+        self, agent: str | None = None, arena_id: str | None = None, session: Session | None = None
+    ) -> list[EventRow]:
+        query = select(EventRow).order_by(EventRow.id)
+        if agent is not None:
+            query = query.where(EventRow.agent == agent)
+        if arena_id is not None:
+            query = query.where(EventRow.arena_id == arena_id)
+        if session is not None:
+            return list(session.scalars(query))
         with self.store.session() as s:
-            query = select(EventRow).order_by(EventRow.id)
-            if agent is not None:
-                query = query.where(EventRow.agent == agent)
-            if arena_id is not None:
-                query = query.where(EventRow.arena_id == arena_id)
             return list(s.scalars(query))
 
-    def state(self, agent: str) -> AgentState:
-        events = self.events(agent)
+    def state(self, agent: str, session: Session | None = None) -> AgentState:
+        events = self.events(agent, session=session)
         st = AgentState(name=agent, base_stake=self.rules.base_stake)
         reverted_arenas = {e.arena_id for e in events if e.kind == "reverted"}
         st.balance = self.rules.starting_grant if not any(e.kind == "grant" for e in events) else 0.0
@@ -99,9 +108,9 @@ class Ledger:
 
     # -- entering and settling an arena -------------------------------------------------------------------
 
-    def check(self, agents: list[str]) -> dict[str, AgentState]:
+    def check(self, agents: list[str], session: Session | None = None) -> dict[str, AgentState]:
         """StakeRefused unless every agent can cover its stake (an agent entering twice pays twice)."""
-        states = {a: self.state(a) for a in set(agents)}
+        states = {a: self.state(a, session) for a in set(agents)}
         refused = []
         for agent, state in states.items():
             need = state.stake * agents.count(agent)
@@ -114,59 +123,60 @@ class Ledger:
         return states
 
     def enter(self, arena_id: str, contestants: list[tuple[str, str]]) -> None:
-        """Escrow every (contestant, agent)'s stake; StakeRefused (nothing written) if one cannot pay."""
-        with _lock:
-            states = self.check([agent for _, agent in contestants])
-            rows = [EventRow(agent=a, kind="grant", amount=self.rules.starting_grant)
-                    for a, s in states.items() if not any(h["kind"] == "grant" for h in s.history)]  # fmt: skip
+        """Escrow every (contestant, agent)'s stake; StakeRefused (nothing escrowed) if one cannot pay."""
+        agents = sorted({agent for _, agent in contestants})
+        for agent in agents:
+            self._grant_once(agent)
+        with self.store.session() as s:
+            for agent in agents:  # in a fixed order, so two launches never wait on each other in a cycle
+                _lock_agent(s, agent)
+            states = self.check([agent for _, agent in contestants], s)
             for name, agent in contestants:
                 stake = states[agent].stake
-                rows.append(EventRow(agent=agent, kind="entered", arena_id=arena_id, contestant=name))
-                rows.append(
-                    EventRow(
-                        agent=agent, kind="escrow", arena_id=arena_id, contestant=name, amount=-stake, escrow=stake
-                    )
-                )
-            self._add(rows)
+                s.add(EventRow(agent=agent, kind="entered", arena_id=arena_id, contestant=name))
+                s.add(EventRow(agent=agent, kind="escrow", arena_id=arena_id, contestant=name, amount=-stake,
+                               escrow=stake))  # fmt: skip
+
+    def _grant_once(self, agent: str) -> None:
+        """The starting grant, written by whichever process gets there first (the unique index refuses the rest)."""
+        with self.store.session() as s:
+            if s.scalar(select(EventRow.id).where(EventRow.agent == agent, EventRow.kind == "grant")) is not None:
+                return
+        with suppress(IntegrityError):  # another process granted it a moment ago
+            self._add([EventRow(agent=agent, kind="grant", amount=self.rules.starting_grant)])
 
     def settle(self, arena_id: str, winner: str | None, ranking: list[dict]) -> bool:
         """Places, pairwise outcomes and refunds, once per arena; False if it was settled before.
 
-        Stakes and ratings follow the first successful verdict of an arena; a later re-judge is shown on
-        Results but moves nothing (a different winner would otherwise be paid for a patch nobody chose).
-        Escrows already returned (an arena released after an errored verdict) are not returned twice.
+        Stakes follow the first successful verdict of an arena; a later re-judge is shown everywhere
+        (wins and ratings follow the latest verdict) but moves no stake again: a different winner would
+        otherwise be paid for a patch nobody chose. Escrows already returned (an arena released after
+        an errored verdict) are not returned twice.
         """
-        with _lock:
+        for _ in range(3):  # a concurrent release of one escrow makes the batch conflict: read again
             existing = self.events(arena_id=arena_id)
             if any(e.kind == "place" for e in existing):
                 return False
-            released = {e.contestant for e in existing if e.kind in ("refund", "forfeit")}
-            agents = {e.contestant: e.agent for e in existing if e.kind == "entered"}
-            rows = []
-            for p in ranking:
-                if p["name"] in agents:
-                    rows.append(EventRow(agent=agents[p["name"]], kind="place", arena_id=arena_id, contestant=p["name"],
-                                         outcome=p["rank"], detail={"resolved": p.get("resolved"), "winner": p["name"] == winner}))  # fmt: skip
-            placed = [p for p in ranking if p["name"] in agents]
-            for i, a in enumerate(placed):
-                for b in placed[i + 1 :]:
-                    if agents[a["name"]] == agents[b["name"]]:
-                        continue
-                    score = _score(a, b, winner)
-                    rows.append(EventRow(agent=agents[a["name"]], kind="pairwise", arena_id=arena_id, contestant=a["name"],
-                                         opponent=agents[b["name"]], outcome=score))  # fmt: skip
-            for e in existing:
-                if e.kind == "escrow" and e.contestant != winner and e.contestant not in released:
-                    rows.append(_refund(e, "not the winner" if winner else "no winner"))
-            self._add(rows)
-            return True
+            try:
+                self._add(_settlement(arena_id, winner, ranking, existing))
+                return True
+            except IntegrityError:
+                continue
+        return False
 
-    def release(self, arena_id: str, why: str) -> None:
-        """Return every stake still escrowed in an arena that ended without a verdict (failed, cancelled)."""
-        with _lock:
-            existing = self.events(arena_id=arena_id)
-            refunded = {e.contestant for e in existing if e.kind in ("refund", "forfeit")}
-            self._add([_refund(e, why) for e in existing if e.kind == "escrow" and e.contestant not in refunded])
+    def release(self, arena_id: str, why: str) -> int:
+        """Return every stake still escrowed in an arena that ended unsettled; returns how many were returned."""
+        existing = self.events(arena_id=arena_id)
+        if any(e.kind == "place" for e in existing):
+            return 0  # settled: the winner's stake waits for merge, abandon or revert
+        refunded = {e.contestant for e in existing if e.kind in ("refund", "forfeit")}
+        returned = 0
+        for e in existing:
+            if e.kind == "escrow" and e.contestant not in refunded:
+                with suppress(IntegrityError):  # another process returned it first
+                    self._add([_refund(e, why)])
+                    returned += 1
+        return returned
 
     # -- after the arena: merge, abandon, revert -----------------------------------------------------
 
@@ -188,34 +198,69 @@ class Ledger:
     def record(
         self, kind: str, arena_id: str, agent: str, contestant: str, commit: str | None = None, **detail
     ) -> None:
-        """applied / merged / reverted / abandoned, with the stake movements each implies (see module docstring)."""
-        with _lock:
-            held = self.winner_escrow(arena_id)
-            rows = []
-            if kind != "abandoned":
-                rows.append(EventRow(agent=agent, kind=kind, arena_id=arena_id, contestant=contestant, commit=commit,
-                                     detail=detail))  # fmt: skip
-            if kind == "merged":
-                if held is not None:
-                    rows.append(_refund(held, "merged"))
-                rows.append(EventRow(agent=agent, kind="reward", arena_id=arena_id, amount=self.rules.merge_reward))
-                if self.state(agent).k > 0:
-                    rows.append(EventRow(agent=agent, kind="redeemed", arena_id=arena_id))
-            elif kind == "abandoned" and held is not None:
-                rows.append(_refund(held, "abandoned"))
-            elif kind == "reverted" and held is not None:
-                rows.append(EventRow(agent=agent, kind="forfeit", arena_id=arena_id, contestant=contestant,
-                                     escrow=-held.escrow))  # fmt: skip
-            elif kind == "reverted":  # merged before, stake returned then: a penalty of that stake
-                stake = next((-e.amount for e in self.events(agent, arena_id) if e.kind == "escrow"), 0.0)
-                penalty = min(stake, max(0.0, self.state(agent).balance))
-                rows.append(EventRow(agent=agent, kind="penalty", arena_id=arena_id, amount=-penalty))
-            self._add(rows)
+        """applied / merged / reverted / abandoned, with the stake movements each implies (see module docstring).
+
+        IntegrityError if another process released the same stake at the same moment (nothing is written then).
+        """
+        held = self.winner_escrow(arena_id)
+        rows = []
+        if kind != "abandoned":
+            rows.append(EventRow(agent=agent, kind=kind, arena_id=arena_id, contestant=contestant, commit=commit,
+                                 detail=detail))  # fmt: skip
+        if kind == "merged":
+            if held is not None:
+                rows.append(_refund(held, "merged"))
+            rows.append(EventRow(agent=agent, kind="reward", arena_id=arena_id, amount=self.rules.merge_reward))
+            if self.state(agent).k > 0:
+                rows.append(EventRow(agent=agent, kind="redeemed", arena_id=arena_id))
+        elif kind == "abandoned" and held is not None:
+            rows.append(_refund(held, "abandoned"))
+        elif kind == "reverted" and held is not None:
+            rows.append(EventRow(agent=agent, kind="forfeit", arena_id=arena_id, contestant=contestant,
+                                 escrow=-held.escrow))  # fmt: skip
+        elif kind == "reverted":  # merged before, stake returned then: a penalty of that stake
+            stake = next((-e.amount for e in self.events(agent, arena_id) if e.kind == "escrow"), 0.0)
+            penalty = min(stake, max(0.0, self.state(agent).balance))
+            rows.append(EventRow(agent=agent, kind="penalty", arena_id=arena_id, amount=-penalty))
+        self._add(rows)
 
     def _add(self, rows: list[EventRow]) -> None:
         if rows:
             with self.store.session() as s:
                 s.add_all(rows)
+
+
+def _lock_agent(session: Session, agent: str) -> None:
+    """Hold the agent's grant row until the transaction ends: a row lock on PostgreSQL, the write lock on SQLite.
+
+    A no-op UPDATE rather than SELECT ... FOR UPDATE because SQLite has no row locks; both take the lock first,
+    so the balance read after it includes every escrow committed before.
+    """
+    session.execute(
+        update(EventRow).where(EventRow.agent == agent, EventRow.kind == "grant").values(amount=EventRow.amount)
+    )
+
+
+def _settlement(arena_id: str, winner: str | None, ranking: list[dict], existing: list[EventRow]) -> list[EventRow]:
+    """Place and pairwise events for the ranking, and refunds for every stake but the winner's."""
+    released = {e.contestant for e in existing if e.kind in ("refund", "forfeit")}
+    agents = {e.contestant: e.agent for e in existing if e.kind == "entered"}
+    rows = []
+    for p in ranking:
+        if p["name"] in agents:
+            rows.append(EventRow(agent=agents[p["name"]], kind="place", arena_id=arena_id, contestant=p["name"],
+                                 outcome=p["rank"], detail={"resolved": p.get("resolved"), "winner": p["name"] == winner}))  # fmt: skip
+    placed = [p for p in ranking if p["name"] in agents]
+    for i, a in enumerate(placed):
+        for b in placed[i + 1 :]:
+            if agents[a["name"]] == agents[b["name"]]:
+                continue
+            rows.append(EventRow(agent=agents[a["name"]], kind="pairwise", arena_id=arena_id, contestant=a["name"],
+                                 opponent=agents[b["name"]], outcome=_score(a, b, winner)))  # fmt: skip
+    for e in existing:
+        if e.kind == "escrow" and e.contestant != winner and e.contestant not in released:
+            rows.append(_refund(e, "not the winner" if winner else "no winner"))
+    return rows
 
 
 def _score(a: dict, b: dict, winner: str | None) -> float:

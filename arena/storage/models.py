@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -44,7 +44,9 @@ class ArenaRow(Base):
     error: Mapped[str | None] = mapped_column(Text, default=None)
     setup_log_path: Mapped[str | None] = mapped_column(Text, default=None)
     owner: Mapped[str | None] = mapped_column(String(128), default=None)
-    """host:pid:process-start of the process running it; lets a restart tell a dead run."""
+    """host:pid of the process running it (shown to people; recovery goes by the lease)."""
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime, default=None, index=True)
+    """The owner renews this while the arena is queued or running; once it passes, anyone may recover it."""
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
@@ -158,6 +160,19 @@ class EventRow(Base):
     """
 
     __tablename__ = "reputation_events"
+    # Exactly-once by the database, whichever process (or host) writes: one grant per agent, one
+    # escrow / one release (refund or forfeit) / one place per contestant of an arena.
+    __table_args__ = (
+        Index("uq_events_grant", "agent", unique=True, sqlite_where=text("kind = 'grant'"),
+              postgresql_where=text("kind = 'grant'")),
+        Index("uq_events_escrow", "arena_id", "contestant", unique=True, sqlite_where=text("kind = 'escrow'"),
+              postgresql_where=text("kind = 'escrow'")),
+        Index("uq_events_release", "arena_id", "contestant", unique=True,
+              sqlite_where=text("kind IN ('refund', 'forfeit') AND contestant IS NOT NULL"),
+              postgresql_where=text("kind IN ('refund', 'forfeit') AND contestant IS NOT NULL")),
+        Index("uq_events_place", "arena_id", "contestant", unique=True, sqlite_where=text("kind = 'place'"),
+              postgresql_where=text("kind = 'place'")),
+    )  # fmt: skip
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

@@ -1,17 +1,19 @@
 """Store: the only place that talks SQL. Short sessions, detached rows, safe from many threads."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, make_url, select, update
+from sqlalchemy import create_engine, event, func, make_url, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
 
 from arena.errors import NotFound, UserError
-from arena.storage.models import ArenaRow, Base, ContestantRow, EvaluationRow, Status, VerdictRow, utcnow
+from arena.storage import migrate
+from arena.storage.models import ArenaRow, ContestantRow, EvaluationRow, EventRow, Status, VerdictRow, utcnow
 
 
 def make_engine(url: str) -> Engine:
@@ -34,6 +36,10 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+UNSETTLED_ENDINGS = (Status.INTERRUPTED, Status.CANCELLED, Status.FAILED)
+"""Arenas that end so are never judged: every stake they hold goes back."""
+
+
 class Store:
     """Arenas and contestants. Every method opens and closes its own session."""
 
@@ -41,7 +47,7 @@ class Store:
         self.url = url
         try:
             self.engine = make_engine(url)
-            Base.metadata.create_all(self.engine)
+            migrate.upgrade(self.engine)
         except (ArgumentError, NoSuchModuleError) as e:
             raise UserError(f"ARENA_DATABASE_URL {url!r} is not a database URL SQLAlchemy understands ({e})") from None
         except OperationalError as e:
@@ -150,21 +156,66 @@ class Store:
             query = select(VerdictRow).where(VerdictRow.arena_id == arena_id).order_by(VerdictRow.id.desc()).limit(1)
             return s.scalar(query.options(selectinload(VerdictRow.evaluations)))
 
-    def recover_interrupted(self, owner_alive: Callable[[str | None], bool]) -> list[str]:
-        """Mark arenas (and their unfinished contestants) left queued/running by a dead process as interrupted."""
+    # -- leases (arena/recovery.py) -------------------------------------------------------------
+
+    def renew_leases(self, arena_ids: list[str], until: datetime) -> set[str]:
+        """Extend the leases of these arenas while they are queued or running; returns the ids still held."""
+        if not arena_ids:
+            return set()
+        live = (Status.QUEUED, Status.RUNNING)
+        with self.session() as s:
+            s.execute(
+                update(ArenaRow).where(ArenaRow.id.in_(arena_ids), ArenaRow.status.in_(live)).values(lease_until=until)
+            )
+            return set(s.scalars(select(ArenaRow.id).where(ArenaRow.id.in_(arena_ids), ArenaRow.status.in_(live))))
+
+    def expire_leases(self, now: datetime, by: str) -> list[str]:
+        """Mark arenas (and their unfinished contestants) whose lease passed `now` as interrupted; returns their ids.
+
+        Each arena is taken by one conditional UPDATE, so an owner that renews at the same moment keeps it.
+        """
+        live = (Status.QUEUED, Status.RUNNING)
+        expired = ArenaRow.status.in_(live) & (ArenaRow.lease_until.is_(None) | (ArenaRow.lease_until < now))
         recovered = []
         with self.session() as s:
-            stale = s.scalars(select(ArenaRow).where(ArenaRow.status.in_([Status.QUEUED, Status.RUNNING])))
-            for arena in stale:
-                if owner_alive(arena.owner):
-                    continue
-                now = utcnow()
-                arena.status = Status.INTERRUPTED
-                arena.finished_at = now
-                arena.error = arena.error or "the process running this arena stopped before it ended"
-                for c in arena.contestants:
-                    if not Status(c.status).ended:
-                        c.status = Status.INTERRUPTED
-                        c.finished_at = now
-                recovered.append(arena.id)
+            candidates = list(s.execute(select(ArenaRow.id, ArenaRow.owner, ArenaRow.lease_until).where(expired)))
+        for arena_id, owner, lease in candidates:
+            why = (
+                f"interrupted: its owner ({owner or 'unknown'}) stopped renewing its lease"
+                f"{' at ' + lease.isoformat(timespec='seconds') + ' UTC' if lease else ''}; recovered by {by}"
+            )
+            with self.session() as s:
+                taken = s.execute(
+                    update(ArenaRow)
+                    .where(ArenaRow.id == arena_id, expired)
+                    .values(status=Status.INTERRUPTED, finished_at=now, error=func.coalesce(ArenaRow.error, why))
+                ).rowcount
+                if taken:
+                    s.execute(
+                        update(ContestantRow)
+                        .where(ContestantRow.arena_id == arena_id, ContestantRow.status.in_(live))
+                        .values(status=Status.INTERRUPTED, finished_at=now, error=why)
+                    )
+                    recovered.append(arena_id)
         return recovered
+
+    def unreleased_arenas(self) -> list[str]:
+        """Arenas that ended interrupted, cancelled or failed and still hold an escrow nobody settled or returned."""
+        escrow, other = aliased(EventRow), aliased(EventRow)
+        settled_or_returned = (
+            select(other.id)
+            .where(other.arena_id == escrow.arena_id)
+            .where(
+                (other.kind == "place")
+                | (other.kind.in_(["refund", "forfeit"]) & (other.contestant == escrow.contestant))
+            )
+            .exists()
+        )
+        query = (
+            select(escrow.arena_id)
+            .join(ArenaRow, ArenaRow.id == escrow.arena_id)
+            .where(escrow.kind == "escrow", ArenaRow.status.in_(UNSETTLED_ENDINGS), ~settled_or_returned)
+            .distinct()
+        )
+        with self.session() as s:
+            return list(s.scalars(query))
