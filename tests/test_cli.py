@@ -206,3 +206,24 @@ def test_ingest_then_leaderboard_lists_each_model_with_runs_and_cost(tmp_path):
     assert all(row["strategy"] is None and row["win_rate"] is None for row in board)
     missing = arena("ingest", str(tmp_path / "nope"), data_dir=tmp_path / "data")
     assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_ingest_exits_1_when_every_file_failed_and_a_closed_pipe_ends_quietly(tmp_path):
+    from arena.storage import ArenaRow, Store
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "a.traj.json").write_text("{not json")
+    (bad / "b.traj").write_text('{"trajectory": 3}')
+    failed = arena("ingest", str(bad), data_dir=tmp_path / "data")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "2 errors" in failed.stdout and "nothing was imported" in failed.stderr
+    data = tmp_path / "data"
+    store = Store(f"sqlite:///{data / 'arena.db'}")
+    for i in range(600):  # far more than a pipe buffer holds, so the writer meets the closed pipe
+        store.create_arena(ArenaRow(id=f"{i:08x}", title="x" * 150, repo="/r", base="HEAD", base_sha="0" * 40,
+                                    spec={}, status="completed"), [])  # fmt: skip
+    env = {**os.environ, "ARENA_DATA_DIR": str(data)}
+    piped = subprocess.run(f"{sys.executable} -m arena.cli list --limit 600 | head -c 1", shell=True, cwd=ROOT,
+                           capture_output=True, text=True, env=env)  # fmt: skip
+    assert piped.stderr == "", piped.stderr
