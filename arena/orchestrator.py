@@ -298,7 +298,7 @@ class Engine:
         verdict = self.store.latest_verdict(arena_id)
         try:
             if verdict is not None and verdict.error is None:
-                self.ledger.settle(arena_id, verdict.winner, verdict.ranking)
+                self.ledger.settle(arena_id, verdict.winner, verdict.ranking, verdict.id)
             else:
                 self.ledger.release(arena_id, f"the arena ended {final.value} without a verdict")
         except Exception:  # the ledger must never turn a finished arena into a crash; the stake stays escrowed

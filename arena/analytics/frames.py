@@ -11,7 +11,7 @@ from arena.storage import ArenaRow, ContestantRow, EvaluationRow, EventRow, Impo
 EVENT_COLUMNS = {
     "id": pl.Int64, "at": pl.Datetime("us"), "agent": pl.String, "kind": pl.String, "arena_id": pl.String,
     "contestant": pl.String, "amount": pl.Float64, "escrow": pl.Float64, "opponent": pl.String,
-    "outcome": pl.Float64, "commit": pl.String, "detail": pl.String,
+    "outcome": pl.Float64, "commit": pl.String, "verdict_id": pl.Int64, "detail": pl.String,
 }  # fmt: skip
 
 EVALUATION_COLUMNS = [
@@ -36,13 +36,16 @@ def events_df(store: Store) -> pl.DataFrame:
 
 
 def verdicts_df(store: Store) -> pl.DataFrame:
-    """One row per candidate of each arena's latest verdict: its evaluation plus judge, picked, files and broken.
+    """One row per candidate of each arena's latest successful verdict: evaluation plus judge, picked, files and broken.
+
+    A judge run that failed (an error verdict) decides nothing: wins, ratings and the ledger all follow the newest
+    verdict that was reached.
 
     `judge` is the reviewer model, or "heuristic" without one. `files` are the paths the patch touches; `broken` the
     tests it breaks: failing F2P/P2P tests, regressions, and `repro:<writer>` for each valid reproduction test of
     another candidate it fails in cross-validation (a sorted list each).
     """
-    latest = select(func.max(VerdictRow.id)).group_by(VerdictRow.arena_id)
+    latest = select(func.max(VerdictRow.id)).where(VerdictRow.error.is_(None)).group_by(VerdictRow.arena_id)
     with store.session() as s:
         verdicts = s.execute(
             select(VerdictRow.id, VerdictRow.arena_id, VerdictRow.created_at, VerdictRow.winner, VerdictRow.judge,

@@ -1,5 +1,6 @@
 """Ratings frames: pairwise outcomes from the ledger, rated by arena.reputation.ratings (Bradley-Terry + bootstrap).
 
+Only each arena's newest recorded verdict counts (a re-judge replaces its outcomes, as it does for wins).
 Revert rule: a `pairwise` event counts as a win for the side it favours (outcome 1 -> agent, 0 -> opponent) unless
 that side has a `reverted` event in the same arena: its win there was undone, so the outcome is dropped (not turned
 into a loss: the revert already costs the agent its stake). Ties and the other pairs of that arena still count.
@@ -37,8 +38,17 @@ def pairwise_outcomes(events: pl.DataFrame, by: str = "agent") -> list[Outcome]:
     if by not in RATED:
         raise ValueError(f"ratings are by one of {', '.join(RATED)}, not {by!r}")
     reverted = set(events.filter(pl.col("kind") == "reverted").select("arena_id", "agent").iter_rows())
+    newest = (  # each arena's newest recorded verdict counts, as for wins (arena.reputation.ledger.newest_outcomes)
+        events.filter(pl.col("kind") == "place")
+        .group_by("arena_id")
+        .agg(newest=pl.col("verdict_id").fill_null(0).max())
+    )
+    pairwise = events.filter(pl.col("kind") == "pairwise", pl.col("outcome").is_not_null()).join(
+        newest, on="arena_id", how="left"
+    )
+    pairwise = pairwise.filter(pl.col("verdict_id").fill_null(0) == pl.col("newest").fill_null(0))
     outcomes = []
-    for e in events.filter(pl.col("kind") == "pairwise", pl.col("outcome").is_not_null()).iter_rows(named=True):
+    for e in pairwise.iter_rows(named=True):
         winner = {1.0: e["agent"], 0.0: e["opponent"]}.get(e["outcome"])
         if winner is not None and (e["arena_id"], winner) in reverted:
             continue

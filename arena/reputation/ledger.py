@@ -95,7 +95,9 @@ class Ledger:
             st.balance += e.amount
             st.escrow += e.escrow
         st.wins = sum(
-            1 for e in events if e.kind == "place" and e.detail.get("winner") and e.arena_id not in reverted_arenas
+            1
+            for e in newest_outcomes(events)
+            if e.kind == "place" and e.detail.get("winner") and e.arena_id not in reverted_arenas
         )
         st.merged = sum(1 for e in events if e.kind == "merged")
         st.reverted = len(reverted_arenas)
@@ -145,21 +147,25 @@ class Ledger:
         with suppress(IntegrityError):  # another process granted it a moment ago
             self._add([EventRow(agent=agent, kind="grant", amount=self.rules.starting_grant)])
 
-    def settle(self, arena_id: str, winner: str | None, ranking: list[dict]) -> bool:
-        """Places, pairwise outcomes and refunds, once per arena; False if it was settled before.
+    def settle(self, arena_id: str, winner: str | None, ranking: list[dict], verdict_id: int | None = None) -> bool:
+        """Record a verdict's outcomes (places, pairwise); the first verdict recorded also moves the stakes.
 
-        Stakes follow the first successful verdict of an arena; a later re-judge is shown everywhere
-        (wins and ratings follow the latest verdict) but moves no stake again: a different winner would
-        otherwise be paid for a patch nobody chose. Escrows already returned (an arena released after
+        Returns True when this call settled the stakes. Wins and ratings follow each arena's newest recorded
+        verdict, so every page agrees after "Judge again"; stakes move once, by the first: a different winner
+        would otherwise be paid for a patch nobody chose. Escrows already returned (an arena released after
         an errored verdict) are not returned twice.
         """
         for _ in range(3):  # a concurrent release of one escrow makes the batch conflict: read again
             existing = self.events(arena_id=arena_id)
-            if any(e.kind == "place" for e in existing):
+            places = [e for e in existing if e.kind == "place"]
+            if any(e.verdict_id == verdict_id for e in places):
                 return False
+            rows = _outcomes(arena_id, winner, ranking, existing, verdict_id)
+            if not places:
+                rows += _refunds(winner, existing)
             try:
-                self._add(_settlement(arena_id, winner, ranking, existing))
-                return True
+                self._add(rows)
+                return not places
             except IntegrityError:
                 continue
         return False
@@ -182,14 +188,12 @@ class Ledger:
 
     def settled_winner(self, arena_id: str) -> str | None:
         """The winner stakes were settled for (None before settlement, or when there was no winner)."""
-        return next(
-            (e.contestant for e in self.events(arena_id=arena_id) if e.kind == "place" and e.detail.get("winner")), None
-        )
+        return next((e.contestant for e in _settled(self.events(arena_id=arena_id)) if e.detail.get("winner")), None)
 
     def winner_escrow(self, arena_id: str) -> EventRow | None:
         """The settled winner's stake, if it is still escrowed (never a running arena's stakes)."""
         events = self.events(arena_id=arena_id)
-        winner = next((e.contestant for e in events if e.kind == "place" and e.detail.get("winner")), None)
+        winner = next((e.contestant for e in _settled(events) if e.detail.get("winner")), None)
         released = {e.contestant for e in events if e.kind in ("refund", "forfeit")}
         return next(
             (e for e in events if e.kind == "escrow" and e.contestant == winner and winner not in released), None
@@ -241,26 +245,47 @@ def _lock_agent(session: Session, agent: str) -> None:
     )
 
 
-def _settlement(arena_id: str, winner: str | None, ranking: list[dict], existing: list[EventRow]) -> list[EventRow]:
-    """Place and pairwise events for the ranking, and refunds for every stake but the winner's."""
-    released = {e.contestant for e in existing if e.kind in ("refund", "forfeit")}
+def _outcomes(
+    arena_id: str, winner: str | None, ranking: list[dict], existing: list[EventRow], verdict_id: int | None
+) -> list[EventRow]:
+    """Place and pairwise events of one verdict."""
     agents = {e.contestant: e.agent for e in existing if e.kind == "entered"}
     rows = []
     for p in ranking:
         if p["name"] in agents:
             rows.append(EventRow(agent=agents[p["name"]], kind="place", arena_id=arena_id, contestant=p["name"],
-                                 outcome=p["rank"], detail={"resolved": p.get("resolved"), "winner": p["name"] == winner}))  # fmt: skip
+                                 outcome=p["rank"], verdict_id=verdict_id,
+                                 detail={"resolved": p.get("resolved"), "winner": p["name"] == winner}))  # fmt: skip
     placed = [p for p in ranking if p["name"] in agents]
     for i, a in enumerate(placed):
         for b in placed[i + 1 :]:
             if agents[a["name"]] == agents[b["name"]]:
                 continue
             rows.append(EventRow(agent=agents[a["name"]], kind="pairwise", arena_id=arena_id, contestant=a["name"],
-                                 opponent=agents[b["name"]], outcome=_score(a, b, winner)))  # fmt: skip
-    for e in existing:
-        if e.kind == "escrow" and e.contestant != winner and e.contestant not in released:
-            rows.append(_refund(e, "not the winner" if winner else "no winner"))
+                                 opponent=agents[b["name"]], outcome=_score(a, b, winner), verdict_id=verdict_id))  # fmt: skip
     return rows
+
+
+def _refunds(winner: str | None, existing: list[EventRow]) -> list[EventRow]:
+    """Every stake but the winner's goes back at settlement."""
+    released = {e.contestant for e in existing if e.kind in ("refund", "forfeit")}
+    return [_refund(e, "not the winner" if winner else "no winner") for e in existing
+            if e.kind == "escrow" and e.contestant != winner and e.contestant not in released]  # fmt: skip
+
+
+def newest_outcomes(events: list[EventRow]) -> list[EventRow]:
+    """The place and pairwise events of each arena's newest recorded verdict: what wins and ratings count."""
+    newest: dict[str | None, int] = {}
+    for e in events:
+        if e.kind == "place":
+            newest[e.arena_id] = max(newest.get(e.arena_id, -1), e.verdict_id or 0)
+    return [e for e in events if e.kind in ("place", "pairwise") and (e.verdict_id or 0) == newest.get(e.arena_id)]
+
+
+def _settled(events: list[EventRow]) -> list[EventRow]:
+    """The place events of the verdict that settled the stakes (the first recorded)."""
+    places = [e for e in events if e.kind == "place"]
+    return [e for e in places if e.verdict_id == places[0].verdict_id] if places else []
 
 
 def _score(a: dict, b: dict, winner: str | None) -> float:

@@ -151,8 +151,8 @@ class EventRow(Base):
       reward       +amount              a merged winning patch
       forfeit      -escrow              a reverted winning patch loses its stake
       penalty      -amount              a revert after the stake was already returned (never below zero)
-      place        rank in `outcome`    where the agent placed (1 = winner)
-      pairwise     outcome 1/0.5/0      against `opponent`: winner beats each loser, resolved beats unresolved
+      place        rank in `outcome`    where the agent placed (1 = winner) in verdict `verdict_id`
+      pairwise     outcome 1/0.5/0      against `opponent` in that verdict: winner beats each loser, resolved beats unresolved
       applied      commit               the winning patch committed on a branch (`arena apply`)
       merged       commit               that commit reached the base branch (`arena sync`)
       reverted     commit               a later commit reverted it (`This reverts commit ...`)
@@ -170,8 +170,8 @@ class EventRow(Base):
         Index("uq_events_release", "arena_id", "contestant", unique=True,
               sqlite_where=text("kind IN ('refund', 'forfeit') AND contestant IS NOT NULL"),
               postgresql_where=text("kind IN ('refund', 'forfeit') AND contestant IS NOT NULL")),
-        Index("uq_events_place", "arena_id", "contestant", unique=True, sqlite_where=text("kind = 'place'"),
-              postgresql_where=text("kind = 'place'")),
+        Index("uq_events_place", "arena_id", "contestant", "verdict_id", unique=True,
+              sqlite_where=text("kind = 'place'"), postgresql_where=text("kind = 'place'")),
     )  # fmt: skip
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -186,6 +186,8 @@ class EventRow(Base):
     opponent: Mapped[str | None] = mapped_column(String(256), default=None)
     outcome: Mapped[float | None] = mapped_column(Float, default=None)
     commit: Mapped[str | None] = mapped_column(String(64), default=None)
+    verdict_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    """For place and pairwise: the verdict they record. Wins and ratings read each arena's newest one."""
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
