@@ -70,8 +70,8 @@ def _print_arena(row: ArenaRow, verdict=None) -> None:
     for c in row.contestants:
         patch = c.patch_path or "-"
         print(f"  {c.name:<20} {c.status:<12} {c.exit_status or '-':<18} {c.steps:>5} {c.cost:>8.4f}  {patch}")
-        if c.error and c.status != Status.COMPLETED:
-            print(f"      {c.error.strip().splitlines()[0]}")
+        if c.error:  # a completed contestant can still carry one (its patch was refused, say)
+            print("\n".join(f"      {line}" for line in c.error.strip().splitlines()[:3]))
     _print_verdict(verdict)
 
 

@@ -46,6 +46,21 @@ SETTINGS: dict[str, Setting] = {
     ]
 }
 
+
+def settings_table() -> str:
+    """The README's Configuration table, generated from SETTINGS (a test keeps the two equal)."""
+
+    def shown(value) -> str:
+        if value is None:
+            return "unset"
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    rows = [f"| `{s.name}` | {shown(s.default)} | {s.meaning} |" for s in SETTINGS.values()]
+    return "\n".join(["| variable | default | meaning |", "|---|---|---|", *rows])
+
+
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
 

@@ -41,3 +41,21 @@ def test_every_sandbox_backend_is_documented_and_importable():
 def test_public_api_is_small_and_resolvable():
     for name in arena.__all__:
         assert getattr(arena, name) is not None
+
+
+def test_the_readme_settings_table_is_the_one_in_code():
+    """One source per fact: arena/config.py SETTINGS; regenerate with `python -c 'from arena.config import settings_table; print(settings_table())'`."""
+    from arena.config import settings_table
+
+    assert settings_table() in (ROOT / "README.md").read_text()
+
+
+def test_every_arena_variable_read_in_code_is_in_the_settings_table():
+    import re
+
+    from arena.config import SETTINGS
+
+    read = set()
+    for path in [*(ROOT / "arena").rglob("*.py"), *(ROOT / "app").rglob("*.py"), *(ROOT / "pages").glob("*.py")]:
+        read |= set(re.findall(r"[\"'](ARENA_[A-Z0-9_]+)[\"']", path.read_text()))
+    assert read - set(SETTINGS) == set()
