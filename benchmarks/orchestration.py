@@ -1,9 +1,10 @@
 """Benchmark: what the arena adds on top of its slowest contestant.
 
-Goal: arena wall time / slowest contestant's own wall time <= 1.02 (a bare thread pool of the same
-sleep-bound agents measured 1.000-1.009 on this machine).
+Goal: arena wall time / slowest contestant's own wall time <= 1.02 for N <= 8 and <= 1.03 above (a bare
+thread pool of the same sleep-bound agents measured 1.000-1.009 on this machine); the start spread (first
+to last contestant start) is printed beside it.
 
-Measured in one run: for N = 1, 4, 8, 16 I/O-bound scripted contestants (each step runs `sleep`
+Measured in one run: for N = 1, 4, 8, 16, 32 I/O-bound scripted contestants (each step runs `sleep`
 in the local sandbox, ~2.5 s per contestant), with limits.max_parallel = N, each arena runs through
 Engine(Settings.from_env()).run(spec). From the database: the slowest contestant's finished_at -
 started_at, and the arena row's finished_at - started_at (the arena ratio); also the end-to-end time
@@ -26,7 +27,11 @@ from pathlib import Path
 
 import yaml
 
-GOAL = 1.02
+
+def goal(n: int) -> float:
+    return 1.02 if n <= 8 else 1.03
+
+
 GIT_ID = ["-c", "user.name=Bench", "-c", "user.email=bench@example.invalid"]
 
 
@@ -78,7 +83,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="N = 1, 4, one run each, shorter contestants (for tests)")
     args = parser.parse_args()
-    sizes, sleeps, seconds, repeats = ([1, 4], 2, 0.3, 1) if args.quick else ([1, 4, 8, 16], 5, 0.5, 3)
+    sizes, sleeps, seconds, repeats = ([1, 4], 2, 0.3, 1) if args.quick else ([1, 4, 8, 16, 32], 5, 0.5, 3)
 
     tmp = Path(tempfile.mkdtemp(prefix="arena-bench-orchestration-"))
     os.environ["ARENA_DATA_DIR"] = str(tmp / "data")
@@ -104,7 +109,7 @@ def main() -> int:
         )
         print(header)
         print("-" * len(header))
-        worst = 0.0
+        worst, failing = 0.0, []
         for label, n, runs in [("1cold", 1, 1), *((str(n), n, repeats) for n in sizes)]:
             rs = [run_arena(engine, spec_from_dict, tmp, n) for _ in range(runs)]
             ratios = [r["arena"] / r["slowest"] for r in rs]
@@ -115,6 +120,8 @@ def main() -> int:
             ratio = statistics.median(ratios)
             if label != "1cold":
                 worst = max(worst, ratio)
+                if ratio > goal(n):
+                    failing.append(f"N={n}: {ratio:.3f} > {goal(n)}")
             e2e = statistics.median(r["e2e"] / r["slowest"] for r in rs)
             print(
                 f"{label:>5} | {med('slowest'):>9.3f} | {med('fastest'):>9.3f} | {med('arena'):>7.3f} | "
@@ -126,11 +133,12 @@ def main() -> int:
             "\ncontestant start; tail = last contestant end -> arena end; e2e = around engine.run (adds validation)."
             "\n1cold (the first arena: imports, mirror clone, pristine checkout) is not in the verdict."
         )
-        verdict = "PASS" if worst <= GOAL else "FAIL"
+        verdict = "FAIL" if failing else "PASS"
         note = (
             " [--quick: ~1 s contestants magnify the fixed per-arena cost; judge by the full run]" if args.quick else ""
         )
-        print(f"VERDICT: {verdict}: worst median arena/slowest-contestant ratio {worst:.3f} (goal <= {GOAL}){note}")
+        print(f"VERDICT: {verdict}: worst median arena/slowest-contestant ratio {worst:.3f} (goal <= 1.02 for "
+              f"N <= 8, <= 1.03 above){'; ' + ', '.join(failing) if failing else ''}{note}")  # fmt: skip
         return 0
     finally:
         if engine is not None:
