@@ -145,3 +145,19 @@ def test_only_workspace_and_tmp_are_writable_and_no_nested_namespaces(tmp_path):
     assert a.execute("head -c 100M /dev/zero > /dev/shm/big").returncode != 0  # /dev/shm is capped at 64 MB
     assert a.execute("unshare -r id").returncode != 0
     assert a.execute("echo ok > /tmp/t && echo ok > here.txt").returncode == 0
+
+
+def test_python_and_pip_are_the_tasks_environment(sandbox_pair):
+    a, b = sandbox_pair
+    venv = f"{a.workdir}/.venv"
+    assert a.execute("python -c 'import sys; print(sys.prefix)'").output.strip() == venv
+    assert a.execute("command -v python python3 pip").output.split() == [
+        f"{venv}/bin/{n}" for n in ("python", "python3", "pip")
+    ]
+    assert a.execute("python -m pip --version").output.startswith("pip ")
+    # The environment is part of each contestant's own view: what one writes there, the other never sees.
+    site = a.execute("python -c 'import sysconfig; print(sysconfig.get_path(\"purelib\"))'").output.strip()
+    assert a.execute(f"echo 'X = 1' > {site}/planted.py && python -c 'import planted'").returncode == 0
+    assert b.execute("python -c 'import planted'").returncode != 0
+    assert a.execute("git status --porcelain").output == ""  # excluded, so never part of a patch
+    assert a.diff() == b""

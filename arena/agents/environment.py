@@ -1,9 +1,10 @@
 """A mini-swe-agent Environment whose commands run in an arena Sandbox."""
 
 import platform
+import time
 from typing import Any
 
-from minisweagent.exceptions import Submitted
+from minisweagent.exceptions import Submitted, TimeExceeded
 from pydantic import BaseModel
 
 from arena.protocols import Sandbox
@@ -20,12 +21,26 @@ class SandboxEnvironmentConfig(BaseModel):
 class SandboxEnvironment:
     """execute() runs the command in the sandbox; the submit marker ends the run (mini-swe-agent's contract)."""
 
-    def __init__(self, sandbox: Sandbox, backend: str, timeout: int):
+    def __init__(self, sandbox: Sandbox, backend: str, timeout: int, deadline: float | None = None):
         self.sandbox = sandbox
         self.config = SandboxEnvironmentConfig(cwd=sandbox.workdir, backend=backend, timeout=timeout)
+        self.deadline = deadline
+        """time.monotonic() at which the contestant's wall time runs out (ContestantAgent sets it); None: no limit."""
 
     def execute(self, action: dict, cwd: str = "", *, timeout: int | None = None) -> dict[str, Any]:
-        result = self.sandbox.execute(action.get("command", ""), timeout=timeout or self.config.timeout)
+        limit: float = timeout or self.config.timeout
+        if self.deadline is not None:
+            # DefaultAgent checks its wall time only between steps; a command must not outlive it either.
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise _time_exceeded("the wall time ran out before this command could start")
+            limit = min(limit, remaining)
+        result = self.sandbox.execute(action.get("command", ""), timeout=limit)
+        if result.timed_out and self.deadline is not None and time.monotonic() >= self.deadline - 0.05:
+            raise _time_exceeded(
+                f"the wall time ran out while this command ran; it was killed after {result.duration_s:g} s",
+                result.output,
+            )
         output = {
             "output": result.output,
             "returncode": result.returncode,
@@ -55,3 +70,9 @@ class SandboxEnvironment:
                 }
             }
         }
+
+
+def _time_exceeded(why: str, output: str = "") -> TimeExceeded:
+    """mini-swe-agent's own wall-time exit (the status DefaultAgent gives when it notices between steps)."""
+    extra = {"exit_status": "TimeExceeded", "submission": "", "reason": why, "output": output[-10_000:]}
+    return TimeExceeded({"role": "exit", "content": "TimeExceeded", "extra": extra})

@@ -1,6 +1,7 @@
 """The contestant's agent: mini-swe-agent's DefaultAgent, saving atomically after every step and stoppable."""
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,9 @@ class ContestantAgent(DefaultAgent):
         **kwargs: Any,
     ):
         super().__init__(model, env, **kwargs)
+        if self.config.wall_time_limit_seconds > 0 and hasattr(env, "deadline"):
+            # The environment ends a running command at the deadline too (DefaultAgent checks between steps).
+            env.deadline = time.monotonic() + self.config.wall_time_limit_seconds
         if hasattr(model, "stop_signal"):  # lets a cancel or the time budget end the model's retries
             model.stop_signal = stop
         self.trajectory_path = trajectory_path

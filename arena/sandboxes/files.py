@@ -38,14 +38,32 @@ def write_into(tmp_dir: Path, name: str, data: bytes, uid: int | None) -> None:
         f.write(data)
 
 
+class FileTooLarge(SandboxError):
+    """A sandbox file bigger than the caller's limit; nothing of it was read."""
+
+    def __init__(self, name: str, size: int, limit: int):
+        super().__init__(f"sandbox file {name} is {size} bytes, more than the {limit} bytes allowed")
+        self.size = size
+        self.limit = limit
+
+
 def read_from(tmp_dir: Path, name: str, limit: int = 50_000_000) -> bytes | None:
-    """The file's bytes, or None if it is missing, a symlink or not a regular file."""
+    """The file's bytes, or None if it is missing, a symlink or not a regular file.
+
+    Raises FileTooLarge rather than return a cut file: a truncated patch or report looks valid and is not.
+    """
     path = _inside(tmp_dir, name)
     try:
         fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
     except OSError:
         return None
     with os.fdopen(fd, "rb") as f:
-        if not os.path.stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+        info = os.fstat(f.fileno())
+        if not os.path.stat.S_ISREG(info.st_mode):
             return None
-        return f.read(limit)
+        if info.st_size > limit:
+            raise FileTooLarge(name, info.st_size, limit)
+        data = f.read(limit + 1)  # the sandbox may still be writing to it
+        if len(data) > limit:
+            raise FileTooLarge(name, len(data), limit)
+        return data

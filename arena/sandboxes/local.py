@@ -13,6 +13,7 @@ Every command runs as
 
 Provisioning is four mkdirs (no copy), so it does not grow with the repository. A non-root host
 user gets the same layout inside `unshare --user --map-root-user` (needs unprivileged user namespaces).
+The task's Python environment is /workspace/.venv, created in the checkout before setup (pyenv.py).
 """
 
 import os
@@ -20,21 +21,27 @@ import secrets
 import shlex
 import shutil
 import subprocess
+from contextlib import suppress
 from pathlib import Path
 
+from arena.config import setting
 from arena.errors import SandboxError, SandboxUnavailable, SetupFailed
 from arena.protocols import ExecResult, PreparedTask
-from arena.sandboxes.files import read_from, write_into
+from arena.sandboxes import pyenv
+from arena.sandboxes.files import FileTooLarge, read_from, write_into
 from arena.sandboxes.process import ProcessRunner, setup_runner
 from arena.sandboxes.repos import RepoCache, setup_key
 from arena.spec import SandboxSpec
 
 WORKDIR = "/workspace"
+VENV = f"{WORKDIR}/{pyenv.VENV_DIR}"
+MB = 1_000_000
+SIGXFSZ_EXIT = 128 + 25  # a process killed by the file size rlimit
 BASE_GIT = "/arena/base.git"
 SHM_BYTES = 64 * 1024 * 1024
 STAGE = "/run"  # hidden by a private tmpfs inside each command's own mount namespace
 SETUP_UID = 199_999
-SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+SANDBOX_PATH = pyenv.BASE_PATH
 INSTALL_HINT = (
     "bubblewrap is not installed, so the local sandbox cannot isolate contestants. "
     "Install it with `apt-get install bubblewrap` (Debian/Ubuntu, as root; `make run` does this when run as root), "
@@ -42,10 +49,14 @@ INSTALL_HINT = (
 )
 
 
-def sandbox_env(home: str = "/tmp") -> dict[str, str]:
-    """The whole environment a command sees: nothing of the host process's (no keys, no tokens)."""
+def sandbox_env(home: str = "/tmp", venv: str = VENV) -> dict[str, str]:
+    """The whole environment a command sees: nothing of the host process's (no keys, no tokens).
+
+    The task's environment comes first on PATH (as if activated), so `python`, `python3` and `pip` are its own.
+    """
     return {
-        "PATH": SANDBOX_PATH,
+        "PATH": f"{venv}/bin:{SANDBOX_PATH}",
+        "VIRTUAL_ENV": venv,
         "HOME": home,
         "LANG": "C.UTF-8",
         "TERM": "dumb",
@@ -71,7 +82,8 @@ def diff_script(diff_base: str, git_dir: str, work_tree: str, out: str) -> str:
         "git -c core.fsmonitor=false -c core.hooksPath=/dev/null -c core.quotepath=off "
         "-c diff.noprefix=false -c diff.mnemonicPrefix=false -c core.autocrlf=false"
     )
-    return f"""d=$(mktemp -d)
+    return f"""d=$(mktemp -d) || exit 1
+trap 'rm -rf "$d"' EXIT
 fail() {{ cat "$d/err"; exit 1; }}
 mkdir -p "$d/objects" || exit 1
 export HOME="$d" GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 GIT_ATTR_NOSYSTEM=1 \\
@@ -79,11 +91,11 @@ export HOME="$d" GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 GIT_ATTR_NOSY
        GIT_OBJECT_DIRECTORY="$d/objects" GIT_ALTERNATE_OBJECT_DIRECTORIES='{git_dir}/objects'
 # Nested repositories (an agent's `git init` in a subfolder) would make `git add` fail; they are no patch.
 (cd '{work_tree}' && find . -mindepth 2 -name .git -prune -printf '%h/\\n' | sed 's|^[.]/|/|') > "$d/nested"
+echo '/{pyenv.VENV_DIR}/' >> "$d/nested"  # the task's Python environment is never part of a patch
 {git} -c core.excludesFile="$d/nested" read-tree {diff_base} 2>"$d/err" || fail
 {git} -c core.excludesFile="$d/nested" add -A 2>>"$d/err" || fail
 {git} diff --cached --binary --no-color --no-ext-diff --no-textconv --src-prefix=a/ --dst-prefix=b/ {diff_base} \\
     > '{out}' 2>>"$d/err" || fail
-rm -rf "$d"
 """
 
 
@@ -137,45 +149,84 @@ class LocalBackend:
                     f"`{tool}` (util-linux) is missing; install it with `apt-get install util-linux`"
                 )
 
-    def prepare(self, repo: str, base_sha: str, setup_command: str | None, log_path: Path) -> PreparedTask:
-        key = setup_key(setup_command, self.name)
+    def prepare(
+        self, repo: str, base_sha: str, setup_command: str | None, log_path: Path, test_command: str | None = None
+    ) -> PreparedTask:
+        """The checkout with its Python environment and setup, once per (repo, base, setup); see pyenv.py.
+
+        `test_command`: when it runs pytest and the environment has none, pytest is installed there.
+        """
+        key = setup_key(f"{pyenv.ENV_VERSION}\0{setup_command or ''}", self.name)
         with self.repos.lock_checkout(repo, base_sha, key):
             checkout, ready = self.repos.checkout(repo, base_sha, key)
-            log = ""
             if not ready:
-                _open_up(checkout)
-                if setup_command:
-                    log = self._run_setup(checkout, setup_command, log_path)
-                    _open_up(checkout)
+                log = self._set_up(checkout, setup_command, log_path)
                 self.repos.mark_ready(checkout, {"setup_command": setup_command, "base_sha": base_sha})
                 _open_up(checkout)
-            elif log_path.exists():
-                log = log_path.read_text()
+            else:
+                log = log_path.read_text() if log_path.exists() else ""
+            # Also on reuse: the checkout may have been prepared for a task whose tests did not need pytest.
+            log = self._ensure_pytest(checkout, test_command, log, log_path)
             diff_base = self.repos.diff_base(checkout)
         return PreparedTask(repo=repo, base_sha=base_sha, checkout=checkout, setup_command=setup_command,
                             setup_log=log, diff_base=diff_base)  # fmt: skip
 
-    def _run_setup(self, checkout: Path, command: str, log_path: Path) -> str:
-        """The user's setup command, with network, in the layout contestants get (repo at /workspace)."""
+    def _set_up(self, checkout: Path, setup_command: str | None, log_path: Path) -> str:
+        """Python environment first (setup commands use it), then the user's setup command."""
+        if (checkout / pyenv.VENV_DIR).exists():
+            raise SetupFailed(
+                f"the repository has its own {pyenv.VENV_DIR}/ at the base commit, where the arena puts the task's "
+                "Python environment; remove it from the repository (virtual environments are not source)"
+            )
+        _open_up(checkout)
+        log = self._setup_step(checkout, pyenv.create_script(VENV), "", log_path, pyenv.CREATE_FAILED, shown=False)
+        log += pyenv.write_pip_conf(checkout / pyenv.VENV_DIR)
+        if setup_command:
+            failed = "the task's setup_command failed with exit code {code}; see the setup log"
+            log = self._setup_step(checkout, setup_command, log, log_path, failed)
+        _open_up(checkout)
+        return log
+
+    def _ensure_pytest(self, checkout: Path, test_command: str | None, log: str, log_path: Path) -> str:
+        if not pyenv.runs_pytest(test_command) or not pyenv.has_env(checkout / pyenv.VENV_DIR):
+            return log
+        if self._in_setup(checkout, 'python -c "import pytest"', log_path).returncode == 0:
+            return log
+        log = self._setup_step(checkout, pyenv.install_pytest_script(), log, log_path, pyenv.PYTEST_FAILED)
+        _open_up(checkout)
+        log += pyenv.PYTEST_NOTE + "\n"
+        log_path.write_text(log)
+        return log
+
+    def _setup_step(
+        self, checkout: Path, script: str, log: str, log_path: Path, failed: str, shown: bool = True
+    ) -> str:
+        """Run one setup step; its output joins the setup log, written at once so a failure keeps it."""
+        result = self._in_setup(checkout, script, log_path)
+        status = f"[exit code {result.returncode}{' (timed out)' if result.timed_out else ''}]\n"
+        log += (f"$ {script}\n" if shown else "") + result.output + ("\n" if shown else "")
+        log += status if shown or result.returncode != 0 else ""
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.write_text(log)
+        if result.returncode != 0:
+            raise SetupFailed(failed.format(code=result.returncode), log)
+        return log
+
+    def _in_setup(self, checkout: Path, script: str, log_path: Path) -> ExecResult:
+        """A script with network, in the layout contestants get (repo and environment at /workspace)."""
         tmp = log_path.parent / "setup-tmp"
         tmp.mkdir(parents=True, exist_ok=True)
         _give(tmp, SETUP_UID)
         staging = [("bind", checkout, "ws"), ("bind", tmp, "tmp")]
         bwrap = _bwrap(network=True)
         bwrap += ["--bind", f"{STAGE}/tmp", "/tmp", "--bind", f"{STAGE}/ws", WORKDIR, *_lockdown(), "--chdir", WORKDIR]
-        argv = _staged(staging, SETUP_UID, prlimit_args(self.limits), [*bwrap, "bash", "-c", f"umask 000\n{command}"])
-        result = setup_runner().run(
-            argv, env=sandbox_env(), cwd=None, timeout=self.limits.setup_timeout_s, output_limit=1_000_000
-        )
-        log = f"$ {command}\n{result.output}\n[exit code {result.returncode}{' (timed out)' if result.timed_out else ''}]\n"
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        log_path.write_text(log)
-        shutil.rmtree(tmp, ignore_errors=True)
-        if result.returncode != 0:
-            raise SetupFailed(
-                f"the task's setup_command failed with exit code {result.returncode}; see the setup log", log
+        argv = _staged(staging, SETUP_UID, prlimit_args(self.limits), [*bwrap, "bash", "-c", f"umask 000\n{script}"])
+        try:
+            return setup_runner().run(
+                argv, env=sandbox_env(), cwd=None, timeout=self.limits.setup_timeout_s, output_limit=1_000_000
             )
-        return log
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def create(self, prepared: PreparedTask, root: Path, uid: int) -> "LocalSandbox":
         return LocalSandbox(prepared, root, uid, self.limits)
@@ -229,11 +280,7 @@ class LocalSandbox:
         name = f".arena-diff-{secrets.token_hex(6)}"
         argv = self._argv(diff_script(self.prepared.diff_base, BASE_GIT, WORKDIR, f"/tmp/{name}"), base_git=True)
         result = ProcessRunner().run(argv, env=sandbox_env(), cwd=None, timeout=300, output_limit=20_000)
-        patch = self.download(name)
-        if result.returncode != 0 or patch is None:
-            raise SandboxError(f"could not collect the patch (exit {result.returncode}): {result.output[-2000:]}")
-        (self.dirs["tmp"] / name).unlink(missing_ok=True)
-        return patch
+        return collect_patch(self.dirs["tmp"], name, result)
 
     def upload(self, name: str, data: bytes) -> str:
         write_into(self.dirs["tmp"], name, data, self.uid)
@@ -248,6 +295,31 @@ class LocalSandbox:
     def close(self) -> None:
         """Nothing stays mounted between commands; the upper dir stays for inspection."""
         shutil.rmtree(self.dirs["work"], ignore_errors=True)
+
+
+def collect_patch(tmp_dir: Path, name: str, result: ExecResult) -> bytes:
+    """The patch the diff script wrote to tmp_dir/name; refused above ARENA_MAX_PATCH_MB. The file never stays."""
+    limit_mb = setting("ARENA_MAX_PATCH_MB")
+    try:
+        try:
+            patch = read_from(tmp_dir, name, int(limit_mb * MB))
+        except FileTooLarge as e:
+            raise SandboxError(
+                f"the patch is {e.size / MB:.1f} MB, larger than ARENA_MAX_PATCH_MB={limit_mb:g}; it was not kept. "
+                "Raise ARENA_MAX_PATCH_MB if a patch this big is expected; otherwise the agent left large "
+                "generated or binary files in the workspace"
+            ) from None
+        if result.returncode == SIGXFSZ_EXIT:
+            raise SandboxError(
+                "could not collect the patch: it outgrew the sandbox's max_file_size_mb; raise it in the spec's "
+                "sandbox settings if a patch this big is expected"
+            )
+        if result.returncode != 0 or patch is None:
+            raise SandboxError(f"could not collect the patch (exit {result.returncode}): {result.output[-2000:]}")
+        return patch
+    finally:
+        with suppress(OSError):
+            (tmp_dir / name).unlink()  # unlink removes a planted symlink itself, never its target
 
 
 def _staged(mounts: list[tuple[str, object, str]], uid: int, prlimit: list[str], bwrap: list[str]) -> list[str]:

@@ -1,18 +1,20 @@
 """unsafe-local: plain host processes in a per-contestant clone. No isolation; only when asked for by name.
 
 With no shared mount layout, a prepared environment (a virtualenv, say) would point at the
-pristine checkout's path, so the setup command runs once to prove it works and then again in
-each contestant's own clone.
+pristine checkout's path, so the task's Python environment (<clone>/.venv, see pyenv.py) and the
+setup command are made once to prove they work and then again in each clone: every sandbox,
+judge evaluations included, pays for a venv (about 2 s) and its setup.
 """
 
 import secrets
 import shutil
 from pathlib import Path
 
-from arena.errors import SandboxError, SetupFailed
+from arena.errors import SetupFailed
 from arena.protocols import ExecResult, PreparedTask
+from arena.sandboxes import pyenv
 from arena.sandboxes.files import read_from, write_into
-from arena.sandboxes.local import diff_script, prlimit_args, sandbox_env
+from arena.sandboxes.local import collect_patch, diff_script, prlimit_args, sandbox_env
 from arena.sandboxes.process import ProcessRunner, setup_runner
 from arena.sandboxes.repos import RepoCache, git, setup_key
 from arena.spec import SandboxSpec
@@ -24,29 +26,33 @@ class UnsafeLocalBackend:
     def __init__(self, repos: RepoCache, limits: SandboxSpec):
         self.repos = repos
         self.limits = limits
+        self.test_command: str | None = None
 
     def check_available(self) -> None:
         """Needs only git and bash, which the engine needs anyway."""
 
-    def prepare(self, repo: str, base_sha: str, setup_command: str | None, log_path: Path) -> PreparedTask:
+    def prepare(
+        self, repo: str, base_sha: str, setup_command: str | None, log_path: Path, test_command: str | None = None
+    ) -> PreparedTask:
         key = setup_key(None, self.name)
         with self.repos.lock_checkout(repo, base_sha, key):
             checkout, ready = self.repos.checkout(repo, base_sha, key)
             if not ready:
                 self.repos.mark_ready(checkout, {"base_sha": base_sha})
         prepared = PreparedTask(repo=repo, base_sha=base_sha, checkout=checkout, setup_command=setup_command)
+        self.test_command = test_command
         # Setup runs again in each clone; its edits to tracked files differ per clone, so diff against base.
-        if setup_command:
-            # Proves the command works before any contestant starts; its output is the arena's setup log.
-            probe = UnsafeLocalSandbox(prepared, log_path.parent / "setup-probe", self.limits, None)
-            prepared.setup_log = probe.setup(setup_command, log_path)
+        # The probe proves it works before any contestant starts; its output is the arena's setup log.
+        probe = UnsafeLocalSandbox(prepared, log_path.parent / "setup-probe", self.limits, None)
+        try:
+            prepared.setup_log = probe.setup(setup_command, test_command, log_path)
+        finally:
             shutil.rmtree(log_path.parent / "setup-probe", ignore_errors=True)
         return prepared
 
     def create(self, prepared: PreparedTask, root: Path, uid: int) -> "UnsafeLocalSandbox":
         sandbox = UnsafeLocalSandbox(prepared, root, self.limits, None)
-        if prepared.setup_command:
-            sandbox.setup(prepared.setup_command, root / "setup.log")
+        sandbox.setup(prepared.setup_command, self.test_command, root / "setup.log")
         return sandbox
 
 
@@ -60,25 +66,43 @@ class UnsafeLocalSandbox:
             root.mkdir(parents=True, exist_ok=True)
             git("clone", "--quiet", "--shared", "--no-checkout", str(prepared.checkout), str(ws))
             git("-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", prepared.base_sha, cwd=ws)
-            shutil.copy(prepared.checkout / ".git" / "info" / "exclude", ws / ".git" / "info" / "exclude")
+            exclude = (prepared.checkout / ".git" / "info" / "exclude").read_text()
+            (ws / ".git" / "info" / "exclude").write_text(f"{exclude}/{pyenv.VENV_DIR}/\n")  # git status stays clean
         (root / "tmp").mkdir(exist_ok=True)
         self.workdir = str(ws)
+        self.venv = ws / pyenv.VENV_DIR
         self.runner = ProcessRunner()
 
     def _run(self, script: str, timeout: float, limit: int, runner: ProcessRunner | None = None) -> ExecResult:
-        env = sandbox_env(home=str(self.root / "tmp")) | {"TMPDIR": str(self.root / "tmp")}
+        env = sandbox_env(home=str(self.root / "tmp"), venv=str(self.venv)) | {"TMPDIR": str(self.root / "tmp")}
         argv = ["prlimit", *prlimit_args(self.limits), "--", "bash", "-c", script]
         return (runner or self.runner).run(argv, env=env, cwd=self.workdir, timeout=timeout, output_limit=limit)
 
-    def setup(self, command: str, log_path: Path) -> str:
-        result = self._run(command, self.limits.setup_timeout_s, 1_000_000, setup_runner())
-        log = f"$ {command}\n{result.output}\n[exit code {result.returncode}]\n"
+    def setup(self, command: str | None, test_command: str | None, log_path: Path) -> str:
+        """This clone's Python environment, the setup command, then pytest if the tests need it (as local does)."""
+        log = self._step(pyenv.create_script(str(self.venv)), "", log_path, pyenv.CREATE_FAILED, shown=False)
+        log += pyenv.write_pip_conf(self.venv)
+        if command:
+            failed = "the task's setup_command failed with exit code {code}; see the setup log"
+            log = self._step(command, log, log_path, failed)
+        if pyenv.runs_pytest(test_command) and pyenv.has_env(self.venv) and not self._has_pytest():
+            log = self._step(pyenv.install_pytest_script(), log, log_path, pyenv.PYTEST_FAILED)
+            log += pyenv.PYTEST_NOTE + "\n"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_path.write_text(log)
+        return log
+
+    def _has_pytest(self) -> bool:
+        return self._run('python -c "import pytest"', 60, 10_000, setup_runner()).returncode == 0
+
+    def _step(self, script: str, log: str, log_path: Path, failed: str, shown: bool = True) -> str:
+        result = self._run(script, self.limits.setup_timeout_s, 1_000_000, setup_runner())
+        log += f"$ {script}\n{result.output}\n" if shown else result.output
+        log += f"[exit code {result.returncode}]\n" if shown or result.returncode != 0 else ""
         if result.returncode != 0:
-            raise SetupFailed(
-                f"the task's setup_command failed with exit code {result.returncode}; see the setup log", log
-            )
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            log_path.write_text(log)
+            raise SetupFailed(failed.format(code=result.returncode), log)
         return log
 
     def execute(self, command: str, timeout: float | None = None) -> ExecResult:
@@ -88,11 +112,7 @@ class UnsafeLocalSandbox:
         out = self.root / "tmp" / f".arena-diff-{secrets.token_hex(6)}"
         script = diff_script(self.prepared.diff_base, str(self.prepared.checkout / ".git"), self.workdir, str(out))
         result = self._run(script, 300, 20_000, ProcessRunner())
-        patch = self.download(out.name)
-        if result.returncode != 0 or patch is None:
-            raise SandboxError(f"could not collect the patch (exit {result.returncode}): {result.output[-2000:]}")
-        out.unlink(missing_ok=True)
-        return patch
+        return collect_patch(self.root / "tmp", out.name, result)
 
     def upload(self, name: str, data: bytes) -> str:
         write_into(self.root / "tmp", name, data, None)
