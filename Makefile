@@ -7,12 +7,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PORT   ?= 8501
+# Loopback only: the app has no login and launches arenas. Another interface (behind your own login proxy,
+# say): make run ADDRESS=0.0.0.0
+ADDRESS ?= 127.0.0.1
 
 .PHONY: run test system-deps install lint format demo bench clean
 
 run: install
 	$(BIN)/arena demo --if-missing
-	$(BIN)/streamlit run app/main.py --server.port $(PORT) --server.headless true
+	$(BIN)/streamlit run app/main.py --server.address $(ADDRESS) --server.port $(PORT) --server.headless true
 
 test: install
 	@.ci/system-deps --test

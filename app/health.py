@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import make_url, text
 
+from app.launch import UNSAFE, unsafe_allowed
 from app.resources import PROVIDER_MODELS, engine
 from arena.errors import SandboxUnavailable
 from arena.sandboxes import BACKENDS, get_backend
@@ -37,7 +38,11 @@ def sandboxes() -> list[dict]:
         if name == "local" and ok:
             version = subprocess.run(["bwrap", "--version"], capture_output=True, text=True).stdout.strip()
             detail = f"{version} at {shutil.which('bwrap')}"
-        out.append({"backend": name, "ok": ok, "detail": detail})
+        warn = not ok or name == UNSAFE  # present is not healthy: it isolates nothing
+        if name == UNSAFE and ok:
+            allowed = "allowed for the app (ARENA_ALLOW_UNSAFE_LOCAL=1)" if unsafe_allowed() else "refused by the app"
+            detail = f"no isolation: commands run as host processes; {allowed}"
+        out.append({"backend": name, "ok": ok, "warn": warn, "detail": detail})
     return out
 
 

@@ -8,12 +8,20 @@ from pathlib import Path
 
 import yaml
 
+from arena.config import setting
 from arena.errors import UserError
 from arena.orchestrator import validate
 from arena.reputation.ledger import agent_name
 from arena.spec import ArenaSpec, spec_from_dict
 
 CONTESTANT_COLUMNS = ["name", "model", "strategy", "step_limit", "cost_limit"]
+BACKENDS = ["local", "unsafe-local"]
+UNSAFE = "unsafe-local"
+REFUSAL = (
+    "this spec asks for the unsafe-local backend, which runs contestants' and setup commands as plain host "
+    "processes; the app refuses it unless the operator sets ARENA_ALLOW_UNSAFE_LOCAL=1; use backend: local"
+)
+NO_ISOLATION = "sandbox: unsafe-local — no isolation: commands run as host processes"
 
 
 def spec_dict(form: dict, contestants: list[dict]) -> dict:
@@ -42,19 +50,60 @@ def apply_preset(preset: dict, state) -> str:
         task = preset.get("task", {})
         for field in ("repo", "base", "title", "problem_statement", "setup_command", "test_command"):
             state[field] = task.get(field) or ("HEAD" if field == "base" else "")
+        state["backend"] = (preset.get("sandbox") or {}).get("backend", "local")
         state["source"] = "Git URL" if str(task.get("repo", "")).startswith(("http://", "https://")) else "Local path"
         state["preset_applied"] = digest
     return digest
 
 
+def backends(current: str | None) -> list[str]:
+    """The backend choices, plus a preset's unknown one so that it is shown (and refused by validation), not dropped."""
+    return BACKENDS + ([current] if current and current not in BACKENDS else [])
+
+
+def unsafe_allowed() -> bool:
+    try:
+        return bool(setting("ARENA_ALLOW_UNSAFE_LOCAL"))
+    except UserError:  # a malformed value allows nothing: the host is what is at stake
+        return False
+
+
+def refusal(backend: str | None) -> str | None:
+    """Why the app will not run this backend, or None. The CLI is the operator's own; the app is anyone's."""
+    return REFUSAL if backend == UNSAFE and not unsafe_allowed() else None
+
+
+def backend_notes(backend: str, errors: list[str]) -> list[str]:
+    """The red lines under the backend: the refusal or the no-isolation notice for the current choice, then errors."""
+    live = refusal(backend) or (NO_ISOLATION if backend == UNSAFE else None)
+    stale = [m for m in errors if m != REFUSAL]  # the refusal follows the current choice, not the last press
+    return [m for m in dict.fromkeys([live, *stale]) if m]
+
+
 def check(raw: dict, base_dir: Path, repos) -> tuple[ArenaSpec | None, str | None, dict[str, list[str]]]:
-    """(spec, base sha, {}) when it can launch, else (None, None, {field path: [messages]}) to show by the fields."""
+    """(spec, base sha, {}) when it can launch, else (None, None, {field path: [messages]}) to show by the fields.
+
+    unsafe-local is refused here, on the parsed spec, so every way into the form (typed, uploaded, Run again) meets it.
+    """
     try:
         spec = spec_from_dict(raw, base_dir=base_dir, source="the form")
+        if why := refusal(spec.sandbox.backend):
+            return None, None, {"sandbox.backend": [why]}
         base_sha = validate(spec, repos)
     except UserError as e:
         return None, None, field_errors(str(e))
     return spec, base_sha, {}
+
+
+def submit(raw: dict, base_dir: Path, engine) -> tuple[str | None, dict[str, list[str]]]:
+    """The one place the app launches an arena: (arena id, {}) or (None, errors by field); nothing is written if refused."""
+    spec, base_sha, errors = check(raw, base_dir, engine.repos)
+    if spec is None:  # refused (unsafe-local), malformed or invalid
+        return None, errors
+    try:
+        return engine.launch(spec, base_sha), {}
+    except UserError as e:  # e.g. an agent that cannot cover its stake
+        return None, {"contestants": [str(e)]}
 
 
 def field_errors(message: str) -> dict[str, list[str]]:

@@ -19,6 +19,16 @@ def elapsed(start: str | None, end: str | None) -> str:
     return f"{int(seconds // 60)}m {seconds % 60:04.1f}s" if seconds >= 60 else f"{seconds:.1f}s"
 
 
+def status(c: dict, limit: int = 200) -> str:
+    """A contestant's status with its error, if any: `completed` alone would hide e.g. a patch that was not collected.
+
+    Cut at `limit` characters for lists and hovers; the Live tab shows the whole error.
+    """
+    error = " · ".join((c["error"] or "").splitlines())
+    error = error if len(error) <= limit else error[: limit - 1] + "…"
+    return f"{c['status']} · {error}" if error else c["status"]
+
+
 def timeline(contestants: list[dict]) -> go.Figure:
     """One bar per contestant, from its start to its end (or now), coloured by status."""
     fig = go.Figure()
@@ -29,7 +39,7 @@ def timeline(contestants: list[dict]) -> go.Figure:
         end = datetime.fromisoformat(c["finished_at"]) if c["finished_at"] else now()
         fig.add_bar(y=[c["name"]], x=[(end - start).total_seconds() * 1000], base=[start], orientation="h",
                     marker_color=STATUS_COLOURS.get(c["status"], "#71717a"), name=c["status"],
-                    hovertext=f"{c['status']} · {c['steps']} steps", showlegend=False)  # fmt: skip
+                    hovertext=f"{status(c)} · {c['steps']} steps", showlegend=False)  # fmt: skip
     fig.update_layout(height=60 + 28 * len(contestants), margin=dict(l=0, r=0, t=10, b=0), xaxis_type="date",
                       paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", barmode="overlay")  # fmt: skip
     return fig

@@ -23,8 +23,17 @@ DEFAULT = "arenas"
 
 def page(name: str) -> st.Page:
     path, title, icon = PAGES[name]
-    return st.Page(path, title=title, icon=icon, default=name == DEFAULT)
+    return st.Page(path, title=title, icon=icon)
+
+
+def _home() -> None:
+    st.switch_page(page(DEFAULT))
 
 
 def navigation():
-    return st.navigation({section: [page(n) for n in names] for section, names in SECTIONS.items()})
+    # Streamlit serves its default page at "/" only, so a default Arenas page made /arenas "Page not found".
+    # Instead a hidden default page sends "/" on to /arenas, and every page keeps its own address.
+    home = st.Page(_home, title="Agent Arena", url_path="home", default=True, visibility="hidden")
+    sections = {section: [page(n) for n in names] for section, names in SECTIONS.items()}
+    sections[next(iter(SECTIONS))].insert(0, home)
+    return st.navigation(sections)

@@ -4,8 +4,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from app.launch import refusal
+from arena.errors import UserError
 
-def ranking_table(verdict: dict) -> pd.DataFrame:
+
+def errors(arena: dict) -> dict[str, str]:
+    """Each contestant's error, all of it (a completed contestant can still have one: its patch was not collected)."""
+    return {c["name"]: " · ".join(c["error"].splitlines()) for c in arena["contestants"] if c["error"]}
+
+
+def ranking_table(verdict: dict, errors: dict[str, str] | None = None) -> pd.DataFrame:
+    errors = errors or {}
     rows = []
     for p in verdict["ranking"]:
         e = p["evidence"]
@@ -17,7 +26,7 @@ def ranking_table(verdict: dict) -> pd.DataFrame:
             "regressions": len(e["regressions"]), "tampered": "yes" if e["tampered"] else "",
             "votes": f"{e['votes']}/{e['voters']}" if e["voters"] else "-", "lines": e["diff_lines"],
             "files": len(e["files"]), "cost": round(e["cost"], 4), "time s": round(e["duration_s"], 1),
-            "why": p["reasons"][0],
+            "why": p["reasons"][0], "error": errors.get(p["name"], ""),
         })  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -39,3 +48,12 @@ def patches(arena: dict, verdict: dict | None) -> dict[str, str]:
     if verdict and verdict["judge"].get("synthesis_patch"):
         out["synthesis"] = verdict["judge"]["synthesis_patch"]
     return out
+
+
+def judge_again(engine, arena_id: str):
+    """Re-judge in the background (a Future). Judging re-runs the setup and test commands on the arena's own backend,
+    so an unsafe-local arena (say, run from the CLI) is refused here as it would be at launch."""
+    backend = (engine.store.arena(arena_id).spec.get("sandbox") or {}).get("backend", "local")
+    if why := refusal(backend):
+        raise UserError(f"cannot judge again: {why}")
+    return engine.pool.submit(engine.judge, arena_id)

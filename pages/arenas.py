@@ -4,7 +4,7 @@ from datetime import date
 
 import streamlit as st
 
-from app import queries
+from app import live, queries
 
 st.title("Arenas")
 rows = queries.arenas()
@@ -29,7 +29,7 @@ for arena in shown:
     with st.container(border=True):
         st.markdown(f"**{arena['title']}** · `{arena['arena_id']}` · {arena['status']}{winner}")
         st.caption(f"{arena['repo']} @ {arena['base_sha'][:12]} · {arena['created_at'][:16]} · "
-                   + ", ".join(f"{c['name']} ({c['status']})" for c in arena["contestants"]))  # fmt: skip
+                   + ", ".join(f"{c['name']} ({live.status(c)})" for c in arena["contestants"]))  # fmt: skip
         left, mid, right, _ = st.columns([1, 1, 1, 5])
         if left.button("Live", key=f"live-{arena['arena_id']}", icon=":material/monitoring:"):
             queries.show_arena(arena["arena_id"], "live")

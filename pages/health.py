@@ -11,7 +11,7 @@ st.subheader("Database")
 
 st.subheader("Sandbox backends")
 for row in health.sandboxes():
-    (st.success if row["ok"] else st.warning)(f"**{row['backend']}** · {row['detail']}")
+    (st.warning if row["warn"] else st.success)(f"**{row['backend']}** · {row['detail']}")
 
 st.subheader("Model providers")
 st.caption("Only whether each variable is set; keys are never shown.")

@@ -5,7 +5,6 @@ import streamlit as st
 
 from app import launch, queries
 from app.resources import configured_models, engine, upload_dir
-from arena.errors import UserError
 from arena.spec import BUILTIN_STRATEGIES
 
 st.title("Launch an arena")
@@ -45,7 +44,8 @@ show_errors("task.base")
 task["title"] = st.text_input("Title", key="title")
 task["problem_statement"] = st.text_area("Problem statement", height=140, key="problem_statement")
 show_errors("task.problem_statement")
-with st.expander("Setup and tests (optional)"):
+# Open when a preset brings a setup command: it runs once with network, so it should not hide.
+with st.expander("Setup and tests (optional)", expanded=bool(st.session_state.get("setup_command"))):
     task["setup_command"] = st.text_input("Setup command (runs once, with network)", key="setup_command")
     task["test_command"] = st.text_input("Test command (detected if empty)", key="test_command")
     show_errors("task.setup_command")
@@ -72,19 +72,24 @@ if stakes := launch.stakes(launch.spec_dict({"task": {}, "limits": {}, "sandbox"
     st.dataframe(stakes, hide_index=True, width="stretch")
 show_errors("contestants")
 
-col1, col2, col3 = st.columns(3)
-limits = {
-    "max_parallel": col1.number_input("Max parallel", 1, 64, preset.get("limits", {}).get("max_parallel", 4)),
-    "time_budget_s": col2.number_input(
-        "Time budget (s)", 10, 86_400, preset.get("limits", {}).get("time_budget_s", 1800)
-    ),
+col1, col2, col3, col4 = st.columns(4)
+limits = preset.get("limits", {})
+limits = {  # int(): a stored spec (Run again) holds the time budget as a float, which these int inputs refuse
+    "max_parallel": col1.number_input("Max parallel", 1, 64, int(limits.get("max_parallel", 4))),
+    "time_budget_s": col2.number_input("Time budget (s)", 10, 86_400, int(limits.get("time_budget_s", 1800))),
 }
 judge_model = col3.text_input("Reviewer model (optional)", value=preset.get("judge", {}).get("model") or "")
+# Always shown, never silently kept from a preset: the backend decides whether commands run on the host.
+backend = col4.selectbox("Sandbox backend", launch.backends(st.session_state.get("backend")), key="backend",
+                         help="local: bubblewrap, no network, an overlay per contestant")  # fmt: skip
+for message in launch.backend_notes(backend, errors.get("sandbox.backend", [])):
+    st.error(message, icon=":material/gpp_bad:")
 show_errors("limits")
+show_errors("sandbox")
 form = {
     "task": task,
     "limits": limits,
-    "sandbox": preset.get("sandbox", {"backend": "local"}),
+    "sandbox": {**preset.get("sandbox", {}), "backend": backend},
     "judge": {"model": judge_model},
 }
 raw = launch.spec_dict(form, edited.to_dict("records"))
@@ -92,13 +97,8 @@ show_errors("form")
 
 left, right = st.columns([1, 4])
 if left.button("Launch", type="primary", icon=":material/rocket_launch:"):
-    spec, base_sha, st.session_state["launch_errors"] = launch.check(raw, upload_dir(), engine().repos)
-    if spec is None:
-        st.rerun()
-    try:
-        arena_id = engine().launch(spec, base_sha)
-    except UserError as e:  # e.g. an agent that cannot cover its stake
-        st.session_state["launch_errors"] = {"contestants": [str(e)]}
+    arena_id, st.session_state["launch_errors"] = launch.submit(raw, upload_dir(), engine())
+    if arena_id is None:
         st.rerun()
     queries.show_arena(arena_id, "live")
 right.download_button("Download spec YAML", launch.to_yaml(raw), file_name="arena.yaml", mime="text/yaml")

@@ -37,6 +37,8 @@ def watch() -> None:
         with tab:
             st.markdown(f"`{c['status']}`" + (f" · exit **{c['exit_status']}**" if c["exit_status"] else "")
                         + f" · {c['model']} · {c['strategy']}")  # fmt: skip
+            if c["error"]:  # whatever the status: a completed contestant can have one (its patch not collected)
+                st.error(c["error"], icon=":material/error:")
             cols = st.columns(4)
             cols[0].metric("steps", c["steps"])
             cols[1].metric("cost", f"${c['cost']:.4f}")
@@ -44,8 +46,6 @@ def watch() -> None:
             cols[3].metric("elapsed", live.elapsed(c["started_at"], c["finished_at"]))
             if c["status"] == "running" and st.button("Cancel", key=f"cancel-{arena_id}-{c['name']}"):
                 engine().cancel(arena_id, c["name"])
-            if c["error"]:
-                st.error(c["error"].splitlines()[0])
             if not tab.open:
                 continue
             traj = trajectory_cache().get(Path(c["trajectory_path"])) if c["trajectory_path"] else None

@@ -4,6 +4,7 @@ import streamlit as st
 
 from app import queries, results
 from app.resources import engine
+from arena.errors import UserError
 
 st.title("Results")
 arena_id = queries.selected_arena()
@@ -13,7 +14,10 @@ if arena_id is None:
 arena = queries.arena(arena_id)
 verdict = arena["verdict"]
 if st.button("Judge again", icon=":material/gavel:", disabled=arena["status"] in ("queued", "running")):
-    st.session_state[f"judging-{arena_id}"] = engine().pool.submit(engine().judge, arena_id)
+    try:
+        st.session_state[f"judging-{arena_id}"] = results.judge_again(engine(), arena_id)
+    except UserError as e:
+        st.error(str(e), icon=":material/gpp_bad:")
 if (job := st.session_state.get(f"judging-{arena_id}")) is not None:
     if not job.done():
         st.info("Judging again in the background; rerun this page to see the new verdict when it is stored.")
@@ -41,7 +45,8 @@ if judge.get("fallback"):
 if judge.get("rationale"):
     st.info(f"**Reviewer ({judge.get('reviewer')}):** {judge['rationale']}")
 
-st.dataframe(results.ranking_table(verdict), hide_index=True, width="stretch")
+errors = results.errors(arena)
+st.dataframe(results.ranking_table(verdict, errors), hide_index=True, width="stretch")
 st.subheader("Why each candidate placed where it did")
 for p in verdict["ranking"]:
     with st.expander(f"#{p['rank']} {p['name']} · {p['reasons'][0]}", expanded=p["rank"] == 1):
@@ -54,6 +59,7 @@ if losers:
     st.subheader("The losers, and why they lost")
     for p in losers:
         failures = p["evidence"]["gate_failures"] or [p["reasons"][0]]
+        failures += [f"error: {errors[p['name']]}"] if p["name"] in errors else []
         st.markdown(f"**{p['name']}**: " + "; ".join(failures))
 
 if (matrix := results.vote_matrix(judge)) is not None:

@@ -16,12 +16,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+from app.launch import REFUSAL
+from arena.config import Settings
+from arena.storage import Store
 from tests.conftest import CALC_FILES, make_repo, write_steps
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 NAMES = ["alpha", "bravo", "charlie"]
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
 
 
 def free_port() -> int:
@@ -35,6 +40,7 @@ def server(tmp_path):
     """`streamlit run app/main.py` on 127.0.0.1 with its own data dir; yields (url, data dir)."""
     data, port = tmp_path / "data", free_port()
     env = {**os.environ, "ARENA_DATA_DIR": str(data)}
+    env.pop("ARENA_ALLOW_UNSAFE_LOCAL", None)  # the app's default, whatever this shell has
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -191,3 +197,56 @@ def test_every_page_renders_in_chromium_without_a_server_traceback(server):
             page.wait_for_timeout(800)  # let the script finish; the server fixture fails on any traceback it logged
             assert page.locator("[data-testid='stException']").count() == 0, path
         browser.close()
+
+
+def test_the_arenas_address_opens_the_arenas_page_without_a_page_not_found(server):
+    """/arenas used to be "Page not found": the default page is served at "/" only. "/" now leads to /arenas."""
+    from playwright.sync_api import sync_playwright
+
+    url, data = server
+    subprocess.run([sys.executable, "-m", "arena.cli", "demo", "--json"], env={**os.environ, "ARENA_DATA_DIR": str(data)},
+                   cwd=ROOT, capture_output=True, check=True, timeout=120)  # fmt: skip
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        for path in ("arenas", ""):
+            page.goto(f"{url}/{path}")
+            page.wait_for_selector("h1:has-text('Arenas')", timeout=30_000)
+            page.wait_for_selector("text=median() is wrong", timeout=30_000)
+            page.wait_for_timeout(1500)  # the toast comes after the page has rendered
+            assert "Page not found" not in page.inner_text("body"), path
+            assert page.url == f"{url}/arenas", path
+        browser.close()
+
+
+def test_an_uploaded_unsafe_local_spec_is_refused_and_runs_nothing(server, tmp_path):
+    """The upload path (AppTest cannot upload): refused on the form and on Launch; its setup never runs on the host."""
+    from playwright.sync_api import sync_playwright
+
+    url, data = server
+    repo, marker = tmp_path / "calc", tmp_path / "ran-on-the-host"
+    make_repo(repo, CALC_FILES)
+    write_steps(
+        tmp_path / "done.yaml", [{"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]}]
+    )
+    spec = {"task": {"repo": str(repo), "title": "uploaded unsafe spec", "problem_statement": "add() subtracts",
+                     "setup_command": f"touch {marker}"},
+            "contestants": [{"name": "a", "model": f"scripted:{tmp_path / 'done.yaml'}"}],
+            "sandbox": {"backend": "unsafe-local"}}  # fmt: skip
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/launch")
+        page.wait_for_selector("h1:has-text('Launch an arena')", timeout=30_000)
+        page.locator("input[type=file]").first.set_input_files(str(tmp_path / "spec.yaml"))
+        page.wait_for_selector(f"text={REFUSAL}", timeout=30_000)  # on the form, before any press
+        page.get_by_role("button", name="Launch", exact=True).click()
+        page.wait_for_timeout(3000)  # a launch would have started the setup command by now
+        page.wait_for_selector(f"text={REFUSAL}", timeout=30_000)
+        assert page.locator("h1:has-text('Launch an arena')").count() == 1
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "launch-unsafe-refused.png"), full_page=True)
+        browser.close()
+    assert not marker.exists()
+    assert Store(Settings.from_env(data).database_url).arenas() == []
