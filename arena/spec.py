@@ -11,11 +11,15 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from arena.config import SETTINGS
 from arena.errors import SpecError
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 BUILTIN_STRATEGIES = ("minimal-fix", "test-first", "balanced")
 MODEL_SCHEMES = ("scripted", "replay")
+# model_kwargs that would route a model call or carry credentials around api_base:.
+ROUTING_WORDS = ("base", "url", "endpoint", "host", "proxy", "header", "provider", "region", "location",
+                 "credential", "auth", "aws_", "vertex", "azure", "deployment", "organization", "project")  # fmt: skip
 
 
 class _Strict(BaseModel):
@@ -73,8 +77,14 @@ class ContestantSpec(_Strict):
     """Stop this contestant after so many seconds; 0 leaves it to the arena's time budget."""
     api_base: str | None = None
     """OpenAI-compatible endpoint for a litellm model (else ARENA_API_BASE or the provider's default)."""
+    api_key_env: str | None = None
+    """Name of the variable holding the key for `api_base` (ARENA_<...>); default ARENA_API_KEY, else no key."""
     model_kwargs: dict[str, Any] = {}
     """Extra arguments passed to litellm.completion (temperature, ...)."""
+
+    @field_validator("api_key_env")
+    def _key_variable(cls, value: str | None) -> str | None:
+        return _check_key_variable(value)
 
     @field_validator("model")
     def _known_scheme(cls, value: str) -> str:
@@ -130,6 +140,8 @@ class JudgeSpec(_Strict):
     model: str | None = None
     """litellm model for the reviewer; without one a documented heuristic ranks."""
     api_base: str | None = None
+    api_key_env: str | None = None
+    """As for a contestant: the variable holding the key for `api_base`."""
     model_kwargs: dict[str, Any] = {}
     synthesize: bool = False
     """Let the reviewer write a combined patch that competes as the contestant `synthesis`."""
@@ -142,6 +154,10 @@ class JudgeSpec(_Strict):
     @field_validator("model_kwargs")
     def _no_secrets(cls, value: dict[str, Any]) -> dict[str, Any]:
         return _reject_secrets(value)
+
+    @field_validator("api_key_env")
+    def _key_variable(cls, value: str | None) -> str | None:
+        return _check_key_variable(value)
 
 
 class ArenaSpec(_Strict):
@@ -174,13 +190,40 @@ def _reject_secrets(kwargs: dict[str, Any]) -> dict[str, Any]:
     if secret:
         raise ValueError(
             f"{', '.join(secret)} looks like a secret; specs are stored and shown, so put keys in the environment "
-            "(the provider's variable such as OPENAI_API_KEY, or ARENA_API_KEY for api_base endpoints)"
+            "(the provider's variable such as OPENAI_API_KEY, or ARENA_API_KEY / api_key_env for api_base endpoints)"
+        )
+    # Where the call goes decides which key it may carry, so only `api_base:` may say it (README: Trust model).
+    routing = [k for k in kwargs if any(word in k.lower() for word in ROUTING_WORDS)]
+    if routing:
+        raise ValueError(
+            f"{', '.join(routing)} would choose where the model call goes or how it authenticates; "
+            "give the endpoint as api_base: (and its key's variable as api_key_env:) instead"
         )
     return kwargs
 
 
+def _check_key_variable(name: str | None) -> str | None:
+    """api_key_env names an ARENA_ variable that is not one of the arena's own settings (or ARENA_API_KEY).
+
+    A spec may be uploaded by anyone and chooses its own api_base, so it must not be able to name a
+    provider's key (OPENAI_API_KEY) or any other secret of the host (ARENA_DATABASE_URL) to be sent there.
+    """
+    if name is None:
+        return None
+    if not re.fullmatch(r"[A-Z_][A-Z0-9_]*", name):
+        raise ValueError(f"'{name}' is not an environment variable name; give a NAME like ARENA_KEY_FOR_GATEWAY")
+    if not name.startswith("ARENA_") or (name in SETTINGS and name != "ARENA_API_KEY"):
+        raise ValueError(
+            f"'{name}' may not be sent to a spec's api_base: api_key_env must name a variable of your own "
+            "starting with ARENA_ (e.g. ARENA_KEY_FOR_GATEWAY) that is not one of the arena's settings; "
+            "provider keys such as OPENAI_API_KEY go only to their provider's endpoint"
+        )
+    return name
+
+
 def is_git_url(value: str) -> bool:
-    return bool(re.match(r"^(https?|ssh|git)://|^git@", value))
+    """A URL (any scheme, so file:// and git:// are refused by name rather than taken for paths) or git@host:path."""
+    return bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://|^[^@/:\s]+@[^/:\s]+:", value))
 
 
 def load_spec(path: Path | str) -> ArenaSpec:

@@ -44,6 +44,9 @@ class ArenaLitellmModel(LitellmModel):
         kwargs["model_kwargs"] = {"drop_params": True, "timeout": retry.timeout_s, "num_retries": 0} | kwargs[
             "model_kwargs"
         ]
+        if kwargs["model_kwargs"].get("api_base") and not api_key:
+            # litellm would fill a missing key from the provider's variable (OPENAI_API_KEY) and send it there.
+            raise ValueError("a custom api_base needs a key of its own; build the model with make_model()")
         super().__init__(**kwargs)
         self.retry = retry
         self.stop_signal = None  # set by ContestantAgent: retries end when the contestant is stopped

@@ -16,10 +16,20 @@ from minisweagent.exceptions import InterruptAgentFlow
 from minisweagent.models.test_models import DeterministicModel
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from arena.config import env_numbers
+from arena.config import env_numbers, setting
 from arena.errors import SpecError
 from arena.spec import ContestantSpec
 
+# Providers whose only credential litellm sends is the api_key argument, which we always pass for a
+# custom endpoint. Others (bedrock, vertex_ai, azure, ...) would sign with cloud credentials from the
+# environment, so they never go to a custom endpoint.
+CUSTOM_ENDPOINT_PROVIDERS = ("openai", "text-completion-openai", "custom_openai", "hosted_vllm", "lm_studio",
+                             "llamafile", "ollama", "ollama_chat", "litellm_proxy", "anthropic")  # fmt: skip
+# The OpenAI SDK adds the operator's organization and project (OPENAI_ORG_ID, OPENAI_PROJECT_ID, ...) from
+# the environment to every request; a custom endpoint gets them blank.
+ENDPOINT_KWARGS = {"extra_headers": {"OpenAI-Organization": "", "OpenAI-Project": ""}}
+NO_KEY = "sk-local-endpoint"
+"""Sent to a custom endpoint when no key is configured: local servers ignore it; it is no one's secret."""
 V1_ACTION = re.compile(r"```(?:bash|mswea_bash_command)\s*\n(.*?)\n```", re.DOTALL)
 
 
@@ -130,39 +140,73 @@ def make_model(contestant: ContestantSpec, observation: dict[str, Any], retry: "
         )
     from arena.agents.litellm import ArenaLitellmModel
 
-    kwargs = dict(contestant.model_kwargs)
-    api_base = contestant.api_base or os.environ.get("ARENA_API_BASE")
-    api_key = None  # litellm then reads the provider's own variable (OPENAI_API_KEY, ...)
-    if api_base:
-        kwargs["api_base"] = api_base
-        api_key = os.environ.get("ARENA_API_KEY")
-        if not api_key and not os.environ.get(f"{contestant.model.split('/')[0].upper()}_API_KEY"):
-            api_key = "sk-local-endpoint"  # local OpenAI-compatible servers want some key, any key
+    api_base, api_key = endpoint_and_key(contestant.model, contestant.api_base, contestant.api_key_env)
+    kwargs = dict(contestant.model_kwargs) | ({"api_base": api_base, **ENDPOINT_KWARGS} if api_base else {})
     return ArenaLitellmModel(
         model_name=contestant.model, model_kwargs=kwargs, api_key=api_key, retry=retry, **observation
     )
 
 
-def check_litellm_model(model: str, api_base: str | None) -> None:
-    """SpecError unless litellm knows the provider and (without an endpoint of our own) its key is set."""
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+def endpoint_and_key(model: str, api_base: str | None, api_key_env: str | None) -> tuple[str | None, str | None]:
+    """(api_base, api_key) for a litellm call; SpecError if the spec's key variable is unset.
+
+    Without a custom endpoint both are None: litellm sends the provider's own key (OPENAI_API_KEY, ...)
+    to that provider's endpoint. A custom endpoint gets ARENA_API_KEY or the variable the spec names,
+    else a placeholder (the OpenAI SDK wants some key), never a provider key: passing api_key
+    explicitly is what stops litellm from falling back to the provider's variable.
+    """
+    base = api_base or setting("ARENA_API_BASE")
+    if not base:
+        if api_key_env:
+            raise SpecError(
+                f"api_key_env: {api_key_env} names the key for a custom endpoint, but there is none; "
+                "give api_base: (or set ARENA_API_BASE), or remove api_key_env"
+            )
+        return None, None
+    provider = _provider(model)
+    if provider not in CUSTOM_ENDPOINT_PROVIDERS:
+        raise SpecError(
+            f"'{model}' cannot use a custom api_base ({base}): litellm would authenticate to it with "
+            f"{provider} credentials from this host's environment; write openai/<model> for an OpenAI-compatible "
+            f"endpoint (custom endpoints work with {', '.join(CUSTOM_ENDPOINT_PROVIDERS)})"
+        )
+    if api_key_env:
+        key = os.environ.get(api_key_env)
+        if not key:
+            raise SpecError(
+                f"api_key_env: {api_key_env} is not set; export {api_key_env}=<the key for {base}>, "
+                "or remove api_key_env to call it without a key"
+            )
+        return base, key
+    return base, setting("ARENA_API_KEY") or NO_KEY
+
+
+def check_litellm_model(model: str, api_base: str | None, api_key_env: str | None = None) -> None:
+    """SpecError unless litellm knows the provider and its key is there (the spec's, or the provider's own)."""
+    _provider(model)
+    if endpoint_and_key(model, api_base, api_key_env)[0]:
+        return
     import litellm
 
-    litellm.suppress_debug_info = True
-    try:
-        litellm.get_llm_provider(model)
-    except Exception:
-        raise SpecError(
-            f"litellm does not know the provider of '{model}'; write provider/model, e.g. openai/gpt-4.1-mini "
-            "(or scripted:FILE / replay:TRAJ)"
-        ) from None
-    if api_base or os.environ.get("ARENA_API_BASE"):
-        return
     missing = litellm.validate_environment(model).get("missing_keys") or []
     if missing:
         raise SpecError(
             f"{', '.join(missing)} is not set for '{model}'; export it, or give api_base for an OpenAI-compatible server"
         )
+
+
+def _provider(model: str) -> str:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    litellm.suppress_debug_info = True
+    try:
+        return litellm.get_llm_provider(model)[1]
+    except Exception:
+        raise SpecError(
+            f"litellm does not know the provider of '{model}'; write provider/model, e.g. openai/gpt-4.1-mini "
+            "(or scripted:FILE / replay:TRAJ)"
+        ) from None
 
 
 class RetryPolicy(BaseModel):

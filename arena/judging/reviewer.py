@@ -11,7 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from arena.agents.models import RetryPolicy
+from arena.agents.models import ENDPOINT_KWARGS, RetryPolicy, endpoint_and_key
+from arena.errors import SpecError
 from arena.judging.patches import patch_bytes
 from arena.spec import JudgeSpec
 
@@ -49,9 +50,12 @@ def _complete(judge: JudgeSpec, messages: list[dict], retry: RetryPolicy) -> tup
     from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
     kwargs: dict[str, Any] = {"timeout": retry.timeout_s, "num_retries": 0, "drop_params": True} | judge.model_kwargs
-    if judge.api_base or os.environ.get("ARENA_API_BASE"):
-        kwargs["api_base"] = judge.api_base or os.environ["ARENA_API_BASE"]
-        kwargs["api_key"] = os.environ.get("ARENA_API_KEY") or "sk-local-endpoint"
+    try:  # the contestants' rule: a custom endpoint gets its own key or a placeholder, never a provider's
+        api_base, api_key = endpoint_and_key(judge.model or "", judge.api_base, judge.api_key_env)
+    except SpecError as e:
+        raise ReviewerError(f"the reviewer cannot be called: {e}") from None
+    if api_base:
+        kwargs |= {"api_base": api_base, "api_key": api_key, **ENDPOINT_KWARGS}
     retrying = Retrying(
         reraise=True,
         stop=stop_after_attempt(retry.attempts),

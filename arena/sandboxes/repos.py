@@ -7,19 +7,23 @@
 Contestants never write to a pristine checkout: the local sandbox lays a private overlay over it.
 """
 
+import contextlib
 import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from arena.config import setting
 from arena.errors import SandboxError, SpecError
+from arena.netguard import GitRemote, check_git_url, redact
 
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C"}
 # Never part of a patch, whether or not the repository ignores them.
@@ -29,13 +33,36 @@ _thread_locks_guard = threading.Lock()
 
 
 def git(*args: str, cwd: Path | str | None = None, check: bool = True, timeout: float = 600) -> str:
-    """Run git on the host and return stdout; raises SandboxError with git's message on failure."""
-    result = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **GIT_ENV}
-    )
+    """Run git on the host and return stdout; raises SandboxError with git's message on failure or timeout."""
+    result = run_bounded(["git", *args], cwd=cwd, timeout=timeout, what=f"git {' '.join(args[:3])}")
     if check and result.returncode != 0:
         raise SandboxError(f"git {' '.join(args[:3])} failed: {result.stderr.strip() or result.stdout.strip()}")
     return result.stdout
+
+
+def run_bounded(
+    command: list[str], *, cwd: Path | str | None, timeout: float, what: str, setting_name: str = ""
+) -> subprocess.CompletedProcess:
+    """Run `command` (git) in its own process group; past `timeout` kill the whole group and raise SandboxError.
+
+    The group matters: git clone runs git-remote-https as a child, which a plain kill would leave behind.
+    """
+    process = subprocess.Popen(
+        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **GIT_ENV}, start_new_session=True,
+    )  # fmt: skip
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        bound = f"{setting_name}={timeout:g} s" if setting_name else f"{timeout:g} s"
+        raise SandboxError(
+            f"{what} took longer than {bound} and was stopped; check that the server answers"
+            + (f", or raise {setting_name}" if setting_name else "")
+        ) from None
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 @contextmanager
@@ -51,6 +78,39 @@ def locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _check_remote(repo: str) -> GitRemote:
+    try:
+        return check_git_url(repo)
+    except SpecError as e:
+        raise SpecError(f"task.repo: {e}") from None
+
+
+def _shown(repo: str) -> str:
+    return repo if Path(repo).is_dir() else redact(repo)
+
+
+def _remote_git(
+    args: list[str], remote: GitRemote | None, cwd: Path | None = None, *, what: str
+) -> subprocess.CompletedProcess:
+    """git `args` against a checked remote (or a local repository), bounded by ARENA_GIT_TIMEOUT_S."""
+    timeout = float(setting("ARENA_GIT_TIMEOUT_S"))
+    config = ["-c", "http.lowSpeedLimit=1000", "-c", f"http.lowSpeedTime={max(1, int(min(60, timeout)))}"]
+    if remote is not None:
+        # Only the transports the guard allowed; no redirect to an address it did not check; and curl
+        # connects to the addresses checked, not to what a second DNS answer might say (rebinding).
+        config += ["-c", "protocol.allow=never", "-c", f"protocol.{remote.scheme}.allow=always"]
+        if not setting("ARENA_ALLOW_PRIVATE_NETWORK"):
+            config += ["-c", "http.followRedirects=false"]
+            if remote.scheme == "https":
+                pinned = f"{remote.host}:{remote.port}:{','.join(_bracketed(a) for a in remote.addresses)}"
+                config += ["-c", f"http.curloptResolve={pinned}"]
+    return run_bounded(["git", *config, *args], cwd=cwd, timeout=timeout, what=what, setting_name="ARENA_GIT_TIMEOUT_S")
+
+
+def _bracketed(address: str) -> str:
+    return f"[{address}]" if ":" in address else address
 
 
 def _slug(repo: str) -> str:
@@ -71,25 +131,34 @@ class RepoCache:
             self.cache_dir.chmod(0o700)
 
     def mirror(self, repo: str) -> Path:
-        """Clone `repo` once as a bare mirror; fetch it on every later use."""
+        """Clone `repo` once as a bare mirror; fetch it on every later use.
+
+        A remote URL is checked (scheme, every address its host resolves to) before git connects,
+        and every clone and fetch is bounded by ARENA_GIT_TIMEOUT_S, stalls included.
+        """
+        remote = None if Path(repo).is_dir() else _check_remote(repo)
         path = self.cache_dir / "mirrors" / f"{_slug(repo)}.git"
-        with locked(path):
+        with locked(path):  # an exception (a timeout too) releases it
             if (path / "HEAD").exists():
-                git("fetch", "--quiet", "--prune", "--force", cwd=path, check=False)
+                # A failed fetch keeps the cached mirror (resolve() says if base is missing); a stall raises.
+                _remote_git(
+                    ["fetch", "--quiet", "--prune", "--force"], remote, cwd=path, what=f"fetching {_shown(repo)}"
+                )
             else:
                 if path.exists():
                     shutil.rmtree(path)  # a clone that died half-way
                 path.parent.mkdir(parents=True, exist_ok=True)
-                result = subprocess.run(
-                    ["git", "clone", "--quiet", "--mirror", repo, str(path)],
-                    capture_output=True,
-                    text=True,
-                    env={**os.environ, **GIT_ENV},
-                )
+                try:
+                    result = _remote_git(
+                        ["clone", "--quiet", "--mirror", repo, str(path)], remote, what=f"cloning {_shown(repo)}"
+                    )
+                except SandboxError:
+                    shutil.rmtree(path, ignore_errors=True)
+                    raise
                 if result.returncode != 0:
                     shutil.rmtree(path, ignore_errors=True)
                     raise SpecError(
-                        f"task.repo: cannot clone '{repo}': {result.stderr.strip()}; "
+                        f"task.repo: cannot clone '{_shown(repo)}': {result.stderr.strip()}; "
                         "give a local git repository or a reachable git URL"
                     )
         return path
@@ -121,7 +190,10 @@ class RepoCache:
         mirror = self.mirror(repo)
         if subprocess.run(["git", "cat-file", "-e", f"{sha}^{{commit}}"], cwd=mirror).returncode != 0:
             # A local commit not on any ref (detached HEAD) is not in the mirror: fetch it by id.
-            git("fetch", "--quiet", repo, sha, cwd=mirror)
+            remote = None if Path(repo).is_dir() else _check_remote(repo)
+            result = _remote_git(["fetch", "--quiet", repo, sha], remote, cwd=mirror, what=f"fetching {sha[:12]}")
+            if result.returncode != 0:
+                raise SandboxError(f"git fetch of {sha[:12]} from {_shown(repo)} failed: {result.stderr.strip()}")
         if path.exists():
             shutil.rmtree(path)  # a checkout whose setup failed or died: start again from clean
         path.parent.mkdir(parents=True, exist_ok=True)

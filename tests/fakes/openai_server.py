@@ -57,6 +57,7 @@ class Request:
     body: dict[str, Any]
     headers: dict[str, str]
     """Lower-cased header names."""
+    path: str = "/v1/chat/completions"
     at: float = field(default_factory=time.monotonic)
 
 
@@ -92,9 +93,12 @@ class FakeOpenAI:
         with self._lock:
             return [r for r in self.requests if r.model == model.removeprefix("openai/")]
 
-    def _next(self, request: Request) -> Reply | None:
+    def _record(self, request: Request) -> None:
         with self._lock:
             self.requests.append(request)
+
+    def _next(self, request: Request) -> Reply | None:
+        with self._lock:
             queue = self._scripts[request.model]
             if not queue:
                 return None
@@ -116,7 +120,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         fake: FakeOpenAI = self.server.fake  # type: ignore[attr-defined]
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-        request = Request(str(body.get("model", "")), body, {k.lower(): v for k, v in self.headers.items()})
+        request = Request(
+            str(body.get("model", "")), body, {k.lower(): v for k, v in self.headers.items()}, path=self.path
+        )
+        fake._record(request)  # every request, on any path: tests assert on all the client sent
         if self.path.rstrip("/") != "/v1/chat/completions":
             return self._send(404, {"error": {"message": f"fake server: no route {self.path}", "type": "not_found"}})
         reply = fake._next(request)
