@@ -133,7 +133,8 @@ def test_the_first_judgement_agrees_and_rejudging_adds_a_verdict(judged):
     assert runner_up["passes_gates"] and runner_up["reasons"][0].endswith(("less time", "ordered by name"))
     assert first.resolved == 2
     assert first.judge["test_command_source"] == "spec" and first.judge["f2p_source"] == "spec"
-    assert first.judge["baseline"]["failing"] == F2P
+    assert first.judge["baseline"]["failing"] == F2P  # the sentinels' failures are not the task's
+    assert first.judge["sentinels"] == "required: ['assertEqual-fails', 'assertEqual-passes']"
 
 
 @pytest.mark.parametrize("adversary", sorted(ADVERSARIES))
@@ -217,6 +218,13 @@ def test_pytest_results_cross_validation_and_conftest_cheats(pytest_arena):
     cheat = ranking["conftest-cheat"]
     assert cheat["evidence"]["dropped"] == ["tests/conftest.py"] and not cheat["passes_gates"]
     assert any(r.startswith("F2P 0/1 passed") for r in cheat["reasons"])
+    assert cheat["evidence"]["framework_flags"] == [
+        "tests/conftest.py: adds or edits a conftest.py (pytest loads it as a plugin)",
+        "tests/conftest.py:4: def pytest_runtest_makereport(item, call): (defines a pytest hook or plugin)",
+    ]
+    # Sentinels ran in the task's own pytest and behaved at base, so every candidate is held to them.
+    assert info["sentinels"] == "required: ['assert-fails', 'assert-passes', 'assertEqual-fails', 'assertEqual-passes']"
+    assert set(ranking["plain-fix"]["evidence"]["sentinels"].values()) == {"passed", "failed"}
     # Both real fixes pass the gates; the one with fewer votes or more lines ranks behind.
     assert verdict.winner in ("plain-fix", "test-first-fix")
     assert {ranking["plain-fix"]["rank"], ranking["test-first-fix"]["rank"]} == {1, 2}

@@ -7,6 +7,7 @@ an overlay of the same prepared checkout (setup already done), so evaluation rei
 import shlex
 from dataclasses import dataclass, field
 
+from arena.judging.integrity import Sentinel, make_sentinel
 from arena.judging.patches import PatchInfo, is_test_file, parse_patch, patch_bytes
 from arena.judging.testrun import JUDGE_TMP, Runner, TestRun, run_tests
 from arena.protocols import Sandbox
@@ -23,6 +24,8 @@ class Workbench:
     """Test files at the base commit: always run from their base versions."""
     test_patch: str = ""
     """SWE-bench's test patch, applied after the candidate (and its restoration)."""
+    sentinel_dir: str | None = None
+    """Where sentinel test files go (arena/judging/integrity.py); None: no sentinels."""
 
 
 @dataclass
@@ -82,7 +85,25 @@ def evaluate(sandbox: Sandbox, bench: Workbench, patch: str) -> tuple[Applied, T
     if error := apply_test_patch(sandbox, bench):
         applied.applies, applied.apply_error = False, error
         return applied, None
-    return applied, run_tests(sandbox, bench.runner, bench.timeout_s)
+    return applied, run_suite(sandbox, bench)
+
+
+def run_suite(sandbox: Sandbox, bench: Workbench) -> TestRun:
+    """The whole suite, with a fresh sentinel beside the repository's tests (the baseline runs this too)."""
+    sentinel = place_sentinel(sandbox, bench)
+    return run_tests(sandbox, bench.runner, bench.timeout_s, sentinel=sentinel)
+
+
+def place_sentinel(sandbox: Sandbox, bench: Workbench) -> Sentinel | None:
+    """Write a sentinel test file into the checkout; when it cannot be written the run shows it as missing."""
+    if bench.sentinel_dir is None or (sentinel := make_sentinel(bench.runner.kind, bench.sentinel_dir)) is None:
+        return None
+    src = sandbox.upload(f"{JUDGE_TMP}/{sentinel.path.replace('/', '_')}", sentinel.source.encode())
+    folder = shlex.quote(sentinel.path.rpartition("/")[0] or ".")
+    # The staged copy goes: a hijack listing the judge's folder would learn the sentinel's name.
+    src, dest = shlex.quote(src), shlex.quote(sentinel.path)
+    sandbox.execute(f"mkdir -p {folder} && cp -- {src} {dest}; rm -f -- {src}", timeout=60)
+    return sentinel
 
 
 def new_test_files(info: PatchInfo) -> list[str]:

@@ -4,12 +4,13 @@ test command (spec, or detected with file:line evidence)
 baseline run at base ── which tests already fail (inferred F2P) and which pass (regression check)
 every candidate, in parallel, in a fresh sandbox: apply ── restore task tests ── run ── gates
 cross-validation: each candidate against the reproduction tests the others wrote
+sentinel tests in every suite run, a scan of every diff (arena/judging/integrity.py)
 reviewer (LLM, optional) ── synthesis (optional) ── rank (arena/judging/verdict.py)
 """
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -17,7 +18,16 @@ from pydantic import BaseModel
 from arena.agents.models import RetryPolicy
 from arena.errors import ArenaError
 from arena.judging.detect import detect_test_command
-from arena.judging.evaluate import Applied, Workbench, apply_candidate, apply_test_patch, evaluate, new_test_files
+from arena.judging.evaluate import (
+    Applied,
+    Workbench,
+    apply_candidate,
+    apply_test_patch,
+    evaluate,
+    new_test_files,
+    run_suite,
+)
+from arena.judging.integrity import behaving_roles, scan_patch, sentinel_dir
 from arena.judging.patches import is_test_file
 from arena.judging.reviewer import ReviewerError, prompt, review, synthesize
 from arena.judging.testrun import Runner, TestRun, run_tests, runner_for
@@ -80,12 +90,14 @@ class Judge:
     def _run(self, candidates: list[Candidate]) -> JudgeResult:
         self._patches = {c.name: c.patch for c in candidates}
         runner = self._runner()
+        existing = self._existing_tests()
         self.bench = bench = Workbench(
             base_sha=self.prepared.base_sha,
             runner=runner or Runner("true", "opaque"),
             timeout_s=self.spec.judge.test_timeout_s,
-            existing_tests=self._existing_tests(),
+            existing_tests=existing,
             test_patch=self.spec.task.test_patch,
+            sentinel_dir=sentinel_dir(existing),
         )
         self.with_tests = runner is not None
         # The baseline runs beside the candidates' test runs: only their scoring needs it, not the runs.
@@ -117,7 +129,7 @@ class Judge:
     def _runner(self) -> Runner | None:
         if self.spec.task.test_command:
             self.info["test_command"], self.info["test_command_source"] = self.spec.task.test_command, "spec"
-            return runner_for(self.spec.task.test_command)
+            return runner_for(self.spec.task.test_command, self.prepared.checkout)
         detected = detect_test_command(self.prepared.checkout)
         if detected is None:
             self.info["test_command"] = None
@@ -127,7 +139,7 @@ class Judge:
             detected.command,
             f"detected: {detected.evidence()}",
         )
-        return runner_for(detected.command)
+        return runner_for(detected.command, self.prepared.checkout)
 
     def _existing_tests(self) -> set[str]:
         listed = git("ls-tree", "-r", "--name-only", self.prepared.base_sha, cwd=self.prepared.checkout).splitlines()
@@ -139,15 +151,29 @@ class Judge:
         try:
             if error := apply_test_patch(sandbox, bench):
                 raise JudgeError(f"{error}; check the SWE-bench instance's test_patch against task.base")
-            run = run_tests(sandbox, bench.runner, bench.timeout_s)
+            run = run_suite(sandbox, bench)
+            probe = run
+            if run.start_error and run.parsed and bench.runner.kind == "pytest":
+                # A collection error at base (say, a test importing what the fix adds) stops pytest before the
+                # sentinels run; without it they can still show whether this command collects the files we add.
+                runner = replace(bench.runner, command=f"{bench.runner.command} --continue-on-collection-errors")
+                probe = run_suite(sandbox, replace(bench, runner=runner))
         finally:
             sandbox.close()
         task = self.spec.task
         self.info["baseline"] = _summary(run)
         self.info["runner"] = bench.runner.kind
         expect = Expectations(p2p=task.pass_to_pass, baseline_passing=sorted(run.passing()), baseline_ok=run.ok)
+        expect.sentinel_roles = self._sentinels_at_base(probe)
+        if run.start_error and not run.parsed:
+            self.info["note"] = (
+                f"at base, {run.start_error}; every candidate's tests will fail the same way:"
+                " fix task.test_command or install what it needs in task.setup_command"
+            )
+        elif run.start_error:  # e.g. a collection error the fix is meant to remove: judging goes on
+            self.info["note"] = f"at base, {run.start_error}"
         if not run.parsed:
-            if task.fail_to_pass:
+            if task.fail_to_pass and not run.start_error:
                 self.info["note"] = "this test command writes no per-test report; F2P/P2P are judged by its exit code"
             expect.p2p = []
         elif task.fail_to_pass:
@@ -157,6 +183,27 @@ class Judge:
         self.info["f2p_source"] = expect.f2p_source
         self.info["f2p"] = expect.f2p
         return expect
+
+    def _sentinels_at_base(self, run: TestRun) -> list[str]:
+        """The sentinel roles candidates are held to: those that behaved at base (say why if any did not)."""
+        if self.bench.runner.kind == "opaque":
+            self.info["sentinels"] = "none: this test command writes no per-test report to check them in"
+            return []
+        if run.sentinels is None or (run.start_error and not any(o != "missing" for o in run.sentinels.values())):
+            self.info["sentinels"] = "not used: the test command did not start at base (see the note)"
+            return []
+        roles = behaving_roles(run.sentinels)
+        misbehaved = {r: o for r, o in run.sentinels.items() if r not in roles}
+        if not roles:
+            self.info["sentinels"] = (
+                f"not used: at base they were {run.sentinels}, so this test command does not run the test files the"
+                " judge adds; framework tampering is then only looked for in the diffs"
+            )
+            return []
+        self.info["sentinels"] = f"required: {roles}" + (
+            f"; not required, as at base they were {misbehaved}" if misbehaved else ""
+        )
+        return roles
 
     def _test(self, bench: Workbench, c: Candidate) -> tuple[Applied, TestRun | None]:
         """Apply and run the tests in a fresh sandbox (no test run when the task has no test command)."""
@@ -172,12 +219,23 @@ class Judge:
         ev = Evidence(name=c.name, model=c.model, strategy=c.strategy, cost=c.cost, duration_s=c.duration_s)
         ev.new_tests = new_test_files(applied.info)
         assess(ev, applied, run, expect, self.spec.judge.test_timeout_s)
+        ev.framework_flags = scan_patch(c.patch, self._base_text, frozenset(applied.tampered))
         if not self.with_tests and applied.applies and not applied.info.empty:
             ev.gate_failures, ev.resolved = (
                 [],
                 None,
             )  # without tests only applying and changing something can be checked
         return ev
+
+    def _base_text(self, path: str) -> str | None:
+        """A file's text at base (to tell which config section a hunk edits); None if it is not there."""
+        try:
+            file = (self.prepared.checkout / path).resolve()
+            if file.is_relative_to(self.prepared.checkout.resolve()) and file.is_file():
+                return file.read_text(errors="replace")
+        except OSError:
+            pass
+        return None
 
     def _cross_validate(self, bench: Workbench, candidates: list[Candidate], evidence: list[Evidence]) -> None:
         """Every candidate against every candidate's reproduction tests, its own included (valid = they fail at base).
@@ -276,7 +334,8 @@ class Judge:
 
 def _summary(run: TestRun) -> dict:
     return {"command": run.command, "returncode": run.returncode, "timed_out": run.timed_out, "parsed": run.parsed,
-            "passed": len(run.passing()), "failing": sorted(run.failing())[:50], "output_tail": run.output_tail[-1500:]}  # fmt: skip
+            "passed": len(run.passing()), "failing": sorted(run.failing())[:50], "start_error": run.start_error,
+            "sentinels": run.sentinels, "output_tail": run.output_tail[-1500:]}  # fmt: skip
 
 
 def _brief(e: Evidence) -> str:
@@ -284,6 +343,8 @@ def _brief(e: Evidence) -> str:
              f"regressions {len(e.regressions)}", f"{e.diff_lines} lines in {len(e.files)} files"]  # fmt: skip
     if e.tampered:
         parts.append(f"edits existing tests {e.tampered}")
+    if e.framework_flags:
+        parts.append(f"test-framework tampering suspected: {e.framework_flags[:3]}")
     if e.voters:
         parts.append(f"passes {e.votes}/{e.voters} others' reproduction tests")
     return "; ".join(parts)

@@ -26,7 +26,8 @@ def verdict_rows(arena_id: str, result: JudgeResult) -> tuple[VerdictRow, list[E
             p2p_passed=p.evidence.p2p_passed,
             p2p_total=p.evidence.p2p_total,
             regressions=len(p.evidence.regressions),
-            tampered=bool(p.evidence.tampered),
+            # Edits existing tests, or tampers with the test framework (scan flags, misbehaving sentinels).
+            tampered=bool(p.evidence.tampered or p.evidence.framework_flags or p.evidence.sentinel_failures),
             votes=p.evidence.votes,
             diff_lines=p.evidence.diff_lines,
             files_changed=len(p.evidence.files),

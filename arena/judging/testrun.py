@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from arena.judging.integrity import Sentinel
 from arena.protocols import Sandbox
 
 JUDGE_TMP = ".arena-judge"
@@ -36,21 +37,36 @@ class TestRun(BaseModel):
     parsed: bool = False
     """A report was found and read; without it only the exit code speaks."""
     consistent: bool = True
-    """The exit code agrees with the report (0 exactly when nothing failed)."""
+    """The exit code agrees with the report (0 exactly when nothing failed, sentinels included)."""
+    start_error: str = ""
+    """Why the test command could not start (runner missing, collection error), with its own error line."""
+    sentinels: dict[str, str] | None = None
+    """Sentinel role -> outcome (`missing` when not in the report); None when no sentinel was added.
+    Sentinel tests are kept out of `results`."""
     output_tail: str = ""
 
     @property
     def ok(self) -> bool:
         """The whole run passed, by exit code and report together."""
-        return self.returncode == 0 and not self.timed_out and self.consistent
+        if self.timed_out or not self.consistent or self.start_error:
+            return False
+        if self.sentinels is not None and self.parsed:  # a must-fail sentinel makes the exit code non-zero
+            return bool(self.results) and not self.failing()
+        return self.returncode == 0
 
     def outcome(self, test_id: str) -> str:
         """passed | failed | error | skipped | missing (not in the report)."""
         key = normalize_test_id(test_id)
+        inside = []
         for name, outcome in self.results.items():
-            if normalize_test_id(name) == key:
+            other = normalize_test_id(name)
+            if other == key:
                 return outcome
-        return "missing"
+            if other.startswith((f"{key}.", f"{key}[")):
+                inside.append(outcome)
+        # A module, class or unparametrized id stands for its tests (pytest names a collection error by module).
+        worst = ("error", "failed", "skipped", "passed")
+        return next((o for o in worst if o in inside), "missing")
 
     def failing(self) -> set[str]:
         return {t for t, o in self.results.items() if o in ("failed", "error")}
@@ -66,13 +82,19 @@ class Runner:
     command: str
     kind: str
     """pytest | unittest | opaque (any other command: exit code only)."""
+    names_paths: bool = False
+    """The pytest command lists what to collect: a sentinel file must be listed too."""
 
-    def suite(self, junit: str) -> str:
+    def suite(self, junit: str, sentinel: str | None = None) -> str:
         if self.kind == "pytest":
-            return f"{self.command} --junitxml={junit} -o junit_family=xunit1 -p no:cacheprovider"
+            command = f"{self.command} --junitxml={junit} -o junit_family=xunit1 -p no:cacheprovider"
+            if sentinel:  # -x would stop at the must-fail sentinel: every test must run anyway to be judged
+                command += f" --maxfail=0{' ' + shlex.quote(sentinel) if self.names_paths else ''}"
+            return command
         if self.kind == "unittest":
             m = UNITTEST.match(self.command)
-            return f"{m['pre']}{m['py']} /tmp/{JUDGE_TMP}/unittest_junit.py --junit {junit}{m['args']}"
+            extra = f" --sentinel {shlex.quote(sentinel)}" if sentinel else ""
+            return f"{m['pre']}{m['py']} /tmp/{JUDGE_TMP}/unittest_junit.py --junit {junit}{extra}{m['args']}"
         return self.command
 
     def files(self, files: list[str], junit: str) -> str | None:
@@ -88,20 +110,34 @@ class Runner:
         return None
 
 
-def runner_for(command: str) -> Runner:
-    if PYTEST.search(command):
-        return Runner(command, "pytest")
+def runner_for(command: str, checkout: Path | None = None) -> Runner:
+    if m := PYTEST.search(command):
+        return Runner(
+            command, "pytest", names_paths=checkout is not None and _names_paths(command[m.end() :], checkout)
+        )
     if UNITTEST.match(command):
         return Runner(command, "unittest")
     return Runner(command, "opaque")
 
 
-def run_tests(sandbox: Sandbox, runner: Runner, timeout: float, files: list[str] | None = None) -> TestRun:
-    """Run the suite (or `files`) in `sandbox` and read its report."""
+def _names_paths(args: str, checkout: Path) -> bool:
+    """Does a pytest command line name files or folders of the repository (then only those are collected)?"""
+    try:
+        words = shlex.split(args)
+    except ValueError:
+        return False
+    return any(not w.startswith("-") and (checkout / w.split("::")[0]).exists() for w in words)
+
+
+def run_tests(
+    sandbox: Sandbox, runner: Runner, timeout: float, files: list[str] | None = None, sentinel: Sentinel | None = None
+) -> TestRun:
+    """Run the suite (or `files`) in `sandbox` and read its report; `sentinel` is already in the sandbox."""
     if runner.kind == "unittest":
         sandbox.upload(f"{JUDGE_TMP}/unittest_junit.py", ADAPTER.read_bytes())
     name = f"{JUDGE_TMP}/junit-{secrets.token_hex(6)}.xml"
-    command = runner.suite(f"/tmp/{name}") if files is None else runner.files(files, f"/tmp/{name}")
+    at = sentinel.path if sentinel else None
+    command = runner.suite(f"/tmp/{name}", at) if files is None else runner.files(files, f"/tmp/{name}")
     result = sandbox.execute(command, timeout=timeout)
     run = TestRun(
         command=command,
@@ -120,9 +156,59 @@ def run_tests(sandbox: Sandbox, runner: Runner, timeout: float, files: list[str]
     if run.parsed:
         nothing_failed = not run.failing()
         run.consistent = (run.returncode == 0) == (nothing_failed and bool(run.results))
+        if sentinel is not None:
+            run.results, run.sentinels = split_sentinels(run.results, sentinel)
     elif runner.kind != "opaque":
         run.consistent = False  # the runner should have written a report; without it, trust nothing
+    if not run.timed_out and (runner.kind != "opaque" or run.returncode in (126, 127)):  # 127: command not found
+        run.start_error = start_failure(runner.kind, run.returncode, run.output_tail, run.parsed, len(run.results))
     return run
+
+
+def split_sentinels(results: dict[str, str], sentinel: Sentinel) -> tuple[dict[str, str], dict[str, str]]:
+    """(the task's results, sentinel role -> outcome): sentinels never count as the repository's tests."""
+    outcomes = dict.fromkeys(sentinel.tests.values(), "missing")
+    kept = {}
+    for test_id, outcome in results.items():
+        if role := sentinel.role_of(test_id):
+            outcomes[role] = outcome
+        else:
+            kept[test_id] = outcome
+    return kept, outcomes
+
+
+# What says why a command could not start, most telling first (the first line matching the first pattern wins).
+START_ERRORS = [
+    re.compile(p)
+    for p in (
+        r"No module named",
+        r"command not found|can't open file|No such file or directory",
+        r"ERROR collecting|Error while loading conftest|ImportError while",
+        r"error: ",
+        r"no tests ran|NO TESTS RAN|Ran 0 tests",
+        r"\w+Error\b",
+    )
+]
+
+
+def start_failure(kind: str, returncode: int, output: str, parsed: bool, tests: int) -> str:
+    """Why the test command could not start ('' when it did), with the command's own error line.
+
+    It did not start when it failed without writing a report (runner missing, exit 127 ...), when
+    pytest stopped before running anything (exit 2 on a collection error, 3, 4 usage, 5 no tests),
+    or when its report holds none of the repository's tests. A run that wrote no report yet exited
+    0 is not this: its exit code and report disagree, and it is judged for that.
+    """
+    if returncode == 0:
+        return ""
+    collection = kind == "pytest" and (returncode in (3, 4, 5) or (returncode == 2 and "ERROR collecting" in output))
+    if parsed and tests and not collection:
+        return ""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    why = next((line for p in START_ERRORS for line in lines if p.search(line)), "")
+    if not why:
+        why = "it ran none of the repository's tests" if parsed else (lines[-1] if lines else "no output")
+    return f"the test command could not start (exit {returncode}): {why[:300]}"
 
 
 def parse_junit(data: bytes) -> dict[str, str]:
@@ -150,10 +236,10 @@ def _node_id(file: str, classname: str, name: str) -> str:
 
 
 def normalize_test_id(test_id: str) -> str:
-    """One key for pytest ids (a/b.py::C::t), dotted ids (a.b.C.t) and Django's `t (a.b.C)`."""
+    """One key for pytest ids (a/b.py::C::t), dotted ids (a.b.C.t), Django's `t (a.b.C)` and 3.11's `t (a.b.C.t)`."""
     test_id = test_id.strip()
     if m := re.fullmatch(r"(\S+) \(([\w.]+)\)", test_id):
-        test_id = f"{m[2]}.{m[1]}"
+        test_id = m[2] if m[2].endswith(f".{m[1]}") else f"{m[2]}.{m[1]}"
     head, sep, params = test_id.partition("[")
     key = head.replace(".py::", ".").replace("::", ".").replace("/", ".").removesuffix(".py")
     return key + sep + params

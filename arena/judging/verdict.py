@@ -1,17 +1,20 @@
 """Gates, order and reasons: how the judge turns evidence into a ranking (README: How the judge decides).
 
-1. Gates: the patch applies, changes something, its tests ran and can be trusted (report and exit
-   code agree, no timeout), it resolves the task (every F2P and P2P test passes) and breaks no
-   test that passed at base. Candidates that pass every gate rank above all that do not.
-2. Among those: verified resolution before unverified (no F2P tests known), clean before
-   tampered (edits existing tests), more cross-validation votes, the reviewer's order, then a
-   smaller diff, fewer files, lower cost, less time.
+1. Gates: the patch applies, changes something, its tests started, ran and can be trusted (report
+   and exit code agree, no timeout, the sentinel tests still fail and pass as they must), it
+   resolves the task (every F2P and P2P test passes) and breaks no test that passed at base.
+   Candidates that pass every gate rank above all that do not.
+2. Among those: no test-framework tampering found by the scan of its diff before any found, then
+   verified resolution before unverified (no F2P tests known), clean before tampered (edits
+   existing tests), more cross-validation votes, the reviewer's order, then a smaller diff, fewer
+   files, lower cost, less time.
 3. The winner is the first candidate only if it passes every gate; otherwise there is none.
 """
 
 from pydantic import BaseModel
 
 from arena.judging.evaluate import Applied
+from arena.judging.integrity import sentinel_failures
 from arena.judging.testrun import TestRun, normalize_test_id
 
 
@@ -28,10 +31,16 @@ class Evidence(BaseModel):
     diff_lines: int = 0
     tampered: list[str] = []
     dropped: list[str] = []
+    framework_flags: list[str] = []
+    """What the scan of the diff found (`file:line: text (why)`): test-framework tampering suspected."""
+    sentinels: dict[str, str] | None = None
+    """Sentinel role -> outcome in its test run (None: no sentinel ran)."""
+    sentinel_failures: list[str] = []
+    """Sentinels that misbehaved: the framework was tampered with and the results are not trusted."""
     new_tests: list[str] = []
     tests_ran: bool = False
     trusted: bool = False
-    """The test run finished in time and its report agrees with its exit code."""
+    """The test run started, finished in time, its report agrees with its exit code and its sentinels behaved."""
     timed_out: bool = False
     test_returncode: int | None = None
     f2p_passed: int = 0
@@ -67,6 +76,8 @@ class Expectations(BaseModel):
     baseline_passing: list[str] = []
     baseline_ok: bool | None = None
     """Opaque runners: did the whole suite pass at base?"""
+    sentinel_roles: list[str] = []
+    """Sentinel roles that behaved at base: the ones every candidate's run must show behaving too."""
 
 
 def assess(ev: Evidence, applied: Applied, run: TestRun | None, expect: Expectations, timeout_s: float) -> Evidence:
@@ -84,15 +95,22 @@ def assess(ev: Evidence, applied: Applied, run: TestRun | None, expect: Expectat
         return ev
     ev.tests_ran, ev.timed_out, ev.test_returncode = True, run.timed_out, run.returncode
     ev.test_output_tail = run.output_tail
-    ev.trusted = not run.timed_out and run.consistent
+    ev.sentinels = run.sentinels
+    if run.sentinels is not None and not run.timed_out and not run.start_error:
+        ev.sentinel_failures = sentinel_failures(run.sentinels, expect.sentinel_roles)
+    ev.trusted = not run.timed_out and run.consistent and not run.start_error and not ev.sentinel_failures
     if run.timed_out:
         gates.append(f"tests timed out after {timeout_s:g} s")
+    elif run.start_error:
+        gates.append(run.start_error)
+    elif ev.sentinel_failures:
+        gates += [f"{f}; results not trusted" for f in ev.sentinel_failures]
     elif not run.consistent:
         gates.append(
             f"test report and exit code disagree (exit {run.returncode}, report: {len(run.failing())} failing"
             f" of {len(run.results)}): results not trusted"
         )
-    if run.parsed and not run.timed_out:
+    if run.parsed and not run.timed_out and not ev.sentinel_failures:
         ev.f2p_failed = [t for t in expect.f2p if run.outcome(t) != "passed"]
         ev.p2p_failed = [t for t in expect.p2p if run.outcome(t) != "passed"]
         ev.f2p_total, ev.p2p_total = len(expect.f2p), len(expect.p2p)
@@ -109,7 +127,7 @@ def assess(ev: Evidence, applied: Applied, run: TestRun | None, expect: Expectat
     if regressions:
         gates.append(f"regression: {_names(regressions)} passed at base and fail with this patch")
     opaque = not run.parsed and run.consistent and not run.timed_out  # only its exit code speaks
-    if opaque and not run.ok:
+    if opaque and not run.ok and not run.start_error:
         gates.append(f"the test command fails (exit {run.returncode})")
     ev.gate_failures = gates
     if gates:
@@ -131,6 +149,7 @@ def _names(tests: list[str], limit: int = 3) -> str:
 CRITERIA = [
     ("passes every gate", lambda e: not e.passes_gates),
     ("applies and changes something", lambda e: not e.applies or e.empty),
+    ("has no test-framework tampering in its diff", lambda e: bool(e.framework_flags)),
     ("verified by failing-then-passing tests", lambda e: e.resolved is not True),
     ("leaves existing tests alone", lambda e: bool(e.tampered)),
     ("more F2P tests pass", lambda e: -(e.f2p_passed / e.f2p_total) if e.f2p_total else 0),
@@ -177,6 +196,8 @@ def _facts(ev: Evidence) -> list[str]:
         facts.append("no regressions")
     if ev.tampered:
         facts.append(f"edits existing tests ({_names(ev.tampered)}); they ran from their base versions")
+    if ev.framework_flags:
+        facts.append(f"test-framework tampering suspected: {_names(ev.framework_flags)}")
     if ev.dropped:
         facts.append(f"adds {_names(ev.dropped)}; removed while judging (it could rewrite test results)")
     if ev.voters:
