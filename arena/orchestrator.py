@@ -25,6 +25,7 @@ from arena.agents.runner import ContestantAgent, StopSignal
 from arena.agents.strategies import agent_config, load_strategy, model_config
 from arena.config import Settings
 from arena.errors import ArenaError, SetupFailed, SpecError, UserError
+from arena.judging.detect import detect_test_command
 from arena.judging.judge import Candidate, Judge
 from arena.judging.patches import read_patch
 from arena.judging.records import verdict_rows
@@ -80,6 +81,19 @@ def validate(spec: ArenaSpec, repos: RepoCache) -> str:
         except SpecError as e:
             raise SpecError(f"judge.model: {e}") from None
     return repos.resolve(task.repo, task.base)
+
+
+def prepare_task(backend: SandboxBackend, spec: ArenaSpec, base_sha: str, log_path: Path) -> PreparedTask:
+    """The prepared checkout, its Python environment ready for the test command the judge will run.
+
+    Without a test command in the spec the judge detects one in the checkout; preparing again with it
+    (a reuse: nothing is set up twice) lets the backend add pytest when that command needs it.
+    """
+    task = spec.task
+    prepared = backend.prepare(task.repo, base_sha, task.setup_command, log_path, test_command=task.test_command)
+    if task.test_command is None and (detected := detect_test_command(prepared.checkout)) is not None:
+        prepared = backend.prepare(task.repo, base_sha, task.setup_command, log_path, test_command=detected.command)
+    return prepared
 
 
 @dataclass
@@ -197,7 +211,7 @@ class Engine:
             backend = get_backend(spec.sandbox, self.repos)
             backend.check_available()
             log_path = self.settings.runs_dir / arena_id / "setup.log"
-            prepared = backend.prepare(spec.task.repo, row.base_sha, spec.task.setup_command, log_path)
+            prepared = prepare_task(backend, spec, row.base_sha, log_path)
         except ArenaError as e:  # recorded like any judge failure, so the Results page can say why
             return self.store.add_verdict(VerdictRow(arena_id=arena_id, error=f"{type(e).__name__}: {e}"), [])
         verdict_id = self._judge(arena_id, spec, backend, prepared)
@@ -264,7 +278,7 @@ class Engine:
             setup_log = self.settings.runs_dir / arena_id / "setup.log"
             try:
                 with self._watch_cancel(run):
-                    prepared = backend.prepare(run.spec.task.repo, run.base_sha, run.spec.task.setup_command, setup_log)
+                    prepared = prepare_task(backend, run.spec, run.base_sha, setup_log)
             except SetupFailed as e:
                 if run.cancel_arena:
                     self._end_unstarted(run, list(run.contestants.values()), Status.CANCELLED, "cancelled during setup")
@@ -275,7 +289,7 @@ class Engine:
                     run, list(run.contestants.values()), Status.FAILED, "not started: the task's setup failed"
                 )
                 return
-            if run.spec.task.setup_command:
+            if setup_log.exists():  # the task's Python environment (and pytest) are logged there too
                 store.update_arena(arena_id, setup_log_path=str(setup_log))
             final = self._schedule(run, backend, prepared)
             if final in (Status.COMPLETED, Status.TIMED_OUT) and not run.lost:

@@ -73,7 +73,14 @@ class SandboxBackend(Protocol):
         """Raise SandboxUnavailable, saying how to fix it, if this backend cannot run here."""
         ...
 
-    def prepare(self, repo: str, base_sha: str, setup_command: str | None, log_path: Path) -> PreparedTask: ...
+    def prepare(
+        self, repo: str, base_sha: str, setup_command: str | None, log_path: Path, test_command: str | None = None
+    ) -> PreparedTask:
+        """The pristine checkout after setup, once per (repo, base, setup); cheap on reuse.
+
+        `test_command`: what the judge will run; a backend makes sure its runner (e.g. pytest) is there.
+        """
+        ...
 
     def create(self, prepared: PreparedTask, root: Path, uid: int) -> Sandbox:
         """A fresh sandbox whose private state lives under `root`; `uid` is unique among live sandboxes."""

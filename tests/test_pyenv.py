@@ -16,7 +16,6 @@ from tests.conftest import CALC_FILES, make_repo, spec_dict, write_steps
 
 PYTEST_TASK = "python3 -m pytest -q"
 SUBMIT = "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"
-WIRING = "needs arena/orchestrator.py to pass test_command to backend.prepare (issue 9)"
 
 
 def prepare(tmp_path: Path, backend: str, **kwargs):
@@ -103,7 +102,6 @@ def test_runs_pytest(command, runs):
     assert pyenv.runs_pytest(command) is runs
 
 
-@pytest.mark.xfail(reason=WIRING, strict=False)
 def test_cli_pytest_task_without_setup_gets_pytest(calc_repo, arena_dir, tmp_path):
     """test_command runs pytest, no setup: the judge's runs are trusted and the fix wins (no 'results not trusted')."""
     write_steps(arena_dir / "fix.yaml", [{"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},

@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
 from arena.sandboxes import pyenv
@@ -136,7 +135,6 @@ packages = ["calc"]
 """
 
 
-@pytest.mark.xfail(reason="needs arena/orchestrator.py to pass test_command to backend.prepare (issue 9)")
 def test_swebench_instance_with_its_own_python_commands(tmp_path):
     """SWE-bench's `python -m pip install -e .` and `python -m pytest` run unchanged in the task's environment."""
     repo = tmp_path / "calc-mirror"

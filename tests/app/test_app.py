@@ -79,6 +79,10 @@ def test_launch_a_scripted_arena_watch_it_live_and_see_its_verdict(data, tmp_pat
     assert at.title[0].value == "Live"  # launching took us to the Live page
     at.switch_page("../pages/live.py").run()  # AppTest's later runs start from the page it was told to open
     assert [t.label for t in at.tabs] == ["fixer", "idler"]
+    deadline = time.monotonic() + 60  # prepare (the task's Python environment) comes first
+    while "look-" not in texts(at) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
     steps_before = texts(at).count("look-")
     time.sleep(1.5)
     at.run()
