@@ -48,11 +48,13 @@ UNITTEST_HIJACK = "printf '\\nimport unittest\\nunittest.TestCase.assertEqual = 
 SYMLINK = "ln -s /etc/passwd calc/users"
 STARTUP = "printf 'import os\\n' > sitecustomize.py && printf 'import calc\\n' > calc/boot.pth"
 PYTEST_INI = "printf '[pytest]\\naddopts = --tb=no\\ntestpaths = tests\\n' > pytest.ini"
+# pytest in the task's own environment, made by the setup command (Debian's python3 has no pytest).
+PYTEST_SETUP = "python3 -m venv .venv && .venv/bin/pip install -q pytest"
+PYTEST_COMMAND = ".venv/bin/python -m pytest -q"
 ARENAS = {
     "pytest": (
         PYTEST_FILES,
-        # Debian's python3 with python3-pytest: the task's own environment (.venv) may not have pytest yet.
-        "/usr/bin/python3 -m pytest -q",
+        PYTEST_COMMAND,
         {"the-fix": [FIX], "hijack": [PYTEST_HIJACK], "symlink": [FIX, SYMLINK], "config": [FIX, PYTEST_INI]},
     ),
     "unittest": (
@@ -81,6 +83,8 @@ def run_arena(root: Path, files: dict[str, str], test_command: str, steps: dict[
         contestants.append({"name": name, "model": f"scripted:{name}.yaml"})
     spec = spec_dict(repo, contestants, limits={"max_parallel": 4}, sandbox={"command_timeout_s": 300})
     spec["task"]["test_command"] = test_command
+    if "pytest" in test_command:
+        spec["task"]["setup_command"] = PYTEST_SETUP
     (arena_dir / "arena.yaml").write_text(yaml.safe_dump(spec))
     result = arena_cli("run", str(arena_dir / "arena.yaml"), "--json", data_dir=root / "data")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -320,7 +324,7 @@ def test_a_collection_error_at_base_still_holds_candidates_to_the_sentinels(tmp_
     }
     add_sub = "printf '\\n\\ndef sub(a, b):\\n    return a - b\\n' >> calc/ops.py"
     steps = {"the-fix": [FIX, add_sub], "hijack": [add_sub.replace("a - b", "0"), PYTEST_HIJACK]}
-    out = run_arena(tmp_path, files, "/usr/bin/python3 -m pytest -q", steps)
+    out = run_arena(tmp_path, files, PYTEST_COMMAND, steps)
     judge, ranking = out["verdict"]["judge"], places(out)
     assert judge["note"].startswith("at base, the test command could not start (exit 2): ")
     assert "ERROR collecting tests/test_sub.py" in judge["note"]
