@@ -48,6 +48,9 @@ def _print_verdict(verdict) -> None:
     print(f"  verdict: winner {verdict.winner or 'none (no candidate passes the gates)'}; {coverage}")
     judge = verdict.judge or {}
     print(f"  tests: {judge.get('test_command') or '-'} ({judge.get('test_command_source', '')})")
+    for key in ("note", "sentinels"):  # what the judge could not check, and how it checked the framework
+        if judge.get(key):
+            print(f"  {key}: {judge[key]}")
     if judge.get("fallback"):
         print(f"  ranking: {judge['fallback']}")
     for p in verdict.ranking:
