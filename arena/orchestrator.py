@@ -72,12 +72,12 @@ def validate(spec: ArenaSpec, repos: RepoCache) -> str:
             elif c.kind == "replay":
                 load_replay(c.model_file)
             else:
-                check_litellm_model(c.model, c.api_base)
+                check_litellm_model(c.model, c.api_base, c.api_key_env)
         except SpecError as e:
             raise SpecError(f"contestants[{i}] ({c.name}): {e}") from None
     if spec.judge.model:
         try:
-            check_litellm_model(spec.judge.model, spec.judge.api_base)
+            check_litellm_model(spec.judge.model, spec.judge.api_base, spec.judge.api_key_env)
         except SpecError as e:
             raise SpecError(f"judge.model: {e}") from None
     return repos.resolve(task.repo, task.base)

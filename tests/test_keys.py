@@ -165,7 +165,6 @@ def test_specs_that_would_misdirect_a_key_exit_2(case, server, arena_dir, tmp_pa
     assert server.requests == []
 
 
-@pytest.mark.xfail(strict=True, reason="needs orchestrator.validate() to pass api_key_env (see the issue 9 report)")
 @pytest.mark.parametrize("where", ["contestant", "judge", "no endpoint"])
 def test_an_unusable_key_variable_refuses_the_launch_naming_it(where, server, arena_dir, tmp_path, monkeypatch):
     write_steps(arena_dir / "idle.yaml", [{"commands": [SUBMIT]}])
@@ -187,7 +186,6 @@ def test_an_unusable_key_variable_refuses_the_launch_naming_it(where, server, ar
     assert server.requests == [] and not (tmp_path / "data" / "runs").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="needs ContestantAgent.query to uncount a call that raised (issue 9 report)")
 def test_a_contestant_whose_every_call_failed_took_no_step(server, arena_dir, tmp_path):
     server.script("openai/fake-model-a", Fault("500", permanent=True))
     data = tmp_path / "data"

@@ -60,7 +60,13 @@ class ContestantAgent(DefaultAgent):
 
     def query(self) -> dict:
         self._check_stop()
-        message = super().query()
+        try:
+            message = super().query()
+        except InterruptAgentFlow:
+            raise  # limits (checked before counting), format errors, a finished script: counted as DefaultAgent does
+        except Exception:
+            self.n_calls -= 1  # DefaultAgent counts a call before making it: one that got no reply is no step
+            raise
         extra = message.get("extra", {})
         self.tokens_in += int(extra.get("prompt_tokens", 0))
         self.tokens_out += int(extra.get("completion_tokens", 0))
