@@ -282,7 +282,8 @@ def test_synthesis_competes_as_a_contestant(pytest_arena):
     assert result.judge["synthesis"] == "evaluated as the contestant `synthesis`"
 
 
-def test_reviewer_errors_fall_back_and_say_so(pytest_arena):
+def test_reviewer_errors_fall_back_and_say_so(pytest_arena, monkeypatch):
+    monkeypatch.setenv("ARENA_MODEL_RETRIES", "1")  # the permanent 500 would otherwise be retried for ~30 s
     wrong_names = {"ranking": ["plain-fix", "nobody"], "rationale": "?"}
     with FakeOpenAI() as server:
         server.script("openai/judge-model", Text(json.dumps(wrong_names)), Fault("500", permanent=True))
