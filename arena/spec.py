@@ -185,6 +185,17 @@ class ArenaSpec(_Strict):
         return Path(self.task.problem_statement_file or "").read_text()
 
 
+# What model_kwargs may hold: sampling and output controls only. An allowlist, because litellm takes
+# routing in many shapes (api_base, base_url, model_list, fallbacks, ...) and any of them would carry a
+# provider key to an address the spec chose (README: Trust model).
+MODEL_KWARGS = frozenset({
+    "temperature", "top_p", "top_k", "max_tokens", "max_completion_tokens", "seed", "stop", "n",
+    "presence_penalty", "frequency_penalty", "repetition_penalty", "logit_bias", "logprobs", "top_logprobs",
+    "reasoning_effort", "thinking", "parallel_tool_calls", "tool_choice", "response_format", "drop_params",
+    "num_retries", "timeout", "user", "metadata",
+})  # fmt: skip
+
+
 def _reject_secrets(kwargs: dict[str, Any]) -> dict[str, Any]:
     secret = [k for k in kwargs if any(word in k.lower() for word in ("key", "token", "secret", "password"))]
     if secret:
@@ -193,11 +204,11 @@ def _reject_secrets(kwargs: dict[str, Any]) -> dict[str, Any]:
             "(the provider's variable such as OPENAI_API_KEY, or ARENA_API_KEY / api_key_env for api_base endpoints)"
         )
     # Where the call goes decides which key it may carry, so only `api_base:` may say it (README: Trust model).
-    routing = [k for k in kwargs if any(word in k.lower() for word in ROUTING_WORDS)]
-    if routing:
+    refused = [k for k in kwargs if k not in MODEL_KWARGS or any(word in k.lower() for word in ROUTING_WORDS)]
+    if refused:
         raise ValueError(
-            f"{', '.join(routing)} would choose where the model call goes or how it authenticates; "
-            "give the endpoint as api_base: (and its key's variable as api_key_env:) instead"
+            f"{', '.join(refused)} is not a sampling option model_kwargs may set (allowed: "
+            f"{', '.join(sorted(MODEL_KWARGS))}); give an endpoint as api_base: and its key's variable as api_key_env:"
         )
     return kwargs
 

@@ -141,13 +141,22 @@ REFUSED = {
     "not a variable name": (lambda s: {"api_key_env": "sk-live-123"}, "is not an environment variable name"),
     "api_base in model_kwargs": (
         lambda s: {"api_base": None, "model_kwargs": {"api_base": s.api_base}},
-        "api_base would choose where the model call goes",
+        "api_base is not a sampling option",
     ),
     "base_url in model_kwargs": (
         lambda s: {"model_kwargs": {"base_url": s.api_base}},
-        "give the endpoint as api_base:",
+        "give an endpoint as api_base:",
     ),
-    "headers in model_kwargs": (lambda s: {"model_kwargs": {"extra_headers": {"x": "y"}}}, "extra_headers would"),
+    "headers in model_kwargs": (lambda s: {"model_kwargs": {"extra_headers": {"x": "y"}}}, "extra_headers is not"),
+    # Found in review: litellm routes by these too, filling in OPENAI_API_KEY for the endpoint they name.
+    "model_list in model_kwargs": (
+        lambda s: {"model_kwargs": {"model_list": [{"model_name": "x", "litellm_params": {"api_base": s.api_base}}]}},
+        "model_list is not a sampling option",
+    ),
+    "fallbacks in model_kwargs": (
+        lambda s: {"model_kwargs": {"fallbacks": [{"model": "openai/x", "api_base": s.api_base}]}},
+        "fallbacks is not a sampling option",
+    ),
     "cloud provider at a custom endpoint": (
         lambda s: {"model": "bedrock/anthropic.claude-3-haiku-20240307-v1:0"},
         "cannot use a custom api_base",
