@@ -126,6 +126,18 @@ LINE_RULES = [
     ),
     (re.compile(r"\b(?:builtins|__builtins__)\s*(?:\.\w+|\[[^\]]*\])\s*=(?!=)"), "patches builtins"),
     (re.compile(r"\bPYTEST_(?:ADDOPTS|PLUGINS)\b"), "sets pytest options from the environment"),
+    # Reaching the framework without naming it: a hijack aimed at this judge builds names at run time.
+    (re.compile(r"(?<![\w.])__import__\s*\(|\bimportlib\b"), "imports a module by a name computed at run time"),
+    (re.compile(r"(?<![\w.])(?:exec|eval|compile)\s*\("), "runs code built at run time"),
+    (
+        # a name built from pieces ("run" + "test", f-strings, join, format, %): plain getattr(obj, name) is common
+        re.compile(r"(?<![\w.])(?:setattr|getattr|delattr)\s*\([^,()]+,[^,]*(?:\+|%|\bf[\"']|\.join\(|\.format\()"),
+        "reaches an attribute by a name built at run time",
+    ),
+    (re.compile(r"\bsys\.modules\s*(?:\[\s*[^\]\"'\s]|\.get\s*\(\s*[^\"'\s)])"), "looks modules up by a computed name"),
+    (re.compile(r"__subclasses__|\bgc\.get_(?:objects|referrers)\b"), "reaches objects it does not name"),
+    (re.compile(r"\batexit\b|/proc/self|\bjunit"), "could rewrite the test report as the run ends"),
+    (re.compile(r"\bb64decode\b|\bcodecs\.decode\b|\bbytes\.fromhex\b"), "decodes hidden text"),
 ]
 STARTUP_FILE = re.compile(r"(^|/)(sitecustomize|usercustomize)\.py$|\.pth$")
 PYTEST_CONFIG = re.compile(r"(^|/)\.?pytest\.ini$")

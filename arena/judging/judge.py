@@ -31,7 +31,7 @@ from arena.judging.integrity import behaving_roles, scan_patch, sentinel_dir
 from arena.judging.patches import is_test_file
 from arena.judging.reviewer import ReviewerError, prompt, review, synthesize
 from arena.judging.testrun import Runner, TestRun, run_tests, runner_for
-from arena.judging.verdict import Evidence, Expectations, assess, rank
+from arena.judging.verdict import Evidence, Expectations, assess, can_win, rank
 from arena.protocols import PreparedTask, SandboxBackend
 from arena.sandboxes import sandbox_uid
 from arena.sandboxes.repos import git
@@ -113,9 +113,15 @@ class Judge:
             Placement(name=e.name, rank=i + 1, resolved=e.resolved, passes_gates=e.passes_gates, reasons=r, evidence=e)
             for i, (e, r) in enumerate(ranked)
         ]
-        winner = placements[0].name if placements and placements[0].passes_gates else None
+        winner = placements[0].name if placements and can_win(placements[0].evidence) else None
         if winner is None:
-            self.info["no_winner"] = "no candidate passes the gates"
+            flagged = placements and placements[0].passes_gates
+            self.info["no_winner"] = (
+                f"the only candidates that pass the gates are flagged for test-framework tampering "
+                f"({placements[0].name}: {placements[0].evidence.framework_flags[0]}); review them by hand"
+                if flagged
+                else "no candidate passes the gates"
+            )
         resolved = sum(1 for p in placements if p.resolved)
         coverage = {
             "resolved": resolved,

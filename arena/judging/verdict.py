@@ -163,6 +163,12 @@ CRITERIA = [
 ]
 
 
+def can_win(ev: Evidence) -> bool:
+    """Passing the gates is not enough when the diff is flagged: sentinels can be told apart by a hijack aimed at
+    this judge, so a flagged candidate ranks below every clean one and never wins on its own (no winner instead)."""
+    return ev.passes_gates and not ev.framework_flags
+
+
 def rank(evidence: list[Evidence]) -> list[tuple[Evidence, list[str]]]:
     """Candidates in order, each with the reasons for its place."""
     ordered = sorted(evidence, key=lambda e: ([f(e) for _, f in CRITERIA], e.name))
@@ -170,7 +176,10 @@ def rank(evidence: list[Evidence]) -> list[tuple[Evidence, list[str]]]:
     for i, ev in enumerate(ordered):
         reasons = _facts(ev)
         if i == 0:
-            reasons.insert(0, "winner: passes every gate" if ev.passes_gates else "first, but fails a gate: no winner")
+            first = "winner: passes every gate" if ev.passes_gates else "first, but fails a gate: no winner"
+            if ev.passes_gates and not can_win(ev):
+                first = "first, but flagged for test-framework tampering: no winner (a flagged diff never wins alone)"
+            reasons.insert(0, first)
         else:
             prev = ordered[i - 1]
             why = next((label for label, f in CRITERIA if f(prev) != f(ev)), "tie; by name")
