@@ -27,7 +27,8 @@ BLOCKED = [
 ]  # fmt: skip
 # IPv6 forms that carry an IPv4 address the packets really go to (IPv4-compatible, NAT64).
 _V4_CARRIERS = [ipaddress.ip_network("::/96"), ipaddress.ip_network("64:ff9b::/96")]
-SCP_LIKE = re.compile(r"^(?P<user>[^@/:\s]+)@(?P<host>[^/:\s]+):(?P<path>.*)$")
+# Neither part may start with '-': git would read the address as an option (`--upload-pack=...`).
+SCP_LIKE = re.compile(r"^(?P<user>[^@/:\s-][^@/:\s]*)@(?P<host>[^/:\s-][^/:\s]*):(?P<path>.*)$")
 
 
 @dataclass(frozen=True)

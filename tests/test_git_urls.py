@@ -225,3 +225,15 @@ def test_local_repositories_are_not_network_checked(calc_repo, arena_dir, tmp_pa
     """A local path is no URL: it is used as it is, under the default (strict) network policy."""
     result = arena("run", str(remote_spec(arena_dir, str(calc_repo))), "--json", data_dir=tmp_path / "data")
     assert result.returncode == 0, result.stderr
+
+
+def test_an_address_that_git_would_read_as_an_option_is_refused(tmp_path, monkeypatch):
+    """Found in review: with ssh allowed, `--upload-pack=...@host:path` matched the scp-like form."""
+    from arena.sandboxes import RepoCache
+
+    monkeypatch.setenv("ARENA_ALLOW_SSH_GIT", "1")
+    marker = tmp_path / "PWNED"
+    for url in (f"--upload-pack=touch {marker}@localhost:x", "git@-oProxyCommand=x:o/r.git"):
+        with pytest.raises(SpecError):
+            RepoCache(tmp_path / "cache").mirror(url)
+    assert not marker.exists()

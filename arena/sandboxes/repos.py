@@ -150,7 +150,7 @@ class RepoCache:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 try:
                     result = _remote_git(
-                        ["clone", "--quiet", "--mirror", repo, str(path)], remote, what=f"cloning {_shown(repo)}"
+                        ["clone", "--quiet", "--mirror", "--", repo, str(path)], remote, what=f"cloning {_shown(repo)}"
                     )
                 except SandboxError:
                     shutil.rmtree(path, ignore_errors=True)
@@ -191,7 +191,7 @@ class RepoCache:
         if subprocess.run(["git", "cat-file", "-e", f"{sha}^{{commit}}"], cwd=mirror).returncode != 0:
             # A local commit not on any ref (detached HEAD) is not in the mirror: fetch it by id.
             remote = None if Path(repo).is_dir() else _check_remote(repo)
-            result = _remote_git(["fetch", "--quiet", repo, sha], remote, cwd=mirror, what=f"fetching {sha[:12]}")
+            result = _remote_git(["fetch", "--quiet", "--", repo, sha], remote, cwd=mirror, what=f"fetching {sha[:12]}")
             if result.returncode != 0:
                 raise SandboxError(f"git fetch of {sha[:12]} from {_shown(repo)} failed: {result.stderr.strip()}")
         if path.exists():
