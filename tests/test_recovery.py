@@ -169,3 +169,15 @@ def test_the_database_refuses_a_second_grant_or_release(tmp_path):
         ledger._add([EventRow(agent="m+s", kind="refund", arena_id="feedf00d", contestant="a", amount=escrow.escrow)])
     assert ledger.release("feedf00d", "again") == 0
     assert ledger.state("m+s").balance == 100
+
+
+def test_a_merge_is_recorded_once_even_when_two_syncs_see_it(tmp_path):
+    """Found in review: two `arena sync` at once each wrote `merged` and a reward."""
+    store = Store(f"sqlite:///{tmp_path / 'l.db'}")
+    ledger = Ledger(store)
+    ledger.enter("a1a1a1a1", [("w", "m+s")])
+    ledger.settle("a1a1a1a1", "w", [{"name": "w", "rank": 1, "resolved": True}], verdict_id=1)
+    assert ledger.record("merged", "a1a1a1a1", "m+s", "w", commit="c0ffee") is True
+    assert ledger.record("merged", "a1a1a1a1", "m+s", "w", commit="c0ffee") is False
+    state = ledger.state("m+s")
+    assert (state.balance, state.escrow, state.merged) == (101, 0, 1)

@@ -201,10 +201,11 @@ class Ledger:
 
     def record(
         self, kind: str, arena_id: str, agent: str, contestant: str, commit: str | None = None, **detail
-    ) -> None:
+    ) -> bool:
         """applied / merged / reverted / abandoned, with the stake movements each implies (see module docstring).
 
-        IntegrityError if another process released the same stake at the same moment (nothing is written then).
+        Exactly once per arena: when another process recorded the same outcome first, nothing is written
+        (the database refuses the duplicate) and False is returned.
         """
         held = self.winner_escrow(arena_id)
         rows = []
@@ -226,7 +227,11 @@ class Ledger:
             stake = next((-e.amount for e in self.events(agent, arena_id) if e.kind == "escrow"), 0.0)
             penalty = min(stake, max(0.0, self.state(agent).balance))
             rows.append(EventRow(agent=agent, kind="penalty", arena_id=arena_id, amount=-penalty))
-        self._add(rows)
+        try:
+            self._add(rows)
+        except IntegrityError:
+            return False
+        return True
 
     def _add(self, rows: list[EventRow]) -> None:
         if rows:

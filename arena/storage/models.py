@@ -140,6 +140,10 @@ class EvaluationRow(Base):
     verdict: Mapped[VerdictRow] = relationship(back_populates="evaluations")
 
 
+ONCE_PER_ARENA = "kind IN ('merged', 'reverted', 'reward', 'redeemed', 'penalty')"
+"""What happens to an arena's winning patch happens once: two `arena sync` at once cannot pay twice."""
+
+
 class EventRow(Base):
     """The reputation ledger: append-only; every number on a reputation page is a sum over these.
 
@@ -161,7 +165,8 @@ class EventRow(Base):
 
     __tablename__ = "reputation_events"
     # Exactly-once by the database, whichever process (or host) writes: one grant per agent, one
-    # escrow / one release (refund or forfeit) / one place per contestant of an arena.
+    # escrow / one release (refund or forfeit) / one place per contestant of an arena and verdict; one merge,
+    # revert, reward, redemption and penalty per arena.
     __table_args__ = (
         Index("uq_events_grant", "agent", unique=True, sqlite_where=text("kind = 'grant'"),
               postgresql_where=text("kind = 'grant'")),
@@ -172,6 +177,8 @@ class EventRow(Base):
               postgresql_where=text("kind IN ('refund', 'forfeit') AND contestant IS NOT NULL")),
         Index("uq_events_place", "arena_id", "contestant", "verdict_id", unique=True,
               sqlite_where=text("kind = 'place'"), postgresql_where=text("kind = 'place'")),
+        Index("uq_events_outcome", "arena_id", "kind", unique=True, sqlite_where=text(ONCE_PER_ARENA),
+              postgresql_where=text(ONCE_PER_ARENA)),
     )  # fmt: skip
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -22,6 +22,7 @@ UNIQUE = {
     "uq_events_escrow": (["arena_id", "contestant"], "kind = 'escrow'"),
     "uq_events_release": (["arena_id", "contestant"], "kind IN ('refund', 'forfeit') AND contestant IS NOT NULL"),
     "uq_events_place": (["arena_id", "contestant", "verdict_id"], "kind = 'place'"),
+    "uq_events_outcome": (["arena_id", "kind"], "kind IN ('merged', 'reverted', 'reward', 'redeemed', 'penalty')"),
 }
 
 
