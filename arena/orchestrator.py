@@ -30,7 +30,7 @@ from arena.judging.judge import Candidate, Judge
 from arena.judging.patches import read_patch
 from arena.judging.records import verdict_rows
 from arena.protocols import PreparedTask, Sandbox, SandboxBackend
-from arena.recovery import lease_s, lease_until, process_owner, recover
+from arena.recovery import lease_s, lease_until, process_owner, recover, settle_arena
 from arena.reputation.ledger import Ledger, agent_name
 from arena.sandboxes import RepoCache, get_backend, sandbox_uid
 from arena.sandboxes.process import kill_setups, setup_owner
@@ -153,8 +153,6 @@ class Engine:
         """
         base_sha = base_sha or validate(spec, self.repos)
         arena_id = secrets.token_hex(4)
-        # Stakes first: a refused agent (StakeRefused, exit 2) leaves nothing written.
-        self.ledger.enter(arena_id, [(c.name, agent_name(c.model, c.strategy)) for c in spec.contestants])
         rows = [ContestantRow(name=c.name, model=c.model, strategy=c.strategy) for c in spec.contestants]
         arena = ArenaRow(
             id=arena_id,
@@ -166,7 +164,14 @@ class Engine:
             owner=self.owner,
             lease_until=lease_until(),
         )
+        # The row before the stakes, so an escrow never belongs to an arena nobody can find (and recover);
+        # a refused agent (StakeRefused, exit 2) takes the row back out: nothing is left of the launch.
         self.store.create_arena(arena, rows)
+        try:
+            self.ledger.enter(arena_id, [(c.name, agent_name(c.model, c.strategy)) for c in spec.contestants])
+        except BaseException:
+            self.store.delete_arena(arena_id)
+            raise
         run_dir = self.settings.runs_dir / arena_id
         run = ArenaRun(
             arena_id,
@@ -215,7 +220,7 @@ class Engine:
         except ArenaError as e:  # recorded like any judge failure, so the Results page can say why
             return self.store.add_verdict(VerdictRow(arena_id=arena_id, error=f"{type(e).__name__}: {e}"), [])
         verdict_id = self._judge(arena_id, spec, backend, prepared)
-        self._settle(arena_id, Status(row.status))
+        settle_arena(self.store, self.ledger, arena_id, row.status)
         return verdict_id
 
     def _judge(self, arena_id: str, spec: ArenaSpec, backend: SandboxBackend, prepared: PreparedTask) -> int:
@@ -299,24 +304,14 @@ class Engine:
             store.update_arena(arena_id, error=f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
             final = Status.FAILED
         finally:
-            if not run.lost:  # a recovered arena is ended, and its stakes returned, by whoever recovered it
+            # Ended only if nobody recovered it meanwhile (a stalled owner may not have noticed its lease go);
+            # a recovered arena is ended, and its stakes returned, by whoever recovered it.
+            if not run.lost and store.finish_arena(arena_id, final):
                 unended = {c.name for c in store.arena(arena_id).contestants if not Status(c.status).ended}
                 leftover = [c for c in run.contestants.values() if c.spec.name in unended]
                 self._end_unstarted(run, leftover, Status.FAILED, "not started: the arena failed")
-                self._settle(arena_id, final)
-                store.update_arena(arena_id, status=final, finished_at=utcnow())
+                settle_arena(store, self.ledger, arena_id, final)
             run.done.set()
-
-    def _settle(self, arena_id: str, final: Status) -> None:
-        """Stakes move once the arena has ended: by its verdict, or all returned when there is none."""
-        verdict = self.store.latest_verdict(arena_id)
-        try:
-            if verdict is not None and verdict.error is None:
-                self.ledger.settle(arena_id, verdict.winner, verdict.ranking, verdict.id)
-            else:
-                self.ledger.release(arena_id, f"the arena ended {final.value} without a verdict")
-        except Exception:  # the ledger must never turn a finished arena into a crash; the stake stays escrowed
-            log.exception("settling the stakes of arena %s failed", arena_id)
 
     @contextmanager
     def _watch_cancel(self, run: ArenaRun):

@@ -36,15 +36,29 @@ def lease_until() -> datetime:
 
 
 def recover(store: Store, ledger: Ledger | None = None) -> list[str]:
-    """Interrupt arenas with expired leases and return the stakes of every unsettled ending; returns the interrupted ids."""
+    """Interrupt arenas with expired leases and settle every ended arena whose stakes nobody settled; returns the
+    interrupted ids."""
     ledger = ledger or Ledger(store)
     interrupted = store.expire_leases(utcnow(), by=process_owner())
-    for arena_id in store.unreleased_arenas():
-        row = store.arena(arena_id)
-        returned = ledger.release(arena_id, f"the arena ended {row.status}")
-        if returned:
-            log.info("returned %d stake(s) of arena %s (%s)", returned, arena_id, row.status)
+    for arena_id in store.unsettled_arenas():
+        settle_arena(store, ledger, arena_id, store.arena(arena_id).status)
     return interrupted
+
+
+def settle_arena(store: Store, ledger: Ledger, arena_id: str, status: str) -> None:
+    """Stakes move once an arena has ended: by its newest successful verdict, or all returned without one.
+
+    The owner calls this as it ends an arena; recovery calls it for an arena whose owner died in between.
+    Both may run at once: the ledger's unique indexes let one of them write.
+    """
+    verdict = store.latest_verdict(arena_id, successful=True)
+    try:
+        if verdict is not None:
+            ledger.settle(arena_id, verdict.winner, verdict.ranking, verdict.id)
+        elif returned := ledger.release(arena_id, f"the arena ended {status} without a verdict"):
+            log.info("returned %d stake(s) of arena %s (%s)", returned, arena_id, status)
+    except Exception:  # never turn an ended arena into a crash: the stake stays escrowed, the next look retries
+        log.exception("settling the stakes of arena %s failed", arena_id)
 
 
 def open_store(settings: Settings | None = None) -> Store:

@@ -181,3 +181,36 @@ def test_a_merge_is_recorded_once_even_when_two_syncs_see_it(tmp_path):
     assert ledger.record("merged", "a1a1a1a1", "m+s", "w", commit="c0ffee") is False
     state = ledger.state("m+s")
     assert (state.balance, state.escrow, state.merged) == (101, 0, 1)
+
+
+def test_an_owner_that_stalled_past_its_lease_does_not_undo_the_recovery(calc_repo, arena_dir, tmp_path):
+    """Found in review: a paused owner resumed and wrote `completed` (and settled) over the recovery."""
+    data = tmp_path / "data"
+    env = env_for(data, ARENA_LEASE_S="2")
+    write_steps(arena_dir / "short.yaml", [{"thought": "a while", "commands": ["sleep 4"]},
+                                           {"thought": "done", "commands": [SUBMIT]}])  # fmt: skip
+    spec = spec_dict(calc_repo, [{"name": "short", "model": "scripted:short.yaml", "strategy": "minimal-fix"}])
+    (arena_dir / "short.spec").write_text(yaml.safe_dump(spec))
+    runner = subprocess.Popen([sys.executable, "-m", "arena.cli", "run", str(arena_dir / "short.spec")], env=env,
+                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    try:
+
+        def running():
+            listed = arena("list", "--json", env=env)
+            rows = json.loads(listed.stdout) if listed.returncode == 0 and listed.stdout.strip() else []
+            return rows and rows[0]["contestants"][0]["status"] == "running" and rows[0]
+
+        row = wait_for(running)
+        os.killpg(runner.pid, signal.SIGSTOP)  # a paused VM, a long GC, a stuck disk
+        time.sleep(3)
+        assert json.loads(arena("show", row["arena_id"], "--json", env=env).stdout)["status"] == "interrupted"
+        os.killpg(runner.pid, signal.SIGCONT)
+        runner.wait(60)
+        shown = json.loads(arena("show", row["arena_id"], "--json", env=env).stdout)
+        assert shown["status"] == "interrupted" and shown["verdict"] is None
+        state = agent_state(f"{row['contestants'][0]['model']}+minimal-fix", env)
+        assert (state["balance"], state["escrow"]) == (100, 0)
+        assert [e["kind"] for e in state["history"]] == ["grant", "entered", "escrow", "refund"]
+    finally:
+        if runner.poll() is None:
+            os.killpg(runner.pid, signal.SIGKILL)

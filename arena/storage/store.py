@@ -36,8 +36,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-UNSETTLED_ENDINGS = (Status.INTERRUPTED, Status.CANCELLED, Status.FAILED)
-"""Arenas that end so are never judged: every stake they hold goes back."""
+ENDED = tuple(s for s in Status if s.ended)
 
 
 class Store:
@@ -88,6 +87,22 @@ class Store:
                 raise NotFound(f"no arena with id '{arena_id}'")
             for key, value in fields.items():
                 setattr(row, key, value)
+
+    def finish_arena(self, arena_id: str, status: str) -> bool:
+        """End an arena that is still queued or running; False if it already ended (recovered by another process)."""
+        with self.session() as s:
+            taken = s.execute(
+                update(ArenaRow)
+                .where(ArenaRow.id == arena_id, ArenaRow.status.in_([Status.QUEUED, Status.RUNNING]))
+                .values(status=status, finished_at=utcnow())
+            ).rowcount
+        return bool(taken)
+
+    def delete_arena(self, arena_id: str) -> None:
+        """Only for an arena that never started (its launch was refused after the row was written)."""
+        with self.session() as s:
+            if row := s.get(ArenaRow, arena_id):
+                s.delete(row)
 
     def update_contestant(self, contestant_id: int, **fields: Any) -> None:
         with self.session() as s:
@@ -151,9 +166,13 @@ class Store:
             s.flush()
             return verdict.id
 
-    def latest_verdict(self, arena_id: str) -> VerdictRow | None:
+    def latest_verdict(self, arena_id: str, successful: bool = False) -> VerdictRow | None:
+        """The arena's newest verdict (what Results shows), or its newest that was reached (what decides stakes)."""
         with self.session() as s:
-            query = select(VerdictRow).where(VerdictRow.arena_id == arena_id).order_by(VerdictRow.id.desc()).limit(1)
+            query = select(VerdictRow).where(VerdictRow.arena_id == arena_id)
+            if successful:
+                query = query.where(VerdictRow.error.is_(None))
+            query = query.order_by(VerdictRow.id.desc()).limit(1)
             return s.scalar(query.options(selectinload(VerdictRow.evaluations)))
 
     # -- leases (arena/recovery.py) -------------------------------------------------------------
@@ -199,8 +218,8 @@ class Store:
                     recovered.append(arena_id)
         return recovered
 
-    def unreleased_arenas(self) -> list[str]:
-        """Arenas that ended interrupted, cancelled or failed and still hold an escrow nobody settled or returned."""
+    def unsettled_arenas(self) -> list[str]:
+        """Arenas that have ended and still hold an escrow nobody settled or returned (arena/recovery.py settles them)."""
         escrow, other = aliased(EventRow), aliased(EventRow)
         settled_or_returned = (
             select(other.id)
@@ -214,7 +233,7 @@ class Store:
         query = (
             select(escrow.arena_id)
             .join(ArenaRow, ArenaRow.id == escrow.arena_id)
-            .where(escrow.kind == "escrow", ArenaRow.status.in_(UNSETTLED_ENDINGS), ~settled_or_returned)
+            .where(escrow.kind == "escrow", ArenaRow.status.in_(ENDED), ~settled_or_returned)
             .distinct()
         )
         with self.session() as s:
