@@ -25,7 +25,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("ARENA_DATA_DIR", "./data", str, "runs, caches and the SQLite database"),
         Setting("ARENA_DATABASE_URL", None, str, "any SQLAlchemy URL; default sqlite:///$ARENA_DATA_DIR/arena.db"),
         Setting("ARENA_API_BASE", None, str, "default OpenAI-compatible endpoint for litellm contestants"),
-        Setting("ARENA_API_KEY", None, str, "the key sent to a custom api_base (never a provider's key)"),
+        Setting("ARENA_API_KEY", None, str, "the key sent to ARENA_API_BASE only (never to an endpoint a spec names)"),
         Setting("ARENA_MODEL_RETRIES", 5, int, "attempts per model call (rate limits, 5xx, timeouts)"),
         Setting("ARENA_MODEL_RETRY_WAIT_S", 2.0, float, "first wait between attempts, doubling up to 30 s"),
         Setting("ARENA_MODEL_TIMEOUT_S", 120.0, float, "per model HTTP request"),

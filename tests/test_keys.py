@@ -1,5 +1,5 @@
-"""Where keys go: a provider's key only to its own endpoint; a custom api_base gets ARENA_API_KEY, the variable the
-spec names (api_key_env) or a placeholder, never a provider key. Planted canaries, the real `arena run` in a
+"""Where keys go: a provider's key only to its own endpoint; a custom api_base gets the variable the spec names
+(api_key_env), ARENA_API_KEY only if it is the operator's ARENA_API_BASE, or a placeholder; never a provider key. Planted canaries, the real `arena run` in a
 subprocess, and the fake OpenAI server recording every header and body it receives."""
 
 import json
@@ -72,18 +72,20 @@ def authorizations(server: FakeOpenAI) -> set[str]:
     "env, spec_fields, key",
     [
         ({}, {}, "sk-local-endpoint"),  # no key configured: a placeholder that is no one's secret
-        ({"ARENA_API_KEY": "sk-arena-key"}, {}, "sk-arena-key"),
+        ({"ARENA_API_KEY": "sk-arena-key", "ARENA_API_BASE": "SERVER"}, {}, "sk-arena-key"),
+        # Found in review: the operator's ARENA_API_KEY is for ARENA_API_BASE, not for an endpoint a spec names.
+        ({"ARENA_API_KEY": "sk-arena-key", "ARENA_API_BASE": "https://gateway.example/v1"}, {}, "sk-local-endpoint"),
         (
             {"ARENA_API_KEY": "sk-arena-key", "ARENA_KEY_FOR_X": "sk-for-x"},
             {"api_key_env": "ARENA_KEY_FOR_X"},
             "sk-for-x",
         ),
     ],
-    ids=["placeholder", "ARENA_API_KEY", "api_key_env"],
+    ids=["placeholder", "ARENA_API_KEY", "not ARENA_API_KEY elsewhere", "api_key_env"],
 )
 def test_a_custom_endpoint_gets_only_its_own_key(env, spec_fields, key, server, arena_dir, tmp_path, monkeypatch):
     for name, value in env.items():
-        monkeypatch.setenv(name, value)
+        monkeypatch.setenv(name, server.api_base if value == "SERVER" else value)
     server.script("openai/fake-model-a", ToolCall(FIX), ToolCall(SUBMIT))
     result = run_spec(arena_dir, tmp_path / "data", contestant(server, **spec_fields))
     assert result.returncode == 0, result.stderr
@@ -216,7 +218,10 @@ def test_endpoint_and_key_never_returns_a_provider_key(monkeypatch):
     assert endpoint_and_key("openai/m", "http://h/v1", None) == ("http://h/v1", "sk-local-endpoint")
     assert endpoint_and_key("anthropic/m", "http://h", None) == ("http://h", "sk-local-endpoint")
     monkeypatch.setenv("ARENA_API_KEY", "sk-arena")
+    assert endpoint_and_key("openai/m", "http://h/v1", None) == ("http://h/v1", "sk-local-endpoint")
+    monkeypatch.setenv("ARENA_API_BASE", "http://h/v1/")
     assert endpoint_and_key("openai/m", "http://h/v1", None) == ("http://h/v1", "sk-arena")
+    monkeypatch.delenv("ARENA_API_BASE")
     monkeypatch.setenv("ARENA_KEY_FOR_X", "sk-x")
     assert endpoint_and_key("openai/m", "http://h/v1", "ARENA_KEY_FOR_X") == ("http://h/v1", "sk-x")
     monkeypatch.setenv("ARENA_API_BASE", "http://gateway/v1")

@@ -176,7 +176,7 @@ def test_garbage_body_fails_cleanly(engine, server, calc_repo, arena_dir):
     assert Path(row.patch_path).read_text() == ""
 
 
-@pytest.mark.parametrize("route", ["spec-api_base+ARENA_API_KEY", "OPENAI_BASE_URL+OPENAI_API_KEY"])
+@pytest.mark.parametrize("route", ["ARENA_API_BASE+ARENA_API_KEY", "OPENAI_BASE_URL+OPENAI_API_KEY"])
 def test_api_key_never_enters_the_sandbox(engine, server, calc_repo, arena_dir, monkeypatch, route):
     """The key reaches the server (the LLM call runs on the host), yet the sandbox's environment lacks it."""
     monkeypatch.setenv("ARENA_API_KEY", "sk-test-secret-arena")
@@ -184,7 +184,8 @@ def test_api_key_never_enters_the_sandbox(engine, server, calc_repo, arena_dir, 
     if route.startswith("OPENAI_BASE_URL"):
         monkeypatch.setenv("OPENAI_BASE_URL", server.api_base)
         contestant, key = llm("a", "openai/fake-model-a", None), "sk-test-secret-openai"
-    else:
+    else:  # ARENA_API_KEY goes only to the operator's ARENA_API_BASE
+        monkeypatch.setenv("ARENA_API_BASE", server.api_base)
         contestant, key = llm("a", "openai/fake-model-a", server), "sk-test-secret-arena"
     server.script("openai/fake-model-a", ToolCall("env; cat /proc/self/environ"), ToolCall(SUBMIT))
     rows = run(engine, calc_repo, arena_dir, [contestant])
@@ -200,8 +201,12 @@ def test_api_key_never_enters_the_sandbox(engine, server, calc_repo, arena_dir, 
 def test_api_key_is_not_written_to_the_trajectory(engine, server, calc_repo, arena_dir, monkeypatch):
     """Trajectories are shown in the app, downloaded and replayed by others: the key must not be in them."""
     monkeypatch.setenv("ARENA_API_KEY", "sk-test-secret-arena")
+    monkeypatch.setenv("ARENA_API_BASE", server.api_base)
     server.script("openai/fake-model-a", ToolCall(SUBMIT))
     rows = run(engine, calc_repo, arena_dir, [llm("a", "openai/fake-model-a", server)])
 
     assert rows["a"].exit_status == "Submitted"
+    assert {r.headers["authorization"] for r in server.requests_for("openai/fake-model-a")} == {
+        "Bearer sk-test-secret-arena"
+    }
     assert "sk-test-secret" not in Path(rows["a"].trajectory_path).read_text()

@@ -151,7 +151,8 @@ def endpoint_and_key(model: str, api_base: str | None, api_key_env: str | None) 
     """(api_base, api_key) for a litellm call; SpecError if the spec's key variable is unset.
 
     Without a custom endpoint both are None: litellm sends the provider's own key (OPENAI_API_KEY, ...)
-    to that provider's endpoint. A custom endpoint gets ARENA_API_KEY or the variable the spec names,
+    to that provider's endpoint. A custom endpoint gets the variable the spec names; ARENA_API_KEY goes
+    only to the operator's own ARENA_API_BASE (a spec naming another endpoint must not collect it);
     else a placeholder (the OpenAI SDK wants some key), never a provider key: passing api_key
     explicitly is what stops litellm from falling back to the provider's variable.
     """
@@ -178,7 +179,10 @@ def endpoint_and_key(model: str, api_base: str | None, api_key_env: str | None) 
                 "or remove api_key_env to call it without a key"
             )
         return base, key
-    return base, setting("ARENA_API_KEY") or NO_KEY
+    operators = setting("ARENA_API_BASE")
+    if operators and base.rstrip("/") == operators.rstrip("/"):
+        return base, setting("ARENA_API_KEY") or NO_KEY
+    return base, NO_KEY
 
 
 def check_litellm_model(model: str, api_base: str | None, api_key_env: str | None = None) -> None:
