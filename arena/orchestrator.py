@@ -162,7 +162,7 @@ class Engine:
             base_sha=base_sha,
             spec=spec.model_dump(mode="json"),
             owner=self.owner,
-            lease_until=lease_until(),
+            lease_until=lease_until(self.store),
         )
         # The row before the stakes, so an escrow never belongs to an arena nobody can find (and recover);
         # a refused agent (StakeRefused, exit 2) takes the row back out: nothing is left of the launch.
@@ -261,7 +261,7 @@ class Engine:
         while not self._stopping.wait(lease_s() / 3):
             try:
                 live = [r for r in list(self.runs.values()) if not r.done.is_set()]
-                held = self.store.renew_leases([r.arena_id for r in live], lease_until())
+                held = self.store.renew_leases([r.arena_id for r in live], lease_until(self.store))
                 for run in live:
                     if run.arena_id not in held and not run.done.is_set():
                         log.error("arena %s: lease lost (another process recovered it); stopping it", run.arena_id)

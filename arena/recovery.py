@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from arena.config import Settings, setting
 from arena.reputation.ledger import Ledger
-from arena.storage import Store, utcnow
+from arena.storage import Store
 
 log = logging.getLogger("arena")
 
@@ -30,16 +30,16 @@ def lease_s() -> float:
     return float(setting("ARENA_LEASE_S"))
 
 
-def lease_until() -> datetime:
-    """Now + ARENA_LEASE_S, naive UTC like every time in the store."""
-    return utcnow() + timedelta(seconds=lease_s())
+def lease_until(store: Store) -> datetime:
+    """The database's now + ARENA_LEASE_S (naive UTC, like every time in the store)."""
+    return store.now() + timedelta(seconds=lease_s())
 
 
 def recover(store: Store, ledger: Ledger | None = None) -> list[str]:
     """Interrupt arenas with expired leases and settle every ended arena whose stakes nobody settled; returns the
     interrupted ids."""
     ledger = ledger or Ledger(store)
-    interrupted = store.expire_leases(utcnow(), by=process_owner())
+    interrupted = store.expire_leases(store.now(), by=process_owner())
     for arena_id in store.unsettled_arenas():
         settle_arena(store, ledger, arena_id, store.arena(arena_id).status)
     return interrupted

@@ -91,6 +91,10 @@ def test_many_processes_open_a_fresh_postgresql_database_at_once(postgres_url, t
         return subprocess.run([sys.executable, "-m", "arena.cli", *args], capture_output=True, text=True, env=env,
                               cwd=tmp_path, timeout=300)  # fmt: skip
 
+    from arena.storage import Store, utcnow
+
+    now = Store(url).now()  # leases are written and judged on the database's clock, naive UTC like every time
+    assert now.tzinfo is None and abs((now - utcnow()).total_seconds()) < 5
     with ThreadPoolExecutor(8) as pool:
         opened = list(pool.map(lambda _: cli("list"), range(8)))
     assert [r.returncode for r in opened] == [0] * 8, [r.stderr for r in opened]

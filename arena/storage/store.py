@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, make_url, select, update
+from sqlalchemy import create_engine, event, func, make_url, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
@@ -176,6 +176,14 @@ class Store:
             return s.scalar(query.options(selectinload(VerdictRow.evaluations)))
 
     # -- leases (arena/recovery.py) -------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The database's clock (naive UTC): leases written and judged by hosts whose clocks differ
+        compare on one clock. SQLite lives on one host, so its clock is this host's."""
+        if self.engine.dialect.name == "postgresql":
+            with self.session() as s:
+                return s.scalar(text("SELECT timezone('UTC', clock_timestamp())"))
+        return utcnow()
 
     def renew_leases(self, arena_ids: list[str], until: datetime) -> set[str]:
         """Extend the leases of these arenas while they are queued or running; returns the ids still held."""
