@@ -104,15 +104,18 @@ def _run_spec(spec_path: Path | None, as_json: bool, swebench_args: argparse.Nam
     arena_id = engine.launch(spec, base_sha)
     if not as_json:
         print(f"arena {arena_id}: {len(spec.contestants)} contestants; Ctrl-C cancels", file=sys.stderr)
+    interrupted = False
     try:
         _follow(engine, arena_id, quiet=as_json)
     except KeyboardInterrupt:
         print("cancelling...", file=sys.stderr)
+        interrupted = True
         engine.cancel(arena_id)
         engine.wait(arena_id)
     row, verdict = engine.store.arena(arena_id), engine.store.latest_verdict(arena_id)
     engine.shutdown()
-    return _report(row, verdict, as_json)
+    code = _report(row, verdict, as_json)
+    return 130 if interrupted else code  # the shell's convention for "stopped by Ctrl-C"
 
 
 def _follow(engine, arena_id: str, quiet: bool) -> None:

@@ -49,6 +49,12 @@ class TaskSpec(_Strict):
     test_patch: str = ""
     """Applied only when judging (SWE-bench's test_patch); contestants never see it."""
 
+    @field_validator("test_command")
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("is blank; leave it out to have the judge detect the tests, or give the command")
+        return value
+
     @model_validator(mode="after")
     def _one_problem_statement(self) -> "TaskSpec":
         if (self.problem_statement is None) == (self.problem_statement_file is None):

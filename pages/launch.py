@@ -44,11 +44,16 @@ show_errors("task.base")
 task["title"] = st.text_input("Title", key="title")
 task["problem_statement"] = st.text_area("Problem statement", height=140, key="problem_statement")
 show_errors("task.problem_statement")
-# Open when a preset brings a setup command: it runs once with network, so it should not hide.
-with st.expander("Setup and tests (optional)", expanded=bool(st.session_state.get("setup_command"))):
+# Open when a preset brings a setup command (it runs once with network, so it should not hide) or on an error.
+with st.expander(
+    "Setup and tests (optional)",
+    expanded=bool(st.session_state.get("setup_command"))
+    or any(f in errors for f in ("task.setup_command", "task.test_command")),
+):
     task["setup_command"] = st.text_input("Setup command (runs once, with network)", key="setup_command")
-    task["test_command"] = st.text_input("Test command (detected if empty)", key="test_command")
     show_errors("task.setup_command")
+    task["test_command"] = st.text_input("Test command (detected if empty)", key="test_command")
+    show_errors("task.test_command")
 
 st.subheader("Contestants")
 models = configured_models()

@@ -80,6 +80,7 @@ BAD_SPECS = {
     "bad strategy": (lambda s: s["contestants"][0].update(strategy="yolo"), "strategy 'yolo' is neither built in"),
     "no contestants": (lambda s: s.update(contestants=[]), "contestants: List should have at least 1 item"),
     "bad limit": (lambda s: s["limits"].update(max_parallel=0), "limits.max_parallel"),
+    "blank test command": (lambda s: s["task"].update(test_command="   "), "task.test_command: is blank; leave it out"),
     "bad backend": (lambda s: s["sandbox"].update(backend="docker"), "sandbox.backend"),
     "two problem statements": (
         lambda s: s["task"].update(problem_statement_file="x.md"),
@@ -227,3 +228,27 @@ def test_ingest_exits_1_when_every_file_failed_and_a_closed_pipe_ends_quietly(tm
     piped = subprocess.run(f"{sys.executable} -m arena.cli list --limit 600 | head -c 1", shell=True, cwd=ROOT,
                            capture_output=True, text=True, env=env)  # fmt: skip
     assert piped.stderr == "", piped.stderr
+
+
+def test_ctrl_c_cancels_the_arena_and_exits_130(good_spec, arena_dir, tmp_path):
+    import signal
+    import time
+
+    write_steps(arena_dir / "steps/slow.yaml", [{"thought": "wait", "commands": ["sleep 30"]},
+                                                {"thought": "done", "commands": [SUBMIT]}])  # fmt: skip
+    good_spec["contestants"] = [{"name": "slow", "model": "scripted:steps/slow.yaml"}]
+    env = {**os.environ, "ARENA_DATA_DIR": str(tmp_path / "data")}
+    env.pop("ARENA_DATABASE_URL", None)
+    proc = subprocess.Popen([*ARENA, "run", str(write_spec(arena_dir, good_spec)), "--json"], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # until the contestant runs
+        listed = arena("list", "--json", data_dir=tmp_path / "data")
+        rows = json.loads(listed.stdout) if listed.returncode == 0 and listed.stdout.strip() else []
+        if rows and rows[0]["contestants"][0]["status"] == "running":
+            break
+        time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-2000:]
+    assert json.loads(out)["status"] == "cancelled"

@@ -59,6 +59,18 @@ def test_launch_shows_bad_input_next_to_the_field(data, tmp_path):
     assert at.session_state["launch_errors"]["task.repo"]
 
 
+def test_a_blank_test_command_is_a_field_error_while_an_empty_one_means_detect(data, tmp_path):
+    at = app("launch")
+    at.session_state["launch_preset"] = {
+        "task": {"repo": str(tmp_path / "nowhere"), "problem_statement": "x", "test_command": "   "},
+        "contestants": [{"name": "a", "model": "scripted:none.yaml"}],
+    }
+    at.run()
+    next(b for b in at.button if b.label == "Launch").click().run()
+    assert any("is blank; leave it out" in m for m in at.session_state["launch_errors"]["task.test_command"])
+    assert any("is blank; leave it out" in e.value for e in at.error)
+
+
 def test_launch_a_scripted_arena_watch_it_live_and_see_its_verdict(data, tmp_path):
     repo = tmp_path / "calc"
     make_repo(repo, CALC_FILES)
