@@ -22,7 +22,8 @@ EPILOG = {
     "cancel": "examples:\n  arena cancel 3f9c2a1b\n  arena cancel 3f9c2a1b --contestant fix-a",
     "demo": "example:\n  arena demo --json",
     "judge": "example:\n  arena judge 3f9c2a1b --json",
-    "export": "example:\n  arena export 3f9c2a1b --format swebench -o preds.jsonl",
+    "export": "examples:\n  arena export 3f9c2a1b -o preds.jsonl            # SWE-bench predictions (any arena)\n"
+    "  arena export 3f9c2a1b --format patch > fix.diff  # the plain diff",
     "apply": "example:\n  arena apply 3f9c2a1b          # commits the winner on branch arena/3f9c2a1b-<name>",
     "sync": "example:\n  arena sync --json              # records merges and reverts of applied patches",
     "abandon": "example:\n  arena abandon 3f9c2a1b        # the winner's stake is returned, nothing merges",
@@ -231,31 +232,17 @@ def cmd_judge(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from arena.tasks.swebench import prediction, write_predictions
+    from arena.export import export
 
-    store = _store()
-    row, verdict = store.arena(args.arena_id), store.latest_verdict(args.arena_id)
-    instance_id = (row.spec.get("task") or {}).get("instance_id")
-    if not instance_id:
-        raise UserError(
-            f"arena {row.id} was not imported from SWE-bench (no instance_id); export needs a SWE-bench task"
-        )
-    name = args.contestant or (verdict.winner if verdict else None)
-    if name is None:
-        raise UserError(f"arena {row.id} has no winner; choose a candidate with --contestant NAME")
-    by_name = {c.name: c for c in row.contestants}
-    if name == "synthesis" and verdict and verdict.judge.get("synthesis_patch"):
-        patch, agent = verdict.judge["synthesis_patch"], f"{verdict.judge.get('reviewer')}+synthesis"
-    elif name in by_name and by_name[name].patch_path:
-        c = by_name[name]
-        patch, agent = Path(c.patch_path).read_text(), f"{c.model}+{c.strategy}"
+    done = export(_store(), args.arena_id, args.contestant, args.format)
+    if args.output:
+        out = Path(args.output)
+        if args.format == "swebench" and out.suffix != ".jsonl":
+            raise UserError(f"{out}: the SWE-bench harness reads predictions only from *.jsonl; rename it")
+        out.write_bytes(done.text.encode("utf-8", "surrogateescape"))
+        print(f"wrote {out}: {done.instance_id} from {done.contestant}", file=sys.stderr)
     else:
-        raise UserError(f"arena {row.id} has no candidate '{name}' with a patch; candidates: {', '.join(by_name)}")
-    text = write_predictions(Path(args.output) if args.output else None, [prediction(instance_id, agent, patch)])
-    if not args.output:
-        print(text, end="")
-    else:
-        print(f"wrote {args.output}: {instance_id} from {name}", file=sys.stderr)
+        sys.stdout.buffer.write(done.text.encode("utf-8", "surrogateescape"))
     return 0
 
 
@@ -424,11 +411,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("judge", cmd_judge, "Judge (again) an arena that has ended: evaluate every patch and store a new verdict.")
     p.add_argument("arena_id")
     p.add_argument("--json", action="store_true", help="print the verdict as one JSON object")
-    p = add("export", cmd_export, "Export an arena's winning (or chosen) patch as SWE-bench predictions JSONL.")
+    p = add("export", cmd_export, "Export an arena's winning (or chosen) patch: SWE-bench predictions JSONL or a diff.")
     p.add_argument("arena_id")
-    p.add_argument("--format", choices=["swebench"], default="swebench")
+    p.add_argument(
+        "--format",
+        choices=["swebench", "patch"],
+        default="swebench",
+        help="swebench: one predictions row (instance_id: the SWE-bench id, else the arena id); patch: the diff",
+    )
     p.add_argument("--contestant", help="export this candidate instead of the winner")
-    p.add_argument("-o", "--output", help="write to this .jsonl file instead of stdout")
+    p.add_argument("-o", "--output", help="write to this file (.jsonl for swebench) instead of stdout")
     p = add(
         "apply", cmd_apply, "Commit an arena's winning patch on a new branch of its local repository (with trailers)."
     )

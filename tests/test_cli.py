@@ -252,3 +252,22 @@ def test_ctrl_c_cancels_the_arena_and_exits_130(good_spec, arena_dir, tmp_path):
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err[-2000:]
     assert json.loads(out)["status"] == "cancelled"
+
+
+def test_export_works_for_any_arena_as_predictions_or_a_plain_patch(good_spec, arena_dir, tmp_path):
+    data = tmp_path / "data"
+    good_spec["task"]["test_command"] = "python3 -c 'from calc.ops import add; assert add(2, 3) == 5'"
+    run = arena("run", str(write_spec(arena_dir, good_spec)), "--json", data_dir=data)
+    out = json.loads(run.stdout)
+    assert out["verdict"]["winner"] == "fix-a"
+    patch = Path(out["contestants"][0]["patch_path"]).read_text()
+    predictions = arena("export", out["arena_id"], data_dir=data)
+    assert predictions.returncode == 0, predictions.stderr
+    assert json.loads(predictions.stdout) == {"instance_id": out["arena_id"], "model_patch": patch,
+                                              "model_name_or_path": f"{out['contestants'][0]['model']}+minimal-fix"}  # fmt: skip
+    plain = arena("export", out["arena_id"], "--format", "patch", "-o", str(tmp_path / "fix.diff"), data_dir=data)
+    assert plain.returncode == 0 and (tmp_path / "fix.diff").read_text() == patch
+    applied = subprocess.run(["git", "apply", "--check", str(tmp_path / "fix.diff")], cwd=out["repo"])
+    assert applied.returncode == 0
+    wrong = arena("export", out["arena_id"], "-o", str(tmp_path / "preds.json"), data_dir=data)
+    assert wrong.returncode == 2 and "*.jsonl" in wrong.stderr
