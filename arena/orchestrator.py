@@ -86,14 +86,18 @@ def validate(spec: ArenaSpec, repos: RepoCache) -> str:
 def prepare_task(backend: SandboxBackend, spec: ArenaSpec, base_sha: str, log_path: Path) -> PreparedTask:
     """The prepared checkout, its Python environment ready for the test command the judge will run.
 
-    Without a test command in the spec the judge detects one in the checkout; preparing again with it
-    (a reuse: nothing is set up twice) lets the backend add pytest when that command needs it.
+    Without a test command in the spec the judge detects one in the checkout; the backend detects the same
+    one as it creates the checkout, so it can add pytest before the checkout is shared.
     """
     task = spec.task
-    prepared = backend.prepare(task.repo, base_sha, task.setup_command, log_path, test_command=task.test_command)
-    if task.test_command is None and (detected := detect_test_command(prepared.checkout)) is not None:
-        prepared = backend.prepare(task.repo, base_sha, task.setup_command, log_path, test_command=detected.command)
-    return prepared
+    return backend.prepare(
+        task.repo, base_sha, task.setup_command, log_path, test_command=task.test_command or _detected
+    )
+
+
+def _detected(checkout: Path) -> str | None:
+    found = detect_test_command(checkout)
+    return found.command if found else None
 
 
 @dataclass

@@ -1,8 +1,12 @@
 """The seams of Agent Arena, as typing.Protocols. Implementations are plain classes elsewhere."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+
+TestCommand = str | Callable[[Path], str | None] | None
+"""A test command, or a function that detects one in a checkout (before setup), or none."""
 
 
 @dataclass
@@ -74,11 +78,12 @@ class SandboxBackend(Protocol):
         ...
 
     def prepare(
-        self, repo: str, base_sha: str, setup_command: str | None, log_path: Path, test_command: str | None = None
+        self, repo: str, base_sha: str, setup_command: str | None, log_path: Path, test_command: "TestCommand" = None
     ) -> PreparedTask:
         """The pristine checkout after setup, once per (repo, base, setup); cheap on reuse.
 
-        `test_command`: what the judge will run; a backend makes sure its runner (e.g. pytest) is there.
+        `test_command`: what the judge will run, or a function that finds it in the checkout; a backend makes
+        sure its runner (e.g. pytest) is there before the checkout is shared.
         """
         ...
 

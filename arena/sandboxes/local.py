@@ -26,7 +26,7 @@ from pathlib import Path
 
 from arena.config import setting
 from arena.errors import SandboxError, SandboxUnavailable, SetupFailed
-from arena.protocols import ExecResult, PreparedTask
+from arena.protocols import ExecResult, PreparedTask, TestCommand
 from arena.sandboxes import pyenv
 from arena.sandboxes.files import FileTooLarge, read_from, write_into
 from arena.sandboxes.process import ProcessRunner, setup_runner
@@ -150,7 +150,7 @@ class LocalBackend:
                 )
 
     def prepare(
-        self, repo: str, base_sha: str, setup_command: str | None, log_path: Path, test_command: str | None = None
+        self, repo: str, base_sha: str, setup_command: str | None, log_path: Path, test_command: TestCommand = None
     ) -> PreparedTask:
         """The checkout with its Python environment and setup, once per (repo, base, setup); see pyenv.py.
 
@@ -159,6 +159,8 @@ class LocalBackend:
         key = setup_key(f"{pyenv.ENV_VERSION}\0{setup_command or ''}", self.name)
         with self.repos.lock_checkout(repo, base_sha, key):
             checkout, ready = self.repos.checkout(repo, base_sha, key)
+            if callable(test_command):  # found in the checkout now, so pytest goes in before anyone shares it
+                test_command = test_command(checkout)
             if not ready:
                 log = self._set_up(checkout, setup_command, log_path)
                 self.repos.mark_ready(checkout, {"setup_command": setup_command, "base_sha": base_sha})

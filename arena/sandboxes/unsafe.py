@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 from arena.errors import SetupFailed
-from arena.protocols import ExecResult, PreparedTask
+from arena.protocols import ExecResult, PreparedTask, TestCommand
 from arena.sandboxes import pyenv
 from arena.sandboxes.files import read_from, write_into
 from arena.sandboxes.local import collect_patch, diff_script, prlimit_args, sandbox_env
@@ -32,13 +32,15 @@ class UnsafeLocalBackend:
         """Needs only git and bash, which the engine needs anyway."""
 
     def prepare(
-        self, repo: str, base_sha: str, setup_command: str | None, log_path: Path, test_command: str | None = None
+        self, repo: str, base_sha: str, setup_command: str | None, log_path: Path, test_command: TestCommand = None
     ) -> PreparedTask:
         key = setup_key(None, self.name)
         with self.repos.lock_checkout(repo, base_sha, key):
             checkout, ready = self.repos.checkout(repo, base_sha, key)
             if not ready:
                 self.repos.mark_ready(checkout, {"base_sha": base_sha})
+        if callable(test_command):
+            test_command = test_command(checkout)
         prepared = PreparedTask(repo=repo, base_sha=base_sha, checkout=checkout, setup_command=setup_command)
         self.test_command = test_command
         # Setup runs again in each clone; its edits to tracked files differ per clone, so diff against base.
