@@ -5,6 +5,7 @@ import streamlit as st
 from app import charts
 from app.resources import engine
 from arena import analytics
+from arena.reputation.ratings import MIN_GAMES
 
 st.title("Leaderboard")
 cols = st.columns(3)
@@ -16,13 +17,24 @@ if board.is_empty():
     st.info("Nothing to rank yet: run a few arenas (`arena demo`) or `arena ingest` trajectories.")
     st.stop()
 if by in ("model", "strategy", "agent") and source != "imported":
-    ratings = analytics.ratings_df(engine().store, by)
+    ratings = charts.rated(board, by)  # the board's own ratings: one Bradley-Terry fit per visit, not two
     if ratings.is_empty():
         st.caption("No pairwise outcomes yet: ratings need arenas with at least two agents.")
     else:
         st.subheader("Ratings (Bradley-Terry, 95 % bootstrap intervals)")
-        st.caption("Players whose intervals overlap share a tier; colours alternate by tier.")
-        st.plotly_chart(charts.ratings(ratings), width="stretch", key="ratings")
+        names = ratings["name"].to_list()
+        cols = st.columns([1, 3])
+        shown = cols[0].number_input(
+            "Top", min_value=1, max_value=len(names), value=min(charts.TOP, len(names)), help="players on the chart"
+        )
+        also = cols[1].multiselect("Also chart", names, help="players below the top, by name; the table lists all")
+        chart = charts.top(ratings, int(shown), also)
+        st.caption(
+            f"{len(chart)} of {len(names)} players charted; the table lists everyone. Players whose intervals "
+            f"overlap share a tier; colours alternate by tier. Fewer than {MIN_GAMES} games: provisional, drawn "
+            "grey below the tiered players, never tiered."
+        )
+        st.plotly_chart(charts.ratings(chart), width="stretch", key="ratings")
 st.subheader("Table")
 st.dataframe(charts.table(board), hide_index=True, width="stretch")
 judges = analytics.judges(engine().store)

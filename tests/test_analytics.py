@@ -28,8 +28,16 @@ M1S1, M2S1, M1S2 = "m1+s1", "m2+s1", "m1+s2"
 def add_arena(store, arena_id, repo, title, created, contestants, winner=None, judge=None, verdict=None):
     """contestants: (name, model, strategy, cost, steps, exit_status); verdict: name -> (passes, resolved, files)."""
     with store.session() as s:
-        arena = ArenaRow(id=arena_id, repo=repo, title=title, base="HEAD", base_sha="0" * 40, spec={},
-                         status="completed" if verdict else "running", created_at=created)  # fmt: skip
+        arena = ArenaRow(
+            id=arena_id,
+            repo=repo,
+            title=title,
+            base="HEAD",
+            base_sha="0" * 40,
+            spec={},
+            status="completed" if verdict else "running",
+            created_at=created,
+        )
         arena.contestants = [
             ContestantRow(
                 name=n,
@@ -41,14 +49,16 @@ def add_arena(store, arena_id, repo, title, created, contestants, winner=None, j
                 status="completed",
                 started_at=created,
                 finished_at=created + timedelta(seconds=10 * k),
-            )  # fmt: skip
+            )
             for n, m, st, c, k, x in contestants
         ]
         s.add(arena)
         if verdict is None:
             return
-        ranking = [{"name": n, "rank": i + 1, "evidence": {"files": files}} for i, (n, (_, _, files)) in
-                   enumerate(verdict.items())]  # fmt: skip
+        ranking = [
+            {"name": n, "rank": i + 1, "evidence": {"files": files}}
+            for i, (n, (_, _, files)) in enumerate(verdict.items())
+        ]
         row = VerdictRow(arena_id=arena_id, winner=winner, judge=judge or {"reviewer": None}, ranking=ranking)
         row.evaluations = [
             EvaluationRow(arena_id=arena_id, candidate=n, rank=i + 1, passes_gates=p, applies=True, resolved=r)
@@ -99,15 +109,24 @@ def store(tmp_path: Path) -> Store:
         winner="b",
         verdict={"b": (True, True, ["x.py"]), "a": (False, False, ["x.py"])},
     )
-    add_arena(store, "A3", "r2", "t3", T0 + timedelta(days=10),
-              [("a", "m1", "s1", 0.5, 2, None), ("b", "m2", "s1", 0.5, 2, None)])  # fmt: skip
+    add_arena(
+        store,
+        "A3",
+        "r2",
+        "t3",
+        T0 + timedelta(days=10),
+        [("a", "m1", "s1", 0.5, 2, None), ("b", "m2", "s1", 0.5, 2, None)],
+    )
     store.update_contestant(1, trajectory_path=str(traj))
     add_events(
         store,
-        pairwise("A1", M1S1, M2S1, 1.0), pairwise("A1", M1S1, M1S2, 1.0), pairwise("A1", M2S1, M1S2, 1.0),
+        pairwise("A1", M1S1, M2S1, 1.0),
+        pairwise("A1", M1S1, M1S2, 1.0),
+        pairwise("A1", M2S1, M1S2, 1.0),
         {"agent": M1S1, "kind": "merged", "arena_id": "A1", "contestant": "a", "commit": "def"},
-        pairwise("A2", M2S1, M1S1, 1.0), REVERT,
-    )  # fmt: skip
+        pairwise("A2", M2S1, M1S1, 1.0),
+        REVERT,
+    )
     with store.session() as s:
         s.add(
             ImportedRunRow(
@@ -123,8 +142,17 @@ def store(tmp_path: Path) -> Store:
                 exit_status="Submitted",
             )
         )
-        s.add(ImportedRunRow(sha256="2" * 64, path="/x/2.json", format="openhands", model="m9", instance_id="o__r-2",
-                             steps=3, exit_status="finished"))  # fmt: skip
+        s.add(
+            ImportedRunRow(
+                sha256="2" * 64,
+                path="/x/2.json",
+                format="openhands",
+                model="m9",
+                instance_id="o__r-2",
+                steps=3,
+                exit_status="finished",
+            )
+        )
     return store
 
 
@@ -160,7 +188,7 @@ def test_runs_df_has_one_row_per_contestant_and_imported_run(store):
 
 def test_leaderboard_by_agent_counts_wins_reverts_and_costs(store):
     board = analytics.leaderboard(store, by="agent", bootstrap=20)
-    assert board.columns[:14] == analytics.LEADERBOARD_KEYS
+    assert board.columns[: len(analytics.LEADERBOARD_KEYS)] == analytics.LEADERBOARD_KEYS
     rows = by_key(board, "agent")
     m1s1, m2s1, m1s2 = rows[M1S1], rows[M2S1], rows[M1S2]
     # m1+s1: 3 runs, 2 judged, won A1 (merged): 1 win
@@ -208,6 +236,28 @@ def test_a_reverted_win_stops_counting_in_ratings(store):
     assert sorted((o.a, o.b) for o in analytics.pairwise_outcomes(events, "model")) == [("m1", "m2"), ("m2", "m1")]
 
 
+def test_games_and_arenas_beside_every_rating_and_few_games_are_provisional(store):
+    ratings = by_key(analytics.ratings_df(store, bootstrap=20), "name")
+    assert {n: (r["games"], r["arenas"], r["tier"], r["provisional"]) for n, r in ratings.items()} == {
+        M1S1: (2, 1, None, True),  # A1 only: its A2 game was a reverted win of m2+s1
+        M2S1: (2, 1, None, True),
+        M1S2: (2, 1, None, True),
+    }
+    add_events(store, *(pairwise(f"B{i}", M1S1, M2S1, 1.0) for i in range(3)))  # three more arenas: 5 games each
+    add_arena(store, "A9", "r1", "alone", T0, [("a", "m3", "s3", 1.0, 1, "Submitted")])  # never in a pairwise game
+    board = analytics.leaderboard_json(store, by="agent", bootstrap=20)
+    assert [(r["agent"], r["games"], r["arenas"], r["provisional"], r["tier"]) for r in board] == [
+        (M1S1, 5, 4, False, 1),
+        (M2S1, 5, 4, False, 2),  # lost all five to m1+s1
+        (M1S2, 2, 1, True, None),  # rated, listed after every tiered agent, never tiered
+        ("m3+s3", 0, 0, True, None),
+    ]
+    assert board[2]["rating"] is not None and board[3]["rating"] is None
+    assert analytics.LEADERBOARD_KEYS[-3:] == ["games", "arenas", "provisional"]
+    repos = analytics.leaderboard_json(store, by="repo")
+    assert all(r["games"] is None and r["provisional"] is None for r in repos)  # repos are not rated
+
+
 def test_source_filters_and_json_nulls_for_imported_rows(store):
     imported = analytics.leaderboard(store, by="model", source="imported")
     assert set(imported["source"]) == {"imported"} and set(imported["model"]) == {"m1", "m9"}
@@ -216,10 +266,23 @@ def test_source_filters_and_json_nulls_for_imported_rows(store):
     rows = analytics.leaderboard_json(store, by="agent", source="all", bootstrap=20)
     json.dumps(rows)
     for row in rows:
-        assert list(row)[:14] == analytics.LEADERBOARD_KEYS
+        assert list(row)[: len(analytics.LEADERBOARD_KEYS)] == analytics.LEADERBOARD_KEYS
     m1 = next(r for r in rows if r["source"] == "imported" and r["model"] == "m1")
     assert (m1["runs"], m1["resolved"], m1["resolve_rate"], m1["cost_total"]) == (1, 1, 1.0, 0.5)
-    for key in ("strategy", "wins", "win_rate", "rating", "ci_low", "ci_high", "revert_rate", "cost_per_win"):
+    for key in (
+        "strategy",
+        "wins",
+        "win_rate",
+        "rating",
+        "ci_low",
+        "ci_high",
+        "revert_rate",
+        "cost_per_win",
+        "games",
+        "arenas",
+        "provisional",
+        "tier",
+    ):
         assert m1[key] is None, key
     m9 = next(r for r in rows if r["model"] == "m9")
     assert (m9["resolved"], m9["resolve_rate"], m9["cost_total"]) == (None, None, None)
@@ -295,7 +358,7 @@ def test_an_empty_store_gives_empty_frames_with_their_columns(tmp_path):
     for by in analytics.BY:
         for source in analytics.SOURCES:
             board = analytics.leaderboard(empty, by=by, source=source)
-            assert board.is_empty() and board.columns[:14] == analytics.LEADERBOARD_KEYS
+            assert board.is_empty() and board.columns[: len(analytics.LEADERBOARD_KEYS)] == analytics.LEADERBOARD_KEYS
     assert analytics.leaderboard_json(empty) == []
     assert analytics.runs_df(empty).is_empty() and analytics.steps_df(empty).is_empty()
     assert analytics.issue_quality(empty).is_empty() and analytics.judges(empty).is_empty()

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from arena.reputation.ratings import Outcome, Rating, bradley_terry, rate, tiers
+from arena.reputation.ratings import MIN_GAMES, Outcome, Rating, bradley_terry, rate, tiers
 
 
 def sigmoid(x: float) -> float:
@@ -117,7 +117,7 @@ def test_a_player_who_beats_everyone_rates_highest():
     ],
 )
 def test_symmetric_round_robin_rates_everyone_equal_in_one_tier(outcomes):
-    ratings = rate(outcomes, bootstrap=100)
+    ratings = rate(outcomes * 2, bootstrap=100)  # twice over: everyone has MIN_GAMES or more, so is tiered
     assert [r.rating for r in ratings] == pytest.approx([1000.0] * 3)
     assert {r.tier for r in ratings} == {1}
 
@@ -190,3 +190,31 @@ def test_bad_outcomes_are_refused_with_a_reason(bad):
 def test_a_zero_prior_is_refused_because_undefeated_players_would_diverge():
     with pytest.raises(ValueError, match="small positive prior"):
         bradley_terry(games("a", "b", 3, 0), prior=0.0)
+
+
+def test_a_player_with_fewer_than_min_games_is_provisional_untiered_and_listed_last():
+    outcomes = [*games("strong", "weak", 45, 5), *games("newcomer", "weak", 1, 0)]  # newcomer: 1 game, 1 win
+    ratings = rate(outcomes)
+    assert MIN_GAMES == 5
+    assert [(r.name, r.games, r.tier, r.provisional) for r in ratings] == [
+        ("strong", 50, 1, False),
+        ("weak", 51, 2, False),
+        ("newcomer", 1, None, True),
+    ]
+    tiered = {r.name: r.tier for r in rate(outcomes, min_games=1)}
+    assert tiered["newcomer"] is not None  # the threshold is the only thing keeping it out
+
+
+def test_exactly_min_games_is_enough_to_be_tiered():
+    ratings = {r.name: r for r in rate(games("a", "b", 3, 2) + games("b", "c", 1, 0))}
+    assert (ratings["a"].games, ratings["a"].provisional, ratings["a"].tier) == (MIN_GAMES, False, 1)
+    assert (ratings["c"].games, ratings["c"].provisional, ratings["c"].tier) == (1, True, None)
+
+
+def test_a_provisional_player_never_heads_a_tier():
+    def r(name: str, rating: float, low: float, high: float, n: int) -> Rating:
+        return Rating(name, rating, low, high, games=n, tier=None, provisional=n < MIN_GAMES)
+
+    # lucky has the best rating and an interval that would otherwise open tier 1 above everyone
+    board = [r("a", 1050, 1000, 1100, 20), r("lucky", 1400, 1200, 1600, 1), r("b", 1000, 970, 1030, 20)]
+    assert [(x.name, x.tier) for x in tiers(board)] == [("a", 1), ("b", 1), ("lucky", None)]

@@ -9,7 +9,11 @@ Definitions (per group of runs; arena-only columns are null for imported runs):
     revert_rate    reverted wins / all wins the judge gave (reverted included); null without wins
     merged         wins whose patch reached the base branch (`merged` events)
     cost_per_win   cost_total / wins;  cost_per_merged: cost_total / merged
-    rating, ci_low, ci_high, tier, games   Bradley-Terry over pairwise events (see arena.analytics.ratings)
+    rating, ci_low, ci_high, tier   Bradley-Terry over pairwise events (see arena.analytics.ratings)
+    games, arenas  pairwise outcomes counted in the rating, and the arenas they come from (0 for an arena row
+                   never rated); null where no rating applies (imported runs, by repo or period)
+    provisional    games < MIN_GAMES (arena.reputation.ratings): rated but not tiered (tier null), listed after the
+                   tiered rows
     exit_statuses  exit status -> runs
 """
 
@@ -28,19 +32,47 @@ BY = ("model", "strategy", "agent", "repo", "period")
 SOURCES = ("arenas", "imported", "all")
 PERIODS = ("day", "week", "month", "quarter", "year")
 LEADERBOARD_KEYS = [
-    "model", "strategy", "runs", "cost_total", "cost_mean", "api_calls_mean", "resolved", "resolve_rate", "wins",
-    "win_rate", "rating", "ci_low", "ci_high", "revert_rate",
-]  # fmt: skip
+    "model",
+    "strategy",
+    "runs",
+    "cost_total",
+    "cost_mean",
+    "api_calls_mean",
+    "resolved",
+    "resolve_rate",
+    "wins",
+    "win_rate",
+    "rating",
+    "ci_low",
+    "ci_high",
+    "revert_rate",
+    "games",
+    "arenas",
+    "provisional",
+]
 """The columns `leaderboard_json` puts first, in this order (the CLI's `arena leaderboard --json`)."""
 EXTRA_KEYS = [
-    "source", "agent", "repo", "period", "tier", "games", "merged", "reverted", "cost_per_win", "cost_per_merged",
-    "steps_mean", "exit_statuses",
-]  # fmt: skip
+    "source",
+    "agent",
+    "repo",
+    "period",
+    "tier",
+    "merged",
+    "reverted",
+    "cost_per_win",
+    "cost_per_merged",
+    "steps_mean",
+    "exit_statuses",
+]
 
 BOARD_SQL = """
 WITH g AS (SELECT *, {model} AS k_model, {strategy} AS k_strategy, {agent} AS k_agent, {repo} AS k_repo,
                   {period} AS k_period FROM runs)
-SELECT b.*, r.rating, r.ci_low, r.ci_high, r.tier, r.games FROM (
+SELECT b.*, r.rating, r.ci_low, r.ci_high, r.tier,
+  CASE WHEN {rated_rows} AND b.source = 'arenas' THEN coalesce(r.games, 0) END AS games,
+  CASE WHEN {rated_rows} AND b.source = 'arenas' THEN coalesce(r.arenas, 0) END AS arenas,
+  CASE WHEN {rated_rows} AND b.source = 'arenas' THEN coalesce(r.provisional, true) END AS provisional
+FROM (
   SELECT source, k_model AS model, k_strategy AS strategy, k_agent AS agent, k_repo AS repo, k_period AS period,
     count(*) AS runs, sum(cost) AS cost_total, avg(cost) AS cost_mean, avg(api_calls) AS api_calls_mean,
     CASE WHEN count(resolved) > 0 THEN count_if(resolved)::BIGINT END AS resolved,
@@ -59,8 +91,9 @@ SELECT b.*, r.rating, r.ci_low, r.ci_high, r.tier, r.games FROM (
     avg(steps) AS steps_mean, histogram(exit_status) AS exit_statuses
   FROM g WHERE {where} GROUP BY source, k_model, k_strategy, k_agent, k_repo, k_period
 ) b LEFT JOIN r ON b.source = 'arenas' AND r.name = b.{rated}
-ORDER BY b.source, r.rating DESC NULLS LAST, b.win_rate DESC NULLS LAST, b.resolve_rate DESC NULLS LAST,
-         b.runs DESC, b.model NULLS LAST, b.strategy NULLS LAST, b.repo NULLS LAST, b.period NULLS LAST
+ORDER BY b.source, provisional NULLS FIRST, r.rating DESC NULLS LAST, b.win_rate DESC NULLS LAST,
+         b.resolve_rate DESC NULLS LAST, b.runs DESC, b.model NULLS LAST, b.strategy NULLS LAST, b.repo NULLS LAST,
+         b.period NULLS LAST
 """
 
 
@@ -95,12 +128,11 @@ def leaderboard(
         keys["period"] = f"date_trunc('{period}', created_at)"
     else:
         keys[by] = by
-    ratings = pl.DataFrame(schema=RATING_SCHEMA)
-    if by in RATED and source != "imported":
-        ratings = ratings_df(store, by, bootstrap=bootstrap, seed=seed)
+    rated = by in RATED and source != "imported"
+    ratings = ratings_df(store, by, bootstrap=bootstrap, seed=seed) if rated else pl.DataFrame(schema=RATING_SCHEMA)
     where = "true" if source == "all" else f"source = '{source}'"
     # repo / period rows are not rated: `r` is empty then, and the join only needs a column to name
-    query = BOARD_SQL.format(**keys, where=where, rated=by if by in RATED else "agent")
+    query = BOARD_SQL.format(**keys, where=where, rated=by if by in RATED else "agent", rated_rows=str(rated).lower())
     board = sql(query, runs=runs_df(store), r=ratings)
     return board.select(*LEADERBOARD_KEYS, *EXTRA_KEYS)
 

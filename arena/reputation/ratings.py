@@ -1,5 +1,9 @@
 """Bradley-Terry ratings with seeded bootstrap confidence intervals and tiers, the way LMArena ranks chat models.
 
+A player with fewer than MIN_GAMES games (5) is *provisional*: it is rated, with its interval, but not tiered (its
+tier is None) and it is listed after every tiered player, because a handful of games cannot place it with the
+certainty a tier suggests.
+
 Plain Python on purpose: numpy is only a transitive dependency, and outcomes fold into per-pair totals, so fits stay small.
 """
 
@@ -9,9 +13,11 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
-__all__ = ["Outcome", "Rating", "bradley_terry", "rate", "tiers"]
+__all__ = ["MIN_GAMES", "Outcome", "Rating", "bradley_terry", "rate", "tiers"]
 
 SCALE, BASE = 400.0, 1000.0
+MIN_GAMES = 5
+"""Games (outcomes with positive weight) a player needs to be tiered; below it the player is provisional."""
 
 
 @dataclass(frozen=True)
@@ -39,8 +45,10 @@ class Rating:
     """97.5th percentile of the rating over bootstrap refits."""
     games: int
     """Outcomes (with positive weight) involving this player."""
-    tier: int
-    """1 = best; see `tiers`."""
+    tier: int | None
+    """1 = best; None for a provisional player. See `tiers`."""
+    provisional: bool = False
+    """Fewer than the minimum games (MIN_GAMES by default): rated, not tiered."""
 
 
 def _check(outcomes: list[Outcome]) -> list[Outcome]:
@@ -114,8 +122,9 @@ def _players(outcomes: list[Outcome]) -> list[str]:
     return sorted({o.a for o in outcomes} | {o.b for o in outcomes})
 
 
-def rate(outcomes: list[Outcome], *, bootstrap: int = 200, seed: int = 0) -> list[Rating]:
-    """Point ratings plus percentile-bootstrap 95 % intervals, sorted best first, with tiers.
+def rate(outcomes: list[Outcome], *, bootstrap: int = 200, seed: int = 0, min_games: int = MIN_GAMES) -> list[Rating]:
+    """Point ratings plus percentile-bootstrap 95 % intervals, with tiers: tiered players best first, then provisional
+    ones (fewer than `min_games` games; tier None) best first.
 
     Each resample draws len(outcomes) outcomes with replacement (seeded, so the same input and seed give the same
     output) and refits every original player; one missing from a resample keeps only its prior and lands near 1000,
@@ -136,7 +145,7 @@ def rate(outcomes: list[Outcome], *, bootstrap: int = 200, seed: int = 0) -> lis
         if len(samples[p]) >= 2:
             cuts = statistics.quantiles(samples[p], n=40, method="inclusive")  # cut 0 is 2.5 %, cut 38 is 97.5 %
             low, high = cuts[0], cuts[-1]
-        ratings.append(Rating(p, point[p], low, high, games[p], tier=0))
+        ratings.append(Rating(p, point[p], low, high, games[p], tier=None, provisional=games[p] < min_games))
     return tiers(ratings)
 
 
@@ -147,9 +156,14 @@ def tiers(ratings: list[Rating]) -> list[Rating]:
     the next tier, and heads it, when its ci_high is below the ci_low of the current tier's head; otherwise it joins
     the head's tier. Comparing with the head rather than the previous player stops a chain of small overlaps from
     merging the whole board into one tier.
+
+    Provisional players are left out of the walk: they get tier None and follow the tiered players, best first.
     """
     ranked, head, tier = [], None, 0
-    for r in sorted(ratings, key=lambda r: (-r.rating, r.name)):
+    for r in sorted(ratings, key=lambda r: (r.provisional, -r.rating, r.name)):
+        if r.provisional:
+            ranked.append(replace(r, tier=None))
+            continue
         if head is None or r.ci_high < head.ci_low:
             head, tier = r, tier + 1
         ranked.append(replace(r, tier=tier))

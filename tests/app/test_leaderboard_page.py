@@ -1,0 +1,88 @@
+"""The Leaderboard page at scale: many agents, a chart of the top few, every agent in the table, provisional apart.
+
+63 agents: 60 in 30 four-agent arenas (two arenas, 6 games each; the lower number always wins) and 3 newcomers
+who met once in a three-agent arena (2 games each: provisional).
+"""
+
+import json
+from datetime import datetime
+
+import pandas as pd
+
+from app import charts
+from arena.reputation.ratings import MIN_GAMES
+from tests.app.conftest import app, texts
+from tests.test_analytics import add_arena, add_events, pairwise
+
+T0 = datetime(2024, 1, 1, 12)
+REGULARS = [f"m{i:02d}" for i in range(60)]
+NEWCOMERS = ["new0", "new1", "new2"]
+
+
+def play(store, arena_id: str, models: list[str]) -> None:
+    """An arena of `models` (strategy "s") and its pairwise events: the earlier model in the list wins."""
+    add_arena(
+        store, arena_id, "r1", arena_id, T0, [(f"c{i}", m, "s", 1.0, 3, "Submitted") for i, m in enumerate(models)]
+    )
+    events = [pairwise(arena_id, f"{a}+s", f"{b}+s", 1.0) for i, a in enumerate(models) for b in models[i + 1 :]]
+    add_events(store, *events)
+
+
+def many_agents(store) -> None:
+    for k in range(15):  # each regular plays in two arenas: once among neighbours, once among strangers
+        play(store, f"near-{k}", REGULARS[4 * k : 4 * k + 4])
+        play(store, f"far-{k}", REGULARS[k::15])
+    play(store, "newcomers", NEWCOMERS)
+
+
+def charted(at) -> list[str]:
+    """The players on the ratings chart (every trace's y values)."""
+    chart = next(c for c in at.get("plotly_chart") if c.proto.id and "ratings" in c.proto.id)
+    return [y for trace in json.loads(chart.proto.spec)["data"] for y in trace["y"]]
+
+
+def table(at) -> pd.DataFrame:
+    return next(d.value for d in at.dataframe if "win_rate" in d.value.columns)
+
+
+def test_the_chart_shows_the_top_n_and_the_table_everyone(data):
+    from app.resources import engine
+
+    many_agents(engine().store)
+    at = app("leaderboard")
+    assert not at.exception, at.exception
+    board = table(at)
+    assert len(board) == 63 and set(board["agent"]) == {f"{m}+s" for m in REGULARS + NEWCOMERS}
+    on_chart = charted(at)
+    assert len(on_chart) == 25 == charts.TOP
+    assert on_chart == list(board["agent"])[:25] and on_chart[0] == "m00+s"  # the best 25, best first
+    assert list(board["rating"])[:25] == sorted(board["rating"][~board["provisional"]], reverse=True)[:25]
+    assert "25 of 63 players charted" in texts(at)
+
+    next(n for n in at.number_input if n.label == "Top").set_value(30).run()
+    assert len(charted(at)) == 30
+    next(m for m in at.multiselect if m.label == "Also chart").select("m59+s").run()
+    assert not at.exception, at.exception
+    assert len(charted(at)) == 31 and charted(at)[-1] == "m59+s"
+
+
+def test_games_arenas_and_provisional_beside_every_rating(data):
+    from app.resources import engine
+
+    many_agents(engine().store)
+    at = app("leaderboard")
+    rows = table(at).set_index("agent")
+    assert (rows.loc["m00+s", "games"], rows.loc["m00+s", "arenas"]) == (6, 2)
+    assert not rows.loc["m00+s", "provisional"] and rows.loc["m00+s", "tier"] == 1
+    for newcomer in NEWCOMERS:  # 2 games: rated, but not tiered
+        assert rows.loc[f"{newcomer}+s", "games"] == 2 < MIN_GAMES
+        assert rows.loc[f"{newcomer}+s", "provisional"] and pd.isna(rows.loc[f"{newcomer}+s", "tier"])
+    assert list(table(at)["agent"])[-3:] == [f"{m}+s" for m in NEWCOMERS]  # listed after every tiered agent
+
+    next(m for m in at.multiselect if m.label == "Also chart").select("new0+s").run()
+    chart = next(c for c in at.get("plotly_chart") if "ratings" in c.proto.id)
+    traces = {t["name"]: t for t in json.loads(chart.proto.spec)["data"]}
+    assert traces["provisional (not tiered)"]["y"] == ["new0+s"]
+    assert "new0+s" not in traces["tiered"]["y"]
+    assert "provisional" in traces["provisional (not tiered)"]["hovertext"][0]
+    assert "6 games in 2 arenas" in traces["tiered"]["hovertext"][0]
