@@ -1,11 +1,19 @@
 """Pieces of the Results page: the ranking table, the vote matrix, patches."""
 
-from pathlib import Path
+import difflib
+import os
+import re
+import subprocess
+import tempfile
+from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
 from app.launch import refusal
 from arena.errors import UserError
+from arena.export import FORMATS, Export, export
+from arena.reputation.ledger import Ledger
+from arena.reputation.tracking import apply_winner
 
 
 def errors(arena: dict) -> dict[str, str]:
@@ -18,16 +26,24 @@ def ranking_table(verdict: dict, errors: dict[str, str] | None = None) -> pd.Dat
     rows = []
     for p in verdict["ranking"]:
         e = p["evidence"]
-        rows.append({
-            "rank": p["rank"], "candidate": p["name"], "gates": "pass" if p["passes_gates"] else "fail",
-            "resolved": {True: "yes", False: "no", None: "unverified"}[p["resolved"]],
-            "F2P": f"{e['f2p_passed']}/{e['f2p_total']}" if e["f2p_total"] else "-",
-            "P2P": f"{e['p2p_passed']}/{e['p2p_total']}" if e["p2p_total"] else "-",
-            "regressions": len(e["regressions"]), "tampered": "yes" if e["tampered"] else "",
-            "votes": f"{e['votes']}/{e['voters']}" if e["voters"] else "-", "lines": e["diff_lines"],
-            "files": len(e["files"]), "cost": round(e["cost"], 4), "time s": round(e["duration_s"], 1),
-            "why": p["reasons"][0], "error": errors.get(p["name"], ""),
-        })  # fmt: skip
+        rows.append(
+            {
+                "rank": p["rank"],
+                "candidate": p["name"],
+                "gates": "pass" if p["passes_gates"] else "fail",
+                "resolved": {True: "yes", False: "no", None: "unverified"}[p["resolved"]],
+                "F2P": f"{e['f2p_passed']}/{e['f2p_total']}" if e["f2p_total"] else "-",
+                "P2P": f"{e['p2p_passed']}/{e['p2p_total']}" if e["p2p_total"] else "-",
+                "regressions": len(e["regressions"]),
+                "tampered": "yes" if e["tampered"] else "",
+                "votes": f"{e['votes']}/{e['voters']}" if e["voters"] else "-",
+                "lines": e["diff_lines"],
+                "files": len(e["files"]),
+                "cost": round(e["cost"], 4),
+                "time s": round(e["duration_s"], 1),
+                "error": errors.get(p["name"], ""),
+            }
+        )  # the why, often long, is written out in full below the table (errors too)
     return pd.DataFrame(rows)
 
 
@@ -57,3 +73,107 @@ def judge_again(engine, arena_id: str):
     if why := refusal(backend):
         raise UserError(f"cannot judge again: {why}")
     return engine.pool.submit(engine.judge, arena_id)
+
+
+# -- candidate against candidate -------------------------------------------------------------------------------------
+
+DIFF_PATH = re.compile(r"^(?:---|\+\+\+) (?:[ab]/)?(.+?)\s*$", re.M)
+
+
+def touched(patch: str) -> list[str]:
+    """Repository paths a patch names (old and new sides); /dev/null and paths that leave the tree are left out."""
+    paths = {m for m in DIFF_PATH.findall(patch) if m != "/dev/null"}
+    return sorted(p for p in paths if not PurePosixPath(p).is_absolute() and ".." not in PurePosixPath(p).parts)
+
+
+def pairwise(repo: str, base_sha: str, a: tuple[str, str], b: tuple[str, str]) -> tuple[str, str]:
+    """(diff, how): a unified diff from candidate A's files to candidate B's, each being the base commit with that
+    candidate's patch applied, over every file either patch touches. `a` and `b` are (name, patch).
+
+    Comparing the files as each candidate leaves them shows the code a reviewer would choose between; a diff of
+    the two patch texts (the fallback, when the repository or base commit is not at hand, or a patch does not
+    apply) is a diff of diffs, harder to read but still shows every difference."""
+    try:
+        return _result_diff(repo, base_sha, a, b), "files"
+    except (OSError, subprocess.SubprocessError, ValueError):
+        lines = difflib.unified_diff(
+            a[1].splitlines(), b[1].splitlines(), f"{a[0]} (patch)", f"{b[0]} (patch)", lineterm="", n=3
+        )
+        return "\n".join(lines), "patches"
+
+
+def _result_diff(repo: str, base_sha: str, a: tuple[str, str], b: tuple[str, str]) -> str:
+    if not Path(repo).is_dir():
+        raise ValueError(f"{repo} is not a local repository")
+    paths = sorted(set(touched(a[1])) | set(touched(b[1])))
+    with tempfile.TemporaryDirectory() as tmp:
+        roots = {}
+        for side, (_, patch) in (("a", a), ("b", b)):
+            root = roots[side] = Path(tmp) / side
+            root.mkdir()
+            for path in paths:
+                base = subprocess.run(["git", "cat-file", "blob", f"{base_sha}:{path}"], cwd=repo, capture_output=True)
+                if base.returncode == 0:
+                    (root / path).parent.mkdir(parents=True, exist_ok=True)
+                    (root / path).write_bytes(base.stdout)
+            if patch.strip():  # git apply outside any repository: plain files, it refuses paths outside the root
+                done = subprocess.run(
+                    ["git", "apply", "--binary", "-"],
+                    cwd=root,
+                    capture_output=True,
+                    input=patch.encode("utf-8", "surrogateescape"),
+                    env={**os.environ, "GIT_CEILING_DIRECTORIES": tmp},
+                )
+                if done.returncode != 0:
+                    raise ValueError(done.stderr.decode(errors="replace"))
+        out = []
+        for path in paths:
+            old, new = _read(roots["a"], path), _read(roots["b"], path)
+            out += difflib.unified_diff(old, new, f"{a[0]}/{path}", f"{b[0]}/{path}", lineterm="")
+        return "\n".join(out)
+
+
+def _read(root: Path, path: str) -> list[str]:
+    """A file's lines as the patch left it; a symlink shows its target (never the file it points at)."""
+    file = root / path
+    if file.is_symlink():
+        return [f"-> {os.readlink(file)}"]
+    if not file.is_file() or not file.resolve().is_relative_to(root.resolve()):
+        return []
+    return file.read_bytes().decode("utf-8", "replace").splitlines()
+
+
+# -- handing the result on: the same functions and checks as `arena apply`, `arena abandon`, `arena export` ----------
+
+
+def apply(store, arena_id: str, contestant: str | None, base_branch: str | None) -> str:
+    """Commit the settled winner (or `contestant`) on a new branch; the CLI's message, or UserError with its reason."""
+    done = apply_winner(store, Ledger(store), arena_id, contestant or None, base_branch or None)
+    return (
+        f"committed {done['contestant']} ({done['agent']}) as {done['commit'][:12]} on branch {done['branch']}; "
+        "merge it into your base branch, then run `arena sync`"
+    )
+
+
+def abandon(store, arena_id: str) -> str:
+    """Give up on the winning patch: its stake is returned. The same check and words as `arena abandon`."""
+    ledger = Ledger(store)
+    held = ledger.winner_escrow(arena_id)
+    if held is None:
+        raise UserError(
+            f"arena {arena_id} holds no winner's stake: it has not ended and been settled, had no "
+            "winner, or the stake was already returned or forfeited"
+        )
+    ledger.record("abandoned", arena_id, held.agent, held.contestant)
+    return f"returned {held.escrow:g} to {held.agent}; arena {arena_id}'s winning patch is abandoned"
+
+
+def exports(store, arena_id: str, contestant: str | None) -> dict[str, Export | str]:
+    """Per format, the export or the reason there is none."""
+    out: dict[str, Export | str] = {}
+    for fmt in FORMATS:
+        try:
+            out[fmt] = export(store, arena_id, contestant or None, fmt)
+        except UserError as e:
+            out[fmt] = str(e)
+    return out

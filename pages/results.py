@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app import queries, results
+from app.components import results_view
 from app.resources import engine
 from arena.errors import UserError
 
@@ -48,11 +49,7 @@ if judge.get("rationale"):
 errors = results.errors(arena)
 st.dataframe(results.ranking_table(verdict, errors), hide_index=True, width="stretch")
 st.subheader("Why each candidate placed where it did")
-for p in verdict["ranking"]:
-    with st.expander(f"#{p['rank']} {p['name']} · {p['reasons'][0]}", expanded=p["rank"] == 1):
-        st.markdown("\n".join(f"- {r}" for r in p["reasons"]))
-        if p["evidence"]["test_output_tail"]:
-            st.code(p["evidence"]["test_output_tail"], language="text")
+results_view.why(verdict, errors)
 
 losers = [p for p in verdict["ranking"] if p["name"] != verdict["winner"]]
 if losers:
@@ -66,10 +63,11 @@ if (matrix := results.vote_matrix(judge)) is not None:
     st.subheader("Cross-validation votes")
     st.dataframe(matrix, width="stretch")
 
-st.subheader("Diffs side by side")
 patches = results.patches(arena, verdict)
 names = [p["name"] for p in verdict["ranking"] if p["name"] in patches]
-chosen = st.multiselect("Candidates", names, default=names[:3], key=f"diffs-{arena_id}")
-for col, name in zip(st.columns(max(len(chosen), 1)), chosen, strict=False):
-    col.markdown(f"**{name}**")
-    col.code(patches[name] or "(empty patch)", language="diff")
+st.subheader("Diffs side by side")
+results_view.side_by_side(arena_id, names, patches)
+st.subheader("Candidate against candidate")
+results_view.pairwise(arena, names, patches)
+st.subheader("Hand it on: apply, abandon, export")
+results_view.actions(arena, names)
