@@ -13,6 +13,7 @@ from app.launch import refusal
 from arena.errors import UserError
 from arena.export import FORMATS, Export, export
 from arena.reputation.ledger import Ledger
+from arena.reputation.tracking import abandon as abandon_winner
 from arena.reputation.tracking import apply_winner
 
 
@@ -156,16 +157,8 @@ def apply(store, arena_id: str, contestant: str | None, base_branch: str | None)
 
 
 def abandon(store, arena_id: str) -> str:
-    """Give up on the winning patch: its stake is returned. The same check and words as `arena abandon`."""
-    ledger = Ledger(store)
-    held = ledger.winner_escrow(arena_id)
-    if held is None:
-        raise UserError(
-            f"arena {arena_id} holds no winner's stake: it has not ended and been settled, had no "
-            "winner, or the stake was already returned or forfeited"
-        )
-    ledger.record("abandoned", arena_id, held.agent, held.contestant)
-    return f"returned {held.escrow:g} to {held.agent}; arena {arena_id}'s winning patch is abandoned"
+    """Give up on the winning patch: its stake is returned (arena.reputation.tracking.abandon, as `arena abandon`)."""
+    return abandon_winner(Ledger(store), arena_id)
 
 
 def exports(store, arena_id: str, contestant: str | None) -> dict[str, Export | str]:

@@ -289,13 +289,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_abandon(args: argparse.Namespace) -> int:
-    ledger = _ledger()
-    held = ledger.winner_escrow(args.arena_id)
-    if held is None:
-        raise UserError(f"arena {args.arena_id} holds no winner's stake: it has not ended and been settled, had no "
-                        "winner, or the stake was already returned or forfeited")  # fmt: skip
-    ledger.record("abandoned", args.arena_id, held.agent, held.contestant)
-    print(f"returned {held.escrow:g} to {held.agent}; arena {args.arena_id}'s winning patch is abandoned")
+    from arena.reputation.tracking import abandon
+
+    print(abandon(_ledger(), args.arena_id))
     return 0
 
 
@@ -372,7 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="arena",
         description="Agent Arena: several coding agents on one issue, each in its own sandbox.",
-        epilog="Data lives in $ARENA_DATA_DIR (default ./data); $ARENA_DATABASE_URL overrides the SQLite database.",
+        epilog=f"Data directory: {Settings.from_env().describe_data_dir()}. "
+        "$ARENA_DATABASE_URL overrides its SQLite database.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 

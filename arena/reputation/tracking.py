@@ -69,6 +69,19 @@ def apply_winner(
     return {"arena_id": arena_id, "contestant": name, "agent": agent, "commit": commit, "branch": branch}
 
 
+def abandon(ledger: Ledger, arena_id: str) -> str:
+    """Give up on an arena's winning patch: its stake is returned and nothing merges. Returns what happened."""
+    held = ledger.winner_escrow(arena_id)
+    if held is None:
+        raise UserError(
+            f"arena {arena_id} holds no winner's stake: it has not ended and been settled, had no "
+            "winner, or the stake was already returned or forfeited"
+        )
+    if not ledger.record("abandoned", arena_id, held.agent, held.contestant):
+        raise UserError(f"arena {arena_id}'s winning patch was settled by another process a moment ago; look again")
+    return f"returned {held.escrow:g} to {held.agent}; arena {arena_id}'s winning patch is abandoned"
+
+
 def sync(ledger: Ledger) -> list[dict]:
     """Record merges and reverts of applied patches on their base branches; returns what was new."""
     found = []
