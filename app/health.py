@@ -10,6 +10,7 @@ from sqlalchemy import make_url, text
 
 from app.launch import UNSAFE, unsafe_allowed
 from app.resources import PROVIDER_MODELS, engine
+from arena.config import ORIGINS
 from arena.errors import SandboxUnavailable
 from arena.sandboxes import BACKENDS, get_backend
 from arena.spec import SandboxSpec
@@ -48,8 +49,10 @@ def sandboxes() -> list[dict]:
 
 def providers() -> list[dict]:
     """Which provider keys are set: names only, never values."""
-    rows = [{"provider": key.removesuffix("_API_KEY").lower(), "variable": key, "set": bool(os.environ.get(key))}
-            for key in PROVIDER_MODELS]  # fmt: skip
+    rows = [
+        {"provider": key.removesuffix("_API_KEY").lower(), "variable": key, "set": bool(os.environ.get(key))}
+        for key in PROVIDER_MODELS
+    ]
     rows.append(
         {"provider": "local endpoint", "variable": "ARENA_API_BASE", "set": bool(os.environ.get("ARENA_API_BASE"))}
     )
@@ -57,9 +60,24 @@ def providers() -> list[dict]:
 
 
 def data_dir() -> dict:
-    root = engine().settings.data_dir
+    """Where data lives, why there (ARENA_DATA_DIR or the default), its size and its disk's."""
+    settings = engine().settings
+    root = settings.data_dir
     usage = shutil.disk_usage(root)
-    return {"path": str(root), "used_by_arena": _size(root), "disk_free": usage.free, "disk_total": usage.total}
+    return {
+        "path": str(root),
+        "origin": settings.data_dir_origin,
+        "origin_text": ORIGINS[settings.data_dir_origin],
+        "used_by_arena": _size(root),
+        "disk_free": usage.free,
+        "disk_total": usage.total,
+    }
+
+
+def old_data_dir() -> Path | None:
+    """./data when it holds a database the app does not use: where arenas lived before the default moved."""
+    old = Path("data").resolve()
+    return old if (old / "arena.db").is_file() and old != engine().settings.data_dir else None
 
 
 def _size(root: Path) -> int:

@@ -2,13 +2,20 @@
 
 Every `ARENA_*` variable the product reads is declared once in SETTINGS (name, default, kind,
 meaning); code reads it with `setting(NAME)`, and a test compares this table with the README's.
+
+Data lives in one directory whatever the current directory: $ARENA_DATA_DIR, else the user's data
+directory (platformdirs), so the CLI, the app and the notebooks all see the same arenas.
 """
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import platformdirs
+
 from arena.errors import UserError
+
+APP_NAME = "agent-arena"
 
 
 @dataclass(frozen=True)
@@ -22,7 +29,12 @@ class Setting:
 SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in [
-        Setting("ARENA_DATA_DIR", "./data", str, "runs, caches and the SQLite database"),
+        Setting(
+            "ARENA_DATA_DIR",
+            None,
+            str,
+            "runs, caches and the SQLite database; unset: the user data dir (~/.local/share/agent-arena on Linux)",
+        ),
         Setting("ARENA_DATABASE_URL", None, str, "any SQLAlchemy URL; default sqlite:///$ARENA_DATA_DIR/arena.db"),
         Setting("ARENA_API_BASE", None, str, "default OpenAI-compatible endpoint for litellm contestants"),
         Setting("ARENA_API_KEY", None, str, "the key sent to ARENA_API_BASE only (never to an endpoint a spec names)"),
@@ -99,6 +111,19 @@ def env_numbers(names: dict[str, str], kind: type = float) -> dict[str, float]:
     return values
 
 
+def default_data_dir() -> Path:
+    """The user's data directory (platformdirs; on Linux $XDG_DATA_HOME/agent-arena, else ~/.local/share/agent-arena)."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+ORIGINS = {
+    "ARENA_DATA_DIR": "set by ARENA_DATA_DIR",
+    "default": "the default, the user data directory; set ARENA_DATA_DIR to use another",
+    "argument": "given by the caller",
+}
+"""Where the data directory came from -> how to say so (the CLI's help, the Health page, the notebooks)."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Process-wide settings. Build with `Settings.from_env()`."""
@@ -107,6 +132,8 @@ class Settings:
     """Holds runs/, cache/ and (by default) the SQLite database arena.db."""
     database_url: str
     """SQLAlchemy URL; `ARENA_DATABASE_URL` overrides the SQLite default."""
+    data_dir_origin: str = "argument"
+    """Why data_dir is this one: a key of ORIGINS."""
 
     @property
     def runs_dir(self) -> Path:
@@ -116,8 +143,19 @@ class Settings:
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
 
+    def describe_data_dir(self) -> str:
+        """The data directory and where it came from, e.g. `/home/me/.local/share/agent-arena (the default, ...)`."""
+        return f"{self.data_dir} ({ORIGINS[self.data_dir_origin]})"
+
     @classmethod
     def from_env(cls, data_dir: Path | str | None = None) -> "Settings":
-        root = Path(data_dir or setting("ARENA_DATA_DIR")).resolve()
+        configured = (setting("ARENA_DATA_DIR") or "").strip()  # set but empty is unset, not the current directory
+        if data_dir:
+            root, origin = Path(data_dir), "argument"
+        elif configured:
+            root, origin = Path(configured).expanduser(), "ARENA_DATA_DIR"
+        else:
+            root, origin = default_data_dir(), "default"
+        root = root.resolve()
         url = setting("ARENA_DATABASE_URL") or f"sqlite:///{root / 'arena.db'}"
-        return cls(data_dir=root, database_url=url)
+        return cls(data_dir=root, database_url=url, data_dir_origin=origin)

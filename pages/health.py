@@ -19,8 +19,14 @@ st.dataframe(health.providers(), hide_index=True, width="stretch")
 
 st.subheader("Data directory")
 data = health.data_dir()
+st.markdown(f"`{data['path']}` · {data['origin_text']}")
+if old := health.old_data_dir():
+    st.warning(
+        f"`{old}` holds another database (the data directory was `./data` before): to see those arenas, "
+        f"restart with `ARENA_DATA_DIR={old}`, or move its contents to `{data['path']}`."
+    )
 cols = st.columns(3)
 cols[0].metric("used by the arena", health.human(data["used_by_arena"]))
 cols[1].metric("disk free", health.human(data["disk_free"]))
 cols[2].metric("disk total", health.human(data["disk_total"]))
-st.caption(f"`{data['path']}`")
+st.caption("The CLI, the app and the notebooks all use this directory, whatever the current directory.")

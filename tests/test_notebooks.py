@@ -1,15 +1,21 @@
 """Every notebook runs headless, start to finish, with nbclient (a real Jupyter kernel), in a temp data dir.
 
 The data dir starts empty, so each notebook's first cell runs `arena demo` into a temp dir (TMPDIR is pointed inside
-the test's tmp_path) and ingests the shared trajectories (ARENA_SHARED_TRAJECTORIES, else the tests' copy).
+the test's tmp_path), says so, and ingests the shared trajectories (ARENA_SHARED_TRAJECTORIES, else the tests' copy).
+With arenas in the data dir, the notebooks read those: the same data as the CLI and the app.
 """
 
 import os
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
+
+from arena import analytics
+from arena.storage import Store
+from tests.test_analytics import add_arena
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -38,3 +44,22 @@ def test_notebook_runs_headless(path: Path, tmp_path: Path, monkeypatch: pytest.
     outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     assert list((tmp_path / "tmp").glob("arena-demo-*/arena.db")), "the first cell ran the demo into a temp data dir"
+    printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert (
+        f"No arena in the data directory {tmp_path / 'data'} (set by ARENA_DATA_DIR), so this shows the demo" in printed
+    )
+    assert not (tmp_path / "data" / "arena.db").exists(), "finding the data dir empty created nothing in it"
+
+
+def test_the_notebooks_read_the_arenas_of_the_data_dir(settings, capsys):
+    add_arena(
+        Store(settings.database_url),
+        "mine",
+        "r1",
+        "my arena",
+        datetime(2024, 1, 1),
+        [("a", "m", "s", 1.0, 3, "Submitted")],
+    )
+    store = analytics.open_store()
+    assert store.url == settings.database_url and [a.id for a in store.arenas()] == ["mine"]
+    assert capsys.readouterr().out == f"Arenas from the data directory {settings.data_dir} (set by ARENA_DATA_DIR).\n"

@@ -1,4 +1,4 @@
-"""Where notebooks find data: the configured store (else the demo arena in a temp dir) and the shared trajectories."""
+"""Where notebooks find data: the user's store (else the demo arena in a temp dir) and the shared trajectories."""
 
 import os
 import subprocess
@@ -15,13 +15,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def open_store(demo_if_empty: bool = True) -> Store:
-    """The store of ARENA_DATA_DIR / ARENA_DATABASE_URL; when it holds no arena, `arena demo` run in a temp data dir.
+    """The store the CLI and the app use (Settings.from_env()); when it holds no arena, `arena demo` in a temp dir.
 
-    The demo goes to a fresh temp dir (under TMPDIR) so a notebook never writes demo rows into a real database.
+    Prints which one it is, so a notebook says whether it shows your arenas or the demo. The demo goes to a fresh temp
+    dir (under TMPDIR) so a notebook never writes demo rows into a real database, and an absent default database is
+    not created just to find it empty.
     """
-    store = Store(Settings.from_env().database_url)
-    if store.arenas(limit=1) or not demo_if_empty:
-        return store
+    settings = Settings.from_env()
+    if _has_arenas(settings) or not demo_if_empty:
+        print(f"Arenas from {_where(settings)}.")
+        return Store(settings.database_url)
     data_dir = Path(tempfile.mkdtemp(prefix="arena-demo-"))
     env = {k: v for k, v in os.environ.items() if k != "ARENA_DATABASE_URL"} | {"ARENA_DATA_DIR": str(data_dir)}
     done = subprocess.run(
@@ -35,7 +38,25 @@ def open_store(demo_if_empty: bool = True) -> Store:
             f"`arena demo` failed in {data_dir} (exit {done.returncode}): {done.stderr[-2000:]}; "
             "set ARENA_DATA_DIR to a data dir that holds arenas, or run `arena demo` to see the whole error"
         )
-    return Store(Settings(data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'arena.db'}").database_url)
+    print(
+        f"No arena in {_where(settings)}, so this shows the demo arena, run just now into {data_dir}. "
+        "Run arenas (`arena run`, `make run`) or set ARENA_DATA_DIR to analyse your own."
+    )
+    return Store(f"sqlite:///{data_dir / 'arena.db'}")  # not Settings.from_env: ARENA_DATABASE_URL may be set
+
+
+def _has_arenas(settings: Settings) -> bool:
+    default_db = settings.data_dir / "arena.db"
+    if settings.database_url == f"sqlite:///{default_db}" and not default_db.exists():
+        return False  # nothing there yet: do not create a database to find it empty
+    return bool(Store(settings.database_url).arenas(limit=1))
+
+
+def _where(settings: Settings) -> str:
+    default_db = f"sqlite:///{settings.data_dir / 'arena.db'}"
+    if settings.database_url == default_db:
+        return f"the data directory {settings.describe_data_dir()}"
+    return "the database of ARENA_DATABASE_URL"
 
 
 def shared_trajectories() -> Path:
