@@ -96,3 +96,15 @@ def observations(traj_path: str) -> list[dict]:
         elif m["role"] in ("user", "tool") and "raw_output" in m.get("extra", {}) and pending:
             steps.append({"command": pending.pop(0), **m["extra"]})
     return steps
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_user_data_dir(tmp_path_factory):
+    """A test that forgets ARENA_DATA_DIR writes to a throw-away user data dir, never the real one."""
+    previous = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))
+    yield
+    if previous is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = previous
