@@ -60,6 +60,13 @@ def wait_for(predicate, timeout: float = 30, every: float = 0.2):
     raise AssertionError("timed out waiting")
 
 
+def running_arena(env: dict) -> dict | None:
+    """The newest arena once its first contestant runs (as `arena list --json` shows it), else None."""
+    listed = arena("list", "--json", env=env)
+    rows = json.loads(listed.stdout) if listed.returncode == 0 and listed.stdout.strip() else []
+    return rows[0] if rows and rows[0]["contestants"][0]["status"] == "running" else None
+
+
 def test_a_run_killed_with_9_is_recovered_after_its_lease_and_its_stake_returns(calc_repo, arena_dir, tmp_path):
     data = tmp_path / "data"
     env = env_for(data, ARENA_LEASE_S="2")
@@ -67,13 +74,7 @@ def test_a_run_killed_with_9_is_recovered_after_its_lease_and_its_stake_returns(
                               env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)  # fmt: skip
     try:
-
-        def running():
-            listed = arena("list", "--json", env=env)
-            rows = json.loads(listed.stdout) if listed.returncode == 0 and listed.stdout.strip() else []
-            return rows and rows[0]["contestants"][0]["status"] == "running" and rows[0]
-
-        row = wait_for(running)
+        row = wait_for(lambda: running_arena(env))
         agent = f"{row['contestants'][0]['model']}+minimal-fix"
         time.sleep(5)  # more than two leases: a live owner keeps renewing, so nobody takes the run early
         shown = json.loads(arena("show", row["arena_id"], "--json", env=env).stdout)
@@ -194,13 +195,7 @@ def test_an_owner_that_stalled_past_its_lease_does_not_undo_the_recovery(calc_re
     runner = subprocess.Popen([sys.executable, "-m", "arena.cli", "run", str(arena_dir / "short.spec")], env=env,
                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
     try:
-
-        def running():
-            listed = arena("list", "--json", env=env)
-            rows = json.loads(listed.stdout) if listed.returncode == 0 and listed.stdout.strip() else []
-            return rows and rows[0]["contestants"][0]["status"] == "running" and rows[0]
-
-        row = wait_for(running)
+        row = wait_for(lambda: running_arena(env))
         os.killpg(runner.pid, signal.SIGSTOP)  # a paused VM, a long GC, a stuck disk
         time.sleep(3)
         assert json.loads(arena("show", row["arena_id"], "--json", env=env).stdout)["status"] == "interrupted"
