@@ -12,6 +12,11 @@ st.title("Trajectories")
 data_dir = Settings.from_env().data_dir
 upload = st.file_uploader("Upload a trajectory", type=["json", "traj"], help="mini-swe-agent, SWE-agent or OpenHands")
 sources: dict[str, object] = {f"uploaded: {upload.name}": upload} if upload else {}
+if upload and st.session_state.get("traj-upload-id") != upload.file_id:
+    # A new upload is what the user wants to see: a selector keeps its choice while that choice is still an option.
+    st.session_state["traj-upload-id"] = upload.file_id
+    for key in ("traj-main-file", "traj-0-file"):
+        st.session_state[key] = f"uploaded: {upload.name}"
 sources |= {str(Path(p).relative_to(data_dir)): Path(p) for p in view.find_trajectories(str(data_dir))}
 if not sources:
     st.info(f"No trajectories under {data_dir} yet: run `arena demo`, launch an arena, or upload a file above.")

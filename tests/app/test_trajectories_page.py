@@ -1,13 +1,17 @@
 """The Trajectories page, driven by AppTest over real trajectories of every format."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from arena.trajectory import TrajectoryError, load_trajectory
+from tests.app.test_browser import ARGS, ARTIFACTS, CHROMIUM, server  # noqa: F401 (the fixture of the Chromium test)
 from tests.test_trajectory_loader import LOCAL, OPENHANDS, RATE_LIMITED, SWE_AGENT, recorded
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -136,3 +140,32 @@ def test_an_empty_data_dir_says_there_are_no_trajectories(tmp_path, monkeypatch)
     at = page().run()
     assert not at.exception
     assert "No trajectories" in at.info[0].value
+
+
+def test_an_uploaded_file_replaces_the_selected_one_in_chromium(request):
+    """Issue 10: after an upload the view kept showing the data dir's file it had selected (AppTest cannot upload)."""
+    from playwright.sync_api import sync_playwright
+
+    url, data = request.getfixturevalue("server")
+    subprocess.run([sys.executable, "-m", "arena.cli", "demo", "--json"], env={**os.environ, "ARENA_DATA_DIR": str(data)},
+                   cwd=ROOT, capture_output=True, check=True, timeout=120)  # fmt: skip
+    upload = LOCAL / "v2-gpt-5-mini-astropy-13033.traj.json"
+    uploaded = load_trajectory(upload)
+    unique = f"model {uploaded.model} · {uploaded.instance_id}"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/trajectories")
+        page.wait_for_selector("h1:has-text('Trajectories')", timeout=30_000)
+        page.wait_for_selector("text=Exit status", timeout=30_000)  # a demo run's trajectory is shown
+        assert unique not in page.inner_text("body")
+        page.locator("input[type=file]").first.set_input_files(str(upload))
+        # Before the fix the selector kept the demo's trajectory: this timed out.
+        page.wait_for_function("t => document.body.innerText.includes(t)", arg=unique, timeout=30_000)
+        page.wait_for_timeout(1000)  # every rerun after the upload has finished
+        body = page.inner_text("body")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "trajectories-upload.png"), full_page=True)
+        browser.close()
+    assert unique in body
+    assert uploaded.steps[-1].actions[0] in body  # its last command
