@@ -30,10 +30,11 @@ for arena in shown:
         st.markdown(f"**{arena['title']}** · `{arena['arena_id']}` · {arena['status']}{winner}")
         st.caption(f"{arena['repo']} @ {arena['base_sha'][:12]} · {arena['created_at'][:16]} · "
                    + ", ".join(f"{c['name']} ({live.status(c)})" for c in arena["contestants"]))  # fmt: skip
-        left, mid, right, _ = st.columns([1, 1, 1, 5])
-        if left.button("Live", key=f"live-{arena['arena_id']}", icon=":material/monitoring:"):
-            queries.show_arena(arena["arena_id"], "live")
-        if mid.button("Results", key=f"results-{arena['arena_id']}", icon=":material/trophy:"):
-            queries.show_arena(arena["arena_id"], "results")
-        if right.button("Run again", key=f"again-{arena['arena_id']}", icon=":material/replay:"):
-            queries.run_again(arena["arena_id"])
+        # A row as wide as the labels: in fixed narrow columns they read "Resul…".
+        with st.container(horizontal=True):
+            if st.button("Live", key=f"live-{arena['arena_id']}", icon=":material/monitoring:"):
+                queries.show_arena(arena["arena_id"], "live")
+            if st.button("Results", key=f"results-{arena['arena_id']}", icon=":material/trophy:"):
+                queries.show_arena(arena["arena_id"], "results")
+            if st.button("Run again", key=f"again-{arena['arena_id']}", icon=":material/replay:"):
+                queries.run_again(arena["arena_id"])

@@ -20,11 +20,12 @@ def watch() -> None:
     arena = queries.arena(arena_id)
     running = arena["status"] in ("queued", "running")
     done = sum(c["status"] not in ("queued", "running") for c in arena["contestants"])
-    head, action = st.columns([5, 1])
-    head.markdown(f"**{arena['title']}** · `{arena['status']}` · {done}/{len(arena['contestants'])} ended · "
-                  f"{live.elapsed(arena['started_at'], arena['finished_at'])}")  # fmt: skip
-    if running and action.button("Cancel arena", key=f"cancel-{arena_id}", icon=":material/stop_circle:"):
-        engine().cancel(arena_id)
+    # The button takes the width of its label, the line the rest (a 1/6 column cut it to "Cancel are…").
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.markdown(f"**{arena['title']}** · `{arena['status']}` · {done}/{len(arena['contestants'])} ended · "
+                    f"{live.elapsed(arena['started_at'], arena['finished_at'])}")  # fmt: skip
+        if running and st.button("Cancel arena", key=f"cancel-{arena_id}", icon=":material/stop_circle:"):
+            engine().cancel(arena_id)
     if arena["verdict"]:
         winner = arena["verdict"]["winner"]
         st.success(f"Verdict: winner **{winner}**" if winner else "Verdict: no candidate passes the gates")
