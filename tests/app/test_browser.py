@@ -5,77 +5,23 @@ The screenshot is saved as a test artifact in test-artifacts/.
 """
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
-import pytest
 import yaml
 
 from app.launch import REFUSAL
 from arena.config import Settings
 from arena.storage import Store
+from tests.app.conftest import ARGS, ARTIFACTS, CHROMIUM
 from tests.conftest import CALC_FILES, make_repo, write_steps
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 NAMES = ["alpha", "bravo", "charlie"]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def server(tmp_path):
-    """`streamlit run app/main.py` on 127.0.0.1 with its own data dir; yields (url, data dir)."""
-    data, port = tmp_path / "data", free_port()
-    env = {**os.environ, "ARENA_DATA_DIR": str(data)}
-    env.pop("ARENA_ALLOW_UNSAFE_LOCAL", None)  # the app's default, whatever this shell has
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app/main.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],  # fmt: skip
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                assert r.read() == b"ok"
-                break
-        except OSError:
-            assert proc.poll() is None, proc.stdout.read()
-            assert time.monotonic() < deadline, "streamlit did not come up"
-            time.sleep(0.3)
-    yield url, data
-    proc.terminate()
-    output = proc.communicate(timeout=10)[0]
-    assert "Traceback" not in output, output
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_streamlit_run_serves_the_app(server):

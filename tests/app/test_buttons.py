@@ -10,8 +10,7 @@ import time
 
 import yaml
 
-from tests.app.conftest import SUBMIT
-from tests.app.test_browser import ARGS, ARTIFACTS, CHROMIUM, ROOT, server  # noqa: F401 (the fixture)
+from tests.app.conftest import ARGS, ARTIFACTS, CHROMIUM, ROOT, SUBMIT
 from tests.conftest import CALC_FILES, make_repo, write_steps
 
 VIEWPORT = {"width": 1280, "height": 800}
@@ -41,10 +40,10 @@ def start_a_slow_arena(tmp_path, data) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
 
 
-def test_no_button_label_is_cut_on_arenas_and_live_in_chromium(request, tmp_path):
+def test_no_button_label_is_cut_on_arenas_and_live_in_chromium(server, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    url, data = request.getfixturevalue("server")
+    url, data = server
     subprocess.run([sys.executable, "-m", "arena.cli", "demo", "--json"], env={**os.environ, "ARENA_DATA_DIR": str(data)},
                    cwd=ROOT, capture_output=True, check=True, timeout=120)  # fmt: skip
     runner = start_a_slow_arena(tmp_path, data)

@@ -12,8 +12,7 @@ import time
 import yaml
 
 from app.components.diff_view import render_html, word_diff
-from tests.app.conftest import ROOT, SUBMIT, app, texts
-from tests.app.test_browser import ARGS, CHROMIUM, server  # noqa: F401  (the real-server fixture)
+from tests.app.conftest import ARGS, CHROMIUM, ROOT, SUBMIT, app, texts
 from tests.conftest import CALC_FILES, make_repo, write_steps
 
 HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)>"

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from arena.trajectory import TrajectoryError, load_trajectory
-from tests.app.test_browser import ARGS, ARTIFACTS, CHROMIUM, server  # noqa: F401 (the fixture of the Chromium test)
+from tests.app.conftest import ARGS, ARTIFACTS, CHROMIUM
 from tests.test_trajectory_loader import LOCAL, OPENHANDS, RATE_LIMITED, SWE_AGENT, recorded
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,11 +142,11 @@ def test_an_empty_data_dir_says_there_are_no_trajectories(tmp_path, monkeypatch)
     assert "No trajectories" in at.info[0].value
 
 
-def test_an_uploaded_file_replaces_the_selected_one_in_chromium(request):
+def test_an_uploaded_file_replaces_the_selected_one_in_chromium(server):
     """Issue 10: after an upload the view kept showing the data dir's file it had selected (AppTest cannot upload)."""
     from playwright.sync_api import sync_playwright
 
-    url, data = request.getfixturevalue("server")
+    url, data = server
     subprocess.run([sys.executable, "-m", "arena.cli", "demo", "--json"], env={**os.environ, "ARENA_DATA_DIR": str(data)},
                    cwd=ROOT, capture_output=True, check=True, timeout=120)  # fmt: skip
     upload = LOCAL / "v2-gpt-5-mini-astropy-13033.traj.json"
