@@ -95,7 +95,7 @@ _IMPORTED = {
     "steps": pl.Int64, "api_calls": pl.Int64, "cost": pl.Float64, "exit_status": pl.String, "submitted": pl.Boolean,
     "resolved": pl.Boolean, "imported_at": pl.Datetime("us"),
 }  # fmt: skip
-_ARENA_COLUMNS = [getattr(ContestantRow, "name" if c == "contestant" else c) for c in list(_CONTESTANTS)[:14]]
+_CONTESTANT_SELECT = [getattr(ContestantRow, "name" if c == "contestant" else c) for c in list(_CONTESTANTS)[:14]]
 
 RUNS_SQL = r"""
 WITH judged AS (SELECT DISTINCT arena_id, winner FROM v),
@@ -139,7 +139,7 @@ def runs_df(store: Store) -> pl.DataFrame:
     merged), created_at, trajectory_path, patch_path. Null where a source does not record a value.
     """
     contestants = rows_frame(
-        store, select(*_ARENA_COLUMNS, ArenaRow.repo, ArenaRow.title, ArenaRow.created_at).join(ArenaRow), _CONTESTANTS
+        store, select(*_CONTESTANT_SELECT, ArenaRow.repo, ArenaRow.title, ArenaRow.created_at).join(ArenaRow), _CONTESTANTS
     )
     imported = rows_frame(store, select(*[getattr(ImportedRunRow, c) for c in _IMPORTED]), _IMPORTED)
     return sql(
