@@ -158,8 +158,12 @@ def stakes(raw: dict, ledger) -> list[dict]:
     states = {a: ledger.state(a) for a in wanted}
     for row in rows:
         st = states[row["agent"]]
-        row |= {"stake": st.stake, "balance": st.balance, "k": st.k,
-                "can enter": st.balance + 1e-9 >= st.stake * wanted[row["agent"]]}  # fmt: skip
+        row |= {
+            "stake": st.stake,
+            "balance": st.balance,
+            "k": st.k,
+            "can enter": st.balance + 1e-9 >= st.stake * wanted[row["agent"]],
+        }
     return rows
 
 

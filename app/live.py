@@ -4,8 +4,15 @@ from datetime import UTC, datetime
 
 import plotly.graph_objects as go
 
-STATUS_COLOURS = {"queued": "#71717a", "running": "#f59e0b", "completed": "#22d3ee", "failed": "#ef4444",
-                  "cancelled": "#a1a1aa", "timed_out": "#f97316", "interrupted": "#a855f7"}  # fmt: skip
+STATUS_COLOURS = {
+    "queued": "#71717a",
+    "running": "#f59e0b",
+    "completed": "#22d3ee",
+    "failed": "#ef4444",
+    "cancelled": "#a1a1aa",
+    "timed_out": "#f97316",
+    "interrupted": "#a855f7",
+}
 
 
 def now() -> datetime:
@@ -37,9 +44,22 @@ def timeline(contestants: list[dict]) -> go.Figure:
             continue
         start = datetime.fromisoformat(c["started_at"])
         end = datetime.fromisoformat(c["finished_at"]) if c["finished_at"] else now()
-        fig.add_bar(y=[c["name"]], x=[(end - start).total_seconds() * 1000], base=[start], orientation="h",
-                    marker_color=STATUS_COLOURS.get(c["status"], "#71717a"), name=c["status"],
-                    hovertext=f"{status(c)} · {c['steps']} steps", showlegend=False)  # fmt: skip
-    fig.update_layout(height=60 + 28 * len(contestants), margin=dict(l=0, r=0, t=10, b=0), xaxis_type="date",
-                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", barmode="overlay")  # fmt: skip
+        fig.add_bar(
+            y=[c["name"]],
+            x=[(end - start).total_seconds() * 1000],
+            base=[start],
+            orientation="h",
+            marker_color=STATUS_COLOURS.get(c["status"], "#71717a"),
+            name=c["status"],
+            hovertext=f"{status(c)} · {c['steps']} steps",
+            showlegend=False,
+        )
+    fig.update_layout(
+        height=60 + 28 * len(contestants),
+        margin=dict(l=0, r=0, t=10, b=0),
+        xaxis_type="date",
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        barmode="overlay",
+    )
     return fig

@@ -31,8 +31,13 @@ def selected_arena(key: str = "arena_id") -> str | None:
         current = ids[0]
     if st.session_state.get(widget) not in ids or st.session_state.get(widget) != current:
         st.session_state[widget] = current  # another page (Launch, Arenas) chose the arena
-    chosen = st.selectbox("Arena", ids, format_func=labels.get, key=widget,
-                          on_change=lambda: st.session_state.update({key: st.session_state[widget]}))  # fmt: skip
+    chosen = st.selectbox(
+        "Arena",
+        ids,
+        format_func=labels.get,
+        key=widget,
+        on_change=lambda: st.session_state.update({key: st.session_state[widget]}),
+    )
     st.session_state[key] = chosen
     return chosen
 

@@ -34,11 +34,25 @@ def timeline(history: list[dict], rules) -> go.Figure:
     fig.add_scatter(x=xs, y=escrows, name="escrowed", line_shape="hv", line_color="#22d3ee")
     fig.add_scatter(x=xs, y=stakes, name="stake to enter", line_shape="hv", line_dash="dot", line_color="#ef4444")
     for kind, label in MARKERS.items():
-        points = [(e["at"], b) for e, b in zip(history, balances, strict=True)
-                  if e["kind"] == kind and (kind != "place" or e["outcome"] == 1)]  # fmt: skip
+        points = [
+            (e["at"], b)
+            for e, b in zip(history, balances, strict=True)
+            if e["kind"] == kind and (kind != "place" or e["outcome"] == 1)
+        ]
         if points:
-            fig.add_scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="markers", name=label,
-                            marker_size=11, marker_symbol={"win": "star", "merged": "circle", "reverted": "x"}[label])  # fmt: skip
-    fig.update_layout(height=360, margin=dict(l=0, r=0, t=10, b=0), paper_bgcolor="rgba(0,0,0,0)",
-                      plot_bgcolor="rgba(0,0,0,0)", legend_orientation="h")  # fmt: skip
+            fig.add_scatter(
+                x=[p[0] for p in points],
+                y=[p[1] for p in points],
+                mode="markers",
+                name=label,
+                marker_size=11,
+                marker_symbol={"win": "star", "merged": "circle", "reverted": "x"}[label],
+            )
+    fig.update_layout(
+        height=360,
+        margin=dict(l=0, r=0, t=10, b=0),
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        legend_orientation="h",
+    )
     return fig

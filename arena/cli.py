@@ -156,8 +156,13 @@ def _swebench_spec(args: argparse.Namespace) -> dict:
         head, _, tail = model.rpartition(":")
         strategy = tail if head and tail in BUILTIN_STRATEGIES else "balanced"
         contestants.append({"name": name, "model": head if strategy == tail and head else model, "strategy": strategy})
-    overrides = {"repo": args.repo, "base": args.base, "setup_command": args.setup_command,
-                 "test_command": args.test_command, "instance_id": args.instance_id}  # fmt: skip
+    overrides = {
+        "repo": args.repo,
+        "base": args.base,
+        "setup_command": args.setup_command,
+        "test_command": args.test_command,
+        "instance_id": args.instance_id,
+    }
     task = {"swebench": args.swebench} | {k: v for k, v in overrides.items() if v is not None}
     for key in ("repo",):
         if key in task and not is_git_url(task[key]):
@@ -270,8 +275,12 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
     ledger = _ledger()
     done = apply_winner(ledger.store, ledger, args.arena_id, args.contestant, args.base_branch)
-    print(json.dumps(done) if args.json else f"committed {done['contestant']} ({done['agent']}) as {done['commit'][:12]} "
-          f"on branch {done['branch']}; merge it into your base branch, then run `arena sync`")  # fmt: skip
+    print(
+        json.dumps(done)
+        if args.json
+        else f"committed {done['contestant']} ({done['agent']}) as {done['commit'][:12]} "
+        f"on branch {done['branch']}; merge it into your base branch, then run `arena sync`"
+    )
     return 0
 
 
@@ -282,8 +291,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(found))
     else:
-        lines = [f"arena {f['arena_id']}: {f['event']} " + (f"in {f['commit'][:12]}" if f["commit"] else f"({f['why']})")
-                 for f in found]  # fmt: skip
+        lines = [
+            f"arena {f['arena_id']}: {f['event']} " + (f"in {f['commit'][:12]}" if f["commit"] else f"({f['why']})")
+            for f in found
+        ]
         print("\n".join(lines) or "nothing new")
     return 0
 
@@ -302,8 +313,10 @@ def cmd_agent(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(asdict(state)))
         return 0
-    print(f"{state.name}: balance {state.balance:g}, escrowed {state.escrow:g}, stake {state.stake:g} "
-          f"(base {state.base_stake:g}, k = {state.k}), wins {state.wins}, merged {state.merged}, reverted {state.reverted}")  # fmt: skip
+    print(
+        f"{state.name}: balance {state.balance:g}, escrowed {state.escrow:g}, stake {state.stake:g} "
+        f"(base {state.base_stake:g}, k = {state.k}), wins {state.wins}, merged {state.merged}, reverted {state.reverted}"
+    )
     for e in state.history[-20:]:
         print(f"  {e['at'][:19]}  {e['kind']:<9} {e['arena_id'] or '':<9} {e['amount']:+g} {e['commit'] or ''}")
     return 0
@@ -319,8 +332,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(counts, default=str))
     else:
-        print(f"imported {counts['imported']} of {counts['found']} files ({counts['skipped_duplicates']} already there, "
-              f"{counts['not_trajectories']} not trajectories, {len(counts['errors'])} errors)")  # fmt: skip
+        print(
+            f"imported {counts['imported']} of {counts['found']} files ({counts['skipped_duplicates']} already there, "
+            f"{counts['not_trajectories']} not trajectories, {len(counts['errors'])} errors)"
+        )
         for error in counts["errors"]:
             print(f"  {error}")
     if counts["errors"] and not counts["imported"]:
@@ -374,8 +389,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(name: str, func: Callable, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text, epilog=EPILOG[name],
-                           formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+        p = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=EPILOG[name],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         p.set_defaults(func=func)
         return p
 

@@ -52,9 +52,18 @@ def ingest(paths: list[Path], store: Store, reports: list[Path] = ()) -> dict:
         found, imported, skipped_duplicates, not_trajectories (ints), errors ([{path, error}]), reports (entries
         read), reports_matched, reports_unmatched (["<run folder>/<instance>"]), report_errors, resolved_updated.
     """
-    counts = {"found": 0, "imported": 0, "skipped_duplicates": 0, "not_trajectories": 0, "errors": [],
-              "reports": 0, "reports_matched": 0, "reports_unmatched": [], "report_errors": [],
-              "resolved_updated": 0}  # fmt: skip
+    counts = {
+        "found": 0,
+        "imported": 0,
+        "skipped_duplicates": 0,
+        "not_trajectories": 0,
+        "errors": [],
+        "reports": 0,
+        "reports_matched": 0,
+        "reports_unmatched": [],
+        "report_errors": [],
+        "resolved_updated": 0,
+    }
     with store.session() as s:
         stored = {r.sha256: r for r in s.scalars(select(ImportedRunRow))}
     new: dict[str, ImportedRunRow] = {}

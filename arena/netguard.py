@@ -21,10 +21,19 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 BLOCKED = [
     ipaddress.ip_network(n)
     for n in (
-        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-        "192.168.0.0/16", "::/128", "::1/128", "fc00::/7", "fe80::/10",
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "::/128",
+        "::1/128",
+        "fc00::/7",
+        "fe80::/10",
     )
-]  # fmt: skip
+]
 # IPv6 forms that carry an IPv4 address the packets really go to (IPv4-compatible, NAT64).
 _V4_CARRIERS = [ipaddress.ip_network("::/96"), ipaddress.ip_network("64:ff9b::/96")]
 # Neither part may start with '-': git would read the address as an option (`--upload-pack=...`).

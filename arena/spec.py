@@ -18,8 +18,25 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 BUILTIN_STRATEGIES = ("minimal-fix", "test-first", "balanced")
 MODEL_SCHEMES = ("scripted", "replay")
 # model_kwargs that would route a model call or carry credentials around api_base:.
-ROUTING_WORDS = ("base", "url", "endpoint", "host", "proxy", "header", "provider", "region", "location",
-                 "credential", "auth", "aws_", "vertex", "azure", "deployment", "organization", "project")  # fmt: skip
+ROUTING_WORDS = (
+    "base",
+    "url",
+    "endpoint",
+    "host",
+    "proxy",
+    "header",
+    "provider",
+    "region",
+    "location",
+    "credential",
+    "auth",
+    "aws_",
+    "vertex",
+    "azure",
+    "deployment",
+    "organization",
+    "project",
+)
 
 
 class _Strict(BaseModel):
@@ -194,12 +211,34 @@ class ArenaSpec(_Strict):
 # What model_kwargs may hold: sampling and output controls only. An allowlist, because litellm takes
 # routing in many shapes (api_base, base_url, model_list, fallbacks, ...) and any of them would carry a
 # provider key to an address the spec chose (README: Trust model).
-MODEL_KWARGS = frozenset({
-    "temperature", "top_p", "top_k", "max_tokens", "max_completion_tokens", "seed", "stop", "n",
-    "presence_penalty", "frequency_penalty", "repetition_penalty", "logit_bias", "logprobs", "top_logprobs",
-    "reasoning_effort", "thinking", "parallel_tool_calls", "tool_choice", "response_format", "drop_params",
-    "num_retries", "timeout", "user", "metadata",
-})  # fmt: skip
+MODEL_KWARGS = frozenset(
+    {
+        "temperature",
+        "top_p",
+        "top_k",
+        "max_tokens",
+        "max_completion_tokens",
+        "seed",
+        "stop",
+        "n",
+        "presence_penalty",
+        "frequency_penalty",
+        "repetition_penalty",
+        "logit_bias",
+        "logprobs",
+        "top_logprobs",
+        "reasoning_effort",
+        "thinking",
+        "parallel_tool_calls",
+        "tool_choice",
+        "response_format",
+        "drop_params",
+        "num_retries",
+        "timeout",
+        "user",
+        "metadata",
+    }
+)
 
 
 def _reject_secrets(kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -34,13 +34,23 @@ def messages(name: str, steps: int) -> list[dict]:
     out = [{"role": "system", "content": "You are a helpful assistant."}, {"role": "user", "content": "Fix it."}]
     for i in range(steps):
         command = f"grep -rn 'def thing_{i}' src/ | head -50"
-        out.append({"role": "assistant", "content": f"THOUGHT: {name} looks at part {i}.\n\n```bash\n{command}\n```",
-                    "extra": {"actions": [{"command": command}], "cost": 0.001, "timestamp": time.time()}})  # fmt: skip
+        out.append(
+            {
+                "role": "assistant",
+                "content": f"THOUGHT: {name} looks at part {i}.\n\n```bash\n{command}\n```",
+                "extra": {"actions": [{"command": command}], "cost": 0.001, "timestamp": time.time()},
+            }
+        )
         output = "".join(
             f"src/mod_{i}_{j}.py:{j}: def thing_{i}(x): return x + {j}  # padding padding\n" for j in range(45)
         )
-        out.append({"role": "user", "content": output,
-                    "extra": {"raw_output": output, "returncode": 0, "timestamp": time.time(), "duration_s": 0.05}})  # fmt: skip
+        out.append(
+            {
+                "role": "user",
+                "content": output,
+                "extra": {"raw_output": output, "returncode": 0, "timestamp": time.time(), "duration_s": 0.05},
+            }
+        )
     return out
 
 
@@ -76,11 +86,33 @@ def main() -> int:
         paths = [settings.runs_dir / "bench" / n / "traj.json" for n in names]
         for name, path in zip(names, paths, strict=True):
             write_trajectory(path, name, STEPS)
-        rows = [ContestantRow(name=n, model="scripted:x", strategy="balanced", status="running", started_at=utcnow(),
-                              steps=STEPS, trajectory_path=str(p)) for n, p in zip(names, paths, strict=True)]  # fmt: skip
+        rows = [
+            ContestantRow(
+                name=n,
+                model="scripted:x",
+                strategy="balanced",
+                status="running",
+                started_at=utcnow(),
+                steps=STEPS,
+                trajectory_path=str(p),
+            )
+            for n, p in zip(names, paths, strict=True)
+        ]
         owner = f"{os.uname().nodename}:{os.getpid()}:0"
-        store.create_arena(ArenaRow(id="bench", title="live refresh benchmark", repo="/x", base="HEAD", base_sha="0" * 40,
-                                    spec={}, status="running", started_at=utcnow(), owner=owner), rows)  # fmt: skip
+        store.create_arena(
+            ArenaRow(
+                id="bench",
+                title="live refresh benchmark",
+                repo="/x",
+                base="HEAD",
+                base_sha="0" * 40,
+                spec={},
+                status="running",
+                started_at=utcnow(),
+                owner=owner,
+            ),
+            rows,
+        )
         size_mb = statistics.mean(p.stat().st_size for p in paths) / 1e6
 
         at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120).run()
@@ -114,12 +146,17 @@ def main() -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    print(f"{CONTESTANTS} contestants x {STEPS + repeats} steps, {size_mb:.2f} MB per trajectory; "
-          f"{steps_shown} step blocks rendered per refresh (the open tab's window); median of {repeats}")  # fmt: skip
+    print(
+        f"{CONTESTANTS} contestants x {STEPS + repeats} steps, {size_mb:.2f} MB per trajectory; "
+        f"{steps_shown} step blocks rendered per refresh (the open tab's window); median of {repeats}"
+    )
     print(f"{'case':<42} | {'ms':>8} | {'% of 2 s':>8} | {'ratio to (c)':>12}")
     print("-" * 80)
-    for label, ms in (("(a) refresh, nothing changed", unchanged), ("(b) refresh, one file changed", one_changed),
-                      ("(c) refresh re-parsing all 8 files", reparse)):  # fmt: skip
+    for label, ms in (
+        ("(a) refresh, nothing changed", unchanged),
+        ("(b) refresh, one file changed", one_changed),
+        ("(c) refresh re-parsing all 8 files", reparse),
+    ):
         print(f"{label:<42} | {ms:>8.1f} | {ms / 20:>7.1f}% | {ms / reparse:>12.2f}")
     if hasattr(cache, "parses"):
         print(f"trajectory cache: {cache.parses} parses over {2 * repeats + 2} refreshes (only a changed, open file)")

@@ -137,8 +137,10 @@ def main() -> int:
         note = (
             " [--quick: ~1 s contestants magnify the fixed per-arena cost; judge by the full run]" if args.quick else ""
         )
-        print(f"VERDICT: {verdict}: worst median arena/slowest-contestant ratio {worst:.3f} (goal <= 1.02 for "
-              f"N <= 8, <= 1.03 above){'; ' + ', '.join(failing) if failing else ''}{note}")  # fmt: skip
+        print(
+            f"VERDICT: {verdict}: worst median arena/slowest-contestant ratio {worst:.3f} (goal <= 1.02 for "
+            f"N <= 8, <= 1.03 above){'; ' + ', '.join(failing) if failing else ''}{note}"
+        )
         return 0
     finally:
         if engine is not None:

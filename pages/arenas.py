@@ -17,19 +17,23 @@ repos = cols[1].multiselect("Repository", sorted({r["repo"] for r in rows}))
 models = cols[2].multiselect("Model", sorted({c["model"] for r in rows for c in r["contestants"]}))
 since = cols[3].date_input("Since", value=min(date.fromisoformat(r["created_at"][:10]) for r in rows))
 shown = [
-    r for r in rows
-    if (not statuses or r["status"] in statuses) and (not repos or r["repo"] in repos)
+    r
+    for r in rows
+    if (not statuses or r["status"] in statuses)
+    and (not repos or r["repo"] in repos)
     and (not models or any(c["model"] in models for c in r["contestants"]))
     and date.fromisoformat(r["created_at"][:10]) >= since
-]  # fmt: skip
+]
 st.caption(f"{len(shown)} of {len(rows)} arenas")
 for arena in shown:
     verdict = arena["verdict"]
     winner = "" if not verdict else f" · winner {verdict['winner']}" if verdict["winner"] else " · no winner"
     with st.container(border=True):
         st.markdown(f"**{arena['title']}** · `{arena['arena_id']}` · {arena['status']}{winner}")
-        st.caption(f"{arena['repo']} @ {arena['base_sha'][:12]} · {arena['created_at'][:16]} · "
-                   + ", ".join(f"{c['name']} ({live.status(c)})" for c in arena["contestants"]))  # fmt: skip
+        st.caption(
+            f"{arena['repo']} @ {arena['base_sha'][:12]} · {arena['created_at'][:16]} · "
+            + ", ".join(f"{c['name']} ({live.status(c)})" for c in arena["contestants"])
+        )
         # A row as wide as the labels: in fixed narrow columns they read "Resul…".
         with st.container(horizontal=True):
             if st.button("Live", key=f"live-{arena['arena_id']}", icon=":material/monitoring:"):

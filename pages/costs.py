@@ -15,14 +15,20 @@ if board.is_empty():
     st.stop()
 label = "agent" if by == "agent" else by
 st.subheader("Cost per run, per win and per merged patch")
-st.dataframe(board.select(label, "runs", "cost_total", "cost_mean", "cost_per_win", "cost_per_merged", "wins",
-                          "win_rate"), hide_index=True, width="stretch")  # fmt: skip
+st.dataframe(
+    board.select(label, "runs", "cost_total", "cost_mean", "cost_per_win", "cost_per_merged", "wins", "win_rate"),
+    hide_index=True,
+    width="stretch",
+)
 st.subheader("Cost versus win rate (Pareto frontier highlighted)")
 st.plotly_chart(charts.pareto(analytics.pareto(board), label), width="stretch", key="pareto")
 runs = analytics.runs_df(store).filter(source="arenas")
 st.subheader("Cost per contestant")
-st.dataframe(runs.select("run", "agent", "status", "steps", "cost", "tokens", "won").to_pandas(),
-             hide_index=True, width="stretch")  # fmt: skip
+st.dataframe(
+    runs.select("run", "agent", "status", "steps", "cost", "tokens", "won").to_pandas(),
+    hide_index=True,
+    width="stretch",
+)
 st.subheader("Cost per step")
 steps = analytics.steps_df(store)
 if steps.is_empty():

@@ -63,16 +63,22 @@ st.caption(
 rows = preset.get("contestants") or [{"name": "a", "model": models[0] if models else "", "strategy": "minimal-fix"}]
 table = pd.DataFrame(rows, columns=launch.CONTESTANT_COLUMNS)
 edited = st.data_editor(
-    table, num_rows="dynamic", width="stretch", key=f"contestants-{preset_key}",
+    table,
+    num_rows="dynamic",
+    width="stretch",
+    key=f"contestants-{preset_key}",
     column_config={
-        "model": st.column_config.SelectboxColumn("model", options=sorted(set(models) | set(table["model"].dropna())), required=True),
+        "model": st.column_config.SelectboxColumn(
+            "model", options=sorted(set(models) | set(table["model"].dropna())), required=True
+        ),
         "strategy": st.column_config.SelectboxColumn("strategy", options=list(BUILTIN_STRATEGIES), default="balanced"),
         "step_limit": st.column_config.NumberColumn("step limit", min_value=0, default=50),
         "cost_limit": st.column_config.NumberColumn("cost limit ($)", min_value=0.0, default=3.0),
     },
-)  # fmt: skip
-if stakes := launch.stakes(launch.spec_dict({"task": {}, "limits": {}, "sandbox": {}}, edited.to_dict("records")),
-                            engine().ledger):  # fmt: skip
+)
+if stakes := launch.stakes(
+    launch.spec_dict({"task": {}, "limits": {}, "sandbox": {}}, edited.to_dict("records")), engine().ledger
+):
     st.caption("Stakes: escrowed at launch; returned at the end to all but the winner (README: Staking)")
     st.dataframe(stakes, hide_index=True, width="stretch")
 show_errors("contestants")
@@ -85,8 +91,12 @@ limits = {  # int(): a stored spec (Run again) holds the time budget as a float,
 }
 judge_model = col3.text_input("Reviewer model (optional)", value=preset.get("judge", {}).get("model") or "")
 # Always shown, never silently kept from a preset: the backend decides whether commands run on the host.
-backend = col4.selectbox("Sandbox backend", launch.backends(st.session_state.get("backend")), key="backend",
-                         help="local: bubblewrap, no network, an overlay per contestant")  # fmt: skip
+backend = col4.selectbox(
+    "Sandbox backend",
+    launch.backends(st.session_state.get("backend")),
+    key="backend",
+    help="local: bubblewrap, no network, an overlay per contestant",
+)
 for message in launch.backend_notes(backend, errors.get("sandbox.backend", [])):
     st.error(message, icon=":material/gpp_bad:")
 show_errors("limits")

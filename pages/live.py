@@ -22,8 +22,10 @@ def watch() -> None:
     done = sum(c["status"] not in ("queued", "running") for c in arena["contestants"])
     # The button takes the width of its label, the line the rest (a 1/6 column cut it to "Cancel are…").
     with st.container(horizontal=True, vertical_alignment="center"):
-        st.markdown(f"**{arena['title']}** · `{arena['status']}` · {done}/{len(arena['contestants'])} ended · "
-                    f"{live.elapsed(arena['started_at'], arena['finished_at'])}")  # fmt: skip
+        st.markdown(
+            f"**{arena['title']}** · `{arena['status']}` · {done}/{len(arena['contestants'])} ended · "
+            f"{live.elapsed(arena['started_at'], arena['finished_at'])}"
+        )
         if running and st.button("Cancel arena", key=f"cancel-{arena_id}", icon=":material/stop_circle:"):
             engine().cancel(arena_id)
     if arena["verdict"]:
@@ -36,8 +38,11 @@ def watch() -> None:
     tabs = st.tabs([c["name"] for c in arena["contestants"]], key=f"tabs-{arena_id}", on_change="rerun")
     for tab, c in zip(tabs, arena["contestants"], strict=True):
         with tab:
-            st.markdown(f"`{c['status']}`" + (f" · exit **{c['exit_status']}**" if c["exit_status"] else "")
-                        + f" · {c['model']} · {c['strategy']}")  # fmt: skip
+            st.markdown(
+                f"`{c['status']}`"
+                + (f" · exit **{c['exit_status']}**" if c["exit_status"] else "")
+                + f" · {c['model']} · {c['strategy']}"
+            )
             if c["error"]:  # whatever the status: a completed contestant can have one (its patch not collected)
                 st.error(c["error"], icon=":material/error:")
             cols = st.columns(4)

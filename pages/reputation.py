@@ -25,6 +25,10 @@ if state.balance < state.stake:
 st.plotly_chart(reputation.timeline(state.history, ledger.rules), width="stretch", key="reputation-timeline")
 st.subheader("History")
 st.dataframe(
-    [{k: e[k] for k in ("at", "kind", "arena_id", "contestant", "amount", "escrow", "outcome", "commit")} for e in state.history[::-1]],
-    hide_index=True, width="stretch",
-)  # fmt: skip
+    [
+        {k: e[k] for k in ("at", "kind", "arena_id", "contestant", "amount", "escrow", "outcome", "commit")}
+        for e in state.history[::-1]
+    ],
+    hide_index=True,
+    width="stretch",
+)

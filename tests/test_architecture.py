@@ -59,3 +59,21 @@ def test_every_arena_variable_read_in_code_is_in_the_settings_table():
     for path in [*(ROOT / "arena").rglob("*.py"), *(ROOT / "app").rglob("*.py"), *(ROOT / "pages").glob("*.py")]:
         read |= set(re.findall(r"[\"'](ARENA_[A-Z0-9_]+)[\"']", path.read_text()))
     assert read - set(SETTINGS) == set()
+
+
+def test_code_is_ruff_formatted_without_escapes():
+    """`make format` is the only style: no `# fmt: skip`/`fmt: off` escapes, and `ruff format --check` passes."""
+    import subprocess
+    import sys
+
+    folders = ["arena", "app", "pages", "tests", "benchmarks"]
+    escaped = [
+        str(p.relative_to(ROOT))
+        for folder in folders
+        for p in (ROOT / folder).rglob("*.py")
+        if "fmt: " + "skip" in p.read_text() or "fmt: " + "off" in p.read_text()
+    ]
+    assert escaped == [], f"remove the formatting escapes in {escaped}"
+    ruff = Path(sys.executable).with_name("ruff")
+    done = subprocess.run([ruff, "format", "--check", *folders], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr

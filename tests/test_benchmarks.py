@@ -13,7 +13,12 @@ ROOT = Path(__file__).resolve().parents[1]
     "script", ["provision.py", "orchestration.py", "evaluation.py", "live_refresh.py", "leaderboard.py"]
 )
 def test_benchmark_runs_quick(script):
-    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--quick"],
-                            capture_output=True, text=True, timeout=300, cwd=ROOT)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr
     assert "VERDICT:" in result.stdout and "Traceback" not in result.stderr

@@ -25,8 +25,13 @@ def arena(*args: str, data_dir: Path, timeout: float = 120) -> subprocess.Comple
 
 @pytest.fixture
 def good_spec(calc_repo, arena_dir) -> dict:
-    write_steps(arena_dir / "steps/fix.yaml", [{"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
-                                               {"thought": "done", "commands": [SUBMIT]}])  # fmt: skip
+    write_steps(
+        arena_dir / "steps/fix.yaml",
+        [
+            {"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
+            {"thought": "done", "commands": [SUBMIT]},
+        ],
+    )
     write_steps(arena_dir / "steps/idle.yaml", [{"thought": "done", "commands": [SUBMIT]}])
     return spec_dict(
         Path("../calc"),  # relative: resolved against the spec file's folder
@@ -152,8 +157,13 @@ def test_missing_bubblewrap_is_refused_with_how_to_install(good_spec, arena_dir,
     assert result.returncode == 2
     assert "apt-get install bubblewrap" in result.stderr and "unsafe-local" in result.stderr
     good_spec["sandbox"]["backend"] = "unsafe-local"  # asked for explicitly: runs without bubblewrap
-    result = subprocess.run([*ARENA, "run", str(write_spec(arena_dir, good_spec)), "--json"],
-                            capture_output=True, text=True, env=env, cwd=ROOT)  # fmt: skip
+    result = subprocess.run(
+        [*ARENA, "run", str(write_spec(arena_dir, good_spec)), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert [c["exit_status"] for c in out["contestants"]] == ["Submitted", "Submitted"]
@@ -200,8 +210,22 @@ def test_ingest_then_leaderboard_lists_each_model_with_runs_and_cost(tmp_path):
     again = json.loads(arena("ingest", str(shared), "--json", data_dir=tmp_path / "data").stdout)
     assert again["imported"] == 0 and again["skipped_duplicates"] == counts["imported"]
     board = json.loads(arena("leaderboard", "--source", "imported", "--json", data_dir=tmp_path / "data").stdout)
-    keys = ["model", "strategy", "runs", "cost_total", "cost_mean", "api_calls_mean", "resolved", "resolve_rate",
-            "wins", "win_rate", "rating", "ci_low", "ci_high", "revert_rate"]  # fmt: skip
+    keys = [
+        "model",
+        "strategy",
+        "runs",
+        "cost_total",
+        "cost_mean",
+        "api_calls_mean",
+        "resolved",
+        "resolve_rate",
+        "wins",
+        "win_rate",
+        "rating",
+        "ci_low",
+        "ci_high",
+        "revert_rate",
+    ]
     assert all(list(row)[: len(keys)] == keys for row in board)
     assert sum(row["runs"] for row in board) == counts["imported"]
     assert all(row["strategy"] is None and row["win_rate"] is None for row in board)
@@ -222,11 +246,21 @@ def test_ingest_exits_1_when_every_file_failed_and_a_closed_pipe_ends_quietly(tm
     data = tmp_path / "data"
     store = Store(f"sqlite:///{data / 'arena.db'}")
     for i in range(600):  # far more than a pipe buffer holds, so the writer meets the closed pipe
-        store.create_arena(ArenaRow(id=f"{i:08x}", title="x" * 150, repo="/r", base="HEAD", base_sha="0" * 40,
-                                    spec={}, status="completed"), [])  # fmt: skip
+        store.create_arena(
+            ArenaRow(
+                id=f"{i:08x}", title="x" * 150, repo="/r", base="HEAD", base_sha="0" * 40, spec={}, status="completed"
+            ),
+            [],
+        )
     env = {**os.environ, "ARENA_DATA_DIR": str(data)}
-    piped = subprocess.run(f"{sys.executable} -m arena.cli list --limit 600 | head -c 1", shell=True, cwd=ROOT,
-                           capture_output=True, text=True, env=env)  # fmt: skip
+    piped = subprocess.run(
+        f"{sys.executable} -m arena.cli list --limit 600 | head -c 1",
+        shell=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert piped.stderr == "", piped.stderr
 
 
@@ -234,13 +268,21 @@ def test_ctrl_c_cancels_the_arena_and_exits_130(good_spec, arena_dir, tmp_path):
     import signal
     import time
 
-    write_steps(arena_dir / "steps/slow.yaml", [{"thought": "wait", "commands": ["sleep 30"]},
-                                                {"thought": "done", "commands": [SUBMIT]}])  # fmt: skip
+    write_steps(
+        arena_dir / "steps/slow.yaml",
+        [{"thought": "wait", "commands": ["sleep 30"]}, {"thought": "done", "commands": [SUBMIT]}],
+    )
     good_spec["contestants"] = [{"name": "slow", "model": "scripted:steps/slow.yaml"}]
     env = {**os.environ, "ARENA_DATA_DIR": str(tmp_path / "data")}
     env.pop("ARENA_DATABASE_URL", None)
-    proc = subprocess.Popen([*ARENA, "run", str(write_spec(arena_dir, good_spec)), "--json"], env=env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [*ARENA, "run", str(write_spec(arena_dir, good_spec)), "--json"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # until the contestant runs
         listed = arena("list", "--json", data_dir=tmp_path / "data")
@@ -263,8 +305,11 @@ def test_export_works_for_any_arena_as_predictions_or_a_plain_patch(good_spec, a
     patch = Path(out["contestants"][0]["patch_path"]).read_text()
     predictions = arena("export", out["arena_id"], data_dir=data)
     assert predictions.returncode == 0, predictions.stderr
-    assert json.loads(predictions.stdout) == {"instance_id": out["arena_id"], "model_patch": patch,
-                                              "model_name_or_path": f"{out['contestants'][0]['model']}+minimal-fix"}  # fmt: skip
+    assert json.loads(predictions.stdout) == {
+        "instance_id": out["arena_id"],
+        "model_patch": patch,
+        "model_name_or_path": f"{out['contestants'][0]['model']}+minimal-fix",
+    }
     plain = arena("export", out["arena_id"], "--format", "patch", "-o", str(tmp_path / "fix.diff"), data_dir=data)
     assert plain.returncode == 0 and (tmp_path / "fix.diff").read_text() == patch
     applied = subprocess.run(["git", "apply", "--check", str(tmp_path / "fix.diff")], cwd=out["repo"])

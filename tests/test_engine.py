@@ -86,8 +86,12 @@ def test_three_scripted_contestants_in_parallel(engine, calc_repo, arena_dir):
 
 
 def test_the_patch_includes_new_files_and_not_bytecode(engine, calc_repo, arena_dir):
-    steps = [step("mkdir -p tests && printf 'def test_new():\\n    assert True\\n' > tests/test_new.py"),
-             step("python3 -c 'import calc.ops'"), step("rm tests/test_ops.py"), step(SUBMIT)]  # fmt: skip
+    steps = [
+        step("mkdir -p tests && printf 'def test_new():\\n    assert True\\n' > tests/test_new.py"),
+        step("python3 -c 'import calc.ops'"),
+        step("rm tests/test_ops.py"),
+        step(SUBMIT),
+    ]
     spec = spec_from_dict(spec_dict(calc_repo, [scripted(arena_dir, "adder", steps)]), base_dir=arena_dir)
     row = engine.store.arena(engine.run(spec)).contestants[0]
     patch = Path(row.patch_path).read_text()
@@ -167,12 +171,33 @@ def test_arenas_whose_lease_ran_out_become_interrupted(settings, calc_repo):
     from datetime import timedelta
 
     store = Store(settings.database_url)
-    arena = ArenaRow(id="deadbeef", repo=str(calc_repo), base="HEAD", base_sha="0" * 40, spec={}, status="running",
-                     owner="gone:1", lease_until=utcnow() - timedelta(seconds=1))  # fmt: skip
-    store.create_arena(arena, [ContestantRow(name="x", model="m", strategy="s", status="running"),
-                               ContestantRow(name="y", model="m", strategy="s", status="completed")])  # fmt: skip
-    alive = ArenaRow(id="a11ve000", repo=str(calc_repo), base="HEAD", base_sha="0" * 40, spec={}, status="running",
-                     owner="elsewhere:2", lease_until=utcnow() + timedelta(seconds=60))  # fmt: skip
+    arena = ArenaRow(
+        id="deadbeef",
+        repo=str(calc_repo),
+        base="HEAD",
+        base_sha="0" * 40,
+        spec={},
+        status="running",
+        owner="gone:1",
+        lease_until=utcnow() - timedelta(seconds=1),
+    )
+    store.create_arena(
+        arena,
+        [
+            ContestantRow(name="x", model="m", strategy="s", status="running"),
+            ContestantRow(name="y", model="m", strategy="s", status="completed"),
+        ],
+    )
+    alive = ArenaRow(
+        id="a11ve000",
+        repo=str(calc_repo),
+        base="HEAD",
+        base_sha="0" * 40,
+        spec={},
+        status="running",
+        owner="elsewhere:2",
+        lease_until=utcnow() + timedelta(seconds=60),
+    )
     store.create_arena(alive, [ContestantRow(name="z", model="m", strategy="s", status="running")])
     engine = Engine(settings)
     try:

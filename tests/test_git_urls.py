@@ -25,10 +25,32 @@ def strict_network(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
-BLOCKED = ["127.0.0.1", "127.8.9.10", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.169.254",
-           "100.64.0.1", "0.0.0.0", "0.1.2.3", "::1", "::", "fc00::1", "fd12::1", "fe80::1", "::ffff:127.0.0.1",
-           "::ffff:169.254.169.254", "::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe", "::7f00:1", "2002:a9fe:a9fe::1",
-           "224.0.0.1", "240.0.0.1", "192.0.2.1"]  # fmt: skip
+BLOCKED = [
+    "127.0.0.1",
+    "127.8.9.10",
+    "10.1.2.3",
+    "172.16.0.1",
+    "172.31.255.255",
+    "192.168.1.1",
+    "169.254.169.254",
+    "100.64.0.1",
+    "0.0.0.0",
+    "0.1.2.3",
+    "::1",
+    "::",
+    "fc00::1",
+    "fd12::1",
+    "fe80::1",
+    "::ffff:127.0.0.1",
+    "::ffff:169.254.169.254",
+    "::ffff:10.0.0.1",
+    "64:ff9b::a9fe:a9fe",
+    "::7f00:1",
+    "2002:a9fe:a9fe::1",
+    "224.0.0.1",
+    "240.0.0.1",
+    "192.0.2.1",
+]
 PUBLIC = ["8.8.8.8", "140.82.121.4", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8"]
 
 
@@ -96,8 +118,13 @@ def test_operator_flags_allow_http_private_and_ssh(monkeypatch):
 def test_a_timed_out_command_is_killed_with_its_children(tmp_path):
     started = time.monotonic()
     with pytest.raises(SandboxError, match="sleeping took longer than ARENA_GIT_TIMEOUT_S=0.5 s"):
-        run_bounded(["sh", "-c", "sleep 30 & echo $! > pid; sleep 30"], cwd=tmp_path, timeout=0.5, what="sleeping",
-                    setting_name="ARENA_GIT_TIMEOUT_S")  # fmt: skip
+        run_bounded(
+            ["sh", "-c", "sleep 30 & echo $! > pid; sleep 30"],
+            cwd=tmp_path,
+            timeout=0.5,
+            what="sleeping",
+            setting_name="ARENA_GIT_TIMEOUT_S",
+        )
     assert time.monotonic() - started < 5
     child = Path(f"/proc/{(tmp_path / 'pid').read_text().strip()}")
     time.sleep(0.2)

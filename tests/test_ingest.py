@@ -40,15 +40,23 @@ def raw_run(path: Path) -> dict | None:
         responses = [(e.get("tool_call_metadata") or {}).get("model_response") or {} for e in data]
         states = [e["extras"]["agent_state"] for e in data if e.get("observation") == "agent_state_changed"]
         finished = "finished" if any(e.get("action") == "finish" for e in actions) else None
-        run = {"model": next((r["model"] for r in responses if r.get("model")), None), "steps": len(actions),
-               "cost": None, "exit_status": (states or [finished])[-1], "instance_id": None}  # fmt: skip
+        run = {
+            "model": next((r["model"] for r in responses if r.get("model")), None),
+            "steps": len(actions),
+            "cost": None,
+            "exit_status": (states or [finished])[-1],
+            "instance_id": None,
+        }
     elif "messages" in data or "trajectory" in data:
         info = data.get("info") or {}
         steps = sum(m.get("role") == "assistant" for m in data["messages"]) if "messages" in data else None
-        run = {"model": ((info.get("config") or {}).get("model") or {}).get("model_name"),
-               "steps": steps if steps is not None else len(data["trajectory"]),
-               "cost": info["model_stats"]["instance_cost"], "exit_status": info["exit_status"],
-               "instance_id": data.get("instance_id", path.name.removesuffix(".traj"))}  # fmt: skip
+        run = {
+            "model": ((info.get("config") or {}).get("model") or {}).get("model_name"),
+            "steps": steps if steps is not None else len(data["trajectory"]),
+            "cost": info["model_stats"]["instance_cost"],
+            "exit_status": info["exit_status"],
+            "instance_id": data.get("instance_id", path.name.removesuffix(".traj")),
+        }
     else:
         return None
     if run["model"] is None:
@@ -112,8 +120,11 @@ def test_reports_mark_resolved_on_the_run_they_belong_to(store):
         data = json.loads(report.read_text())
         instance = report.name.removesuffix(".report.json")
         resolved = data[instance]["resolved"] if instance in data else data["resolved"]
-        (owner,) = [r for r in trajectories if Path(r["shared_path"]).parent.name == report.parent.name
-                    and r["instance_id"] == instance]  # fmt: skip
+        (owner,) = [
+            r
+            for r in trajectories
+            if Path(r["shared_path"]).parent.name == report.parent.name and r["instance_id"] == instance
+        ]
         expected[owner["local_path"]] = resolved
     counts = ingest([DATA], store, reports=[RESULTS])
     assert counts["reports"] == counts["reports_matched"] == len(expected) and counts["reports_unmatched"] == []
@@ -156,6 +167,8 @@ def test_bad_files_are_reported_and_the_batch_goes_on(tmp_path, store):
     counts = ingest([tmp_path], store)
     assert (counts["found"], counts["imported"], counts["not_trajectories"]) == (5, 1, 1)
     assert sorted(Path(e["path"]).name for e in counts["errors"]) == [
-        "garbage.traj.json", "torn.traj.json", "unknown.traj",
-    ]  # fmt: skip
+        "garbage.traj.json",
+        "torn.traj.json",
+        "unknown.traj",
+    ]
     assert all(e["error"] for e in counts["errors"])

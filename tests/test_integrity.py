@@ -79,7 +79,10 @@ def run_arena(root: Path, files: dict[str, str], test_command: str, steps: dict[
     make_repo(repo, files)
     contestants = []
     for name, commands in steps.items():
-        write_steps(arena_dir / f"{name}.yaml", [{"thought": name, "commands": commands}, {"thought": "done", "commands": [SUBMIT]}])  # fmt: skip
+        write_steps(
+            arena_dir / f"{name}.yaml",
+            [{"thought": name, "commands": commands}, {"thought": "done", "commands": [SUBMIT]}],
+        )
         contestants.append({"name": name, "model": f"scripted:{name}.yaml"})
     spec = spec_dict(repo, contestants, limits={"max_parallel": 4}, sandbox={"command_timeout_s": 300})
     spec["task"]["test_command"] = test_command
@@ -121,8 +124,10 @@ def test_a_framework_hijack_fails_the_sentinel_gate_and_the_real_fix_wins(judged
     fix = ranking["the-fix"]["evidence"]
     assert fix["sentinel_failures"] == [] and fix["framework_flags"] == []
     assert set(fix["sentinels"].values()) == {"passed", "failed"}
-    assert fix["f2p_total"] == 1 and ranking["the-fix"]["reasons"][:2] == ["winner: passes every gate",
-                                                                           "applies; 1 file(s), 2 changed line(s)"]  # fmt: skip
+    assert fix["f2p_total"] == 1 and ranking["the-fix"]["reasons"][:2] == [
+        "winner: passes every gate",
+        "applies; 1 file(s), 2 changed line(s)",
+    ]
     assert out["tampered_rows"]["hijack"] == 1 and out["tampered_rows"]["the-fix"] == 0
 
 
@@ -291,23 +296,45 @@ def test_unittest_ids_of_django_and_python_3_11_meet_pytest_ids():
 @pytest.mark.parametrize(
     "kind, code, output, parsed, tests, why",
     [
-        ("pytest", 1, "/usr/bin/python3: No module named pytest\n", False, 0, "/usr/bin/python3: No module named pytest"),
+        (
+            "pytest",
+            1,
+            "/usr/bin/python3: No module named pytest\n",
+            False,
+            0,
+            "/usr/bin/python3: No module named pytest",
+        ),
         ("unittest", 127, "bash: line 1: py: command not found\n", False, 0, "bash: line 1: py: command not found"),
-        ("pytest", 2, "___ ERROR collecting tests/test_a.py ___\nE   SyntaxError\n", True, 1,
-         "___ ERROR collecting tests/test_a.py ___"),
+        (
+            "pytest",
+            2,
+            "___ ERROR collecting tests/test_a.py ___\nE   SyntaxError\n",
+            True,
+            1,
+            "___ ERROR collecting tests/test_a.py ___",
+        ),
         ("pytest", 5, "\nno tests ran in 0.01s\n", True, 0, "no tests ran in 0.01s"),
-        ("pytest", 4, "ERROR: usage: pytest [options]\npytest: error: unrecognized arguments: --nope\n", False, 0,
-         "pytest: error: unrecognized arguments: --nope"),
+        (
+            "pytest",
+            4,
+            "ERROR: usage: pytest [options]\npytest: error: unrecognized arguments: --nope\n",
+            False,
+            0,
+            "pytest: error: unrecognized arguments: --nope",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_run_that_could_not_start_says_why_with_its_own_line(kind, code, output, parsed, tests, why):
     assert start_failure(kind, code, output, parsed, tests) == f"the test command could not start (exit {code}): {why}"
 
 
 def test_a_module_id_stands_for_its_tests():
     """pytest names a collection error by its module: inferred F2P ids can be modules (or unparametrized)."""
-    run = TestRun(command="", returncode=1, results={"tests/test_sub.py::test_a": "passed",
-                                                    "tests/test_sub.py::test_b[1]": "failed"})  # fmt: skip
+    run = TestRun(
+        command="",
+        returncode=1,
+        results={"tests/test_sub.py::test_a": "passed", "tests/test_sub.py::test_b[1]": "failed"},
+    )
     assert run.outcome("tests.test_sub") == "failed" and run.outcome("tests/test_sub.py::test_b") == "failed"
     assert run.outcome("tests/test_sub.py::test_a") == "passed" and run.outcome("tests.test_other") == "missing"
 

@@ -100,8 +100,13 @@ def test_the_real_fix_wins_and_every_loser_says_why(judged):
     ranking = by_name(verdict)
     fix = ranking["the-fix"]
     assert fix["rank"] == 1 and fix["resolved"] is True and fix["passes_gates"]
-    assert fix["reasons"][:5] == ["winner: passes every gate", "applies; 1 file(s), 2 changed line(s)",
-                                  "F2P 1/1 passed", "P2P 1/1 passed", "no regressions"]  # fmt: skip
+    assert fix["reasons"][:5] == [
+        "winner: passes every gate",
+        "applies; 1 file(s), 2 changed line(s)",
+        "F2P 1/1 passed",
+        "P2P 1/1 passed",
+        "no regressions",
+    ]
     for name, (_, reason) in ADVERSARIES.items():
         place = ranking[name]
         assert place["rank"] > 1 and not place["passes_gates"] and place["resolved"] is False
@@ -147,12 +152,15 @@ def test_the_real_fix_beats_each_adversary_alone(adversary, judged, tmp_path):
 
 def pytest_repo(tmp_path: Path) -> Path:
     repo = tmp_path / "pyrepo"
-    make_repo(repo, {
-        "calc/__init__.py": "",
-        "calc/ops.py": "def add(a, b):\n    return a - b\n",
-        "tests/test_ops.py": "from calc.ops import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\ndef test_zero():\n    assert add(0, 0) == 0\n",
-        "pyproject.toml": "[project]\nname = 'calc'\nversion = '0'\n\n[tool.pytest.ini_options]\ntestpaths = ['tests']\n",
-    })  # fmt: skip
+    make_repo(
+        repo,
+        {
+            "calc/__init__.py": "",
+            "calc/ops.py": "def add(a, b):\n    return a - b\n",
+            "tests/test_ops.py": "from calc.ops import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\ndef test_zero():\n    assert add(0, 0) == 0\n",
+            "pyproject.toml": "[project]\nname = 'calc'\nversion = '0'\n\n[tool.pytest.ini_options]\ntestpaths = ['tests']\n",
+        },
+    )
     return repo
 
 
@@ -251,8 +259,11 @@ def rejudge(pytest_arena, names: list[str] | None = None, **judge_fields):
 
 
 def test_reviewer_ranks_and_a_malformed_answer_falls_back(pytest_arena):
-    answer = {"ranking": ["test-first-fix", "plain-fix"], "rationale": "The test-first fix also adds a regression test.",
-              "notes": {"test-first-fix": "fix plus test", "plain-fix": "fix only"}}  # fmt: skip
+    answer = {
+        "ranking": ["test-first-fix", "plain-fix"],
+        "rationale": "The test-first fix also adds a regression test.",
+        "notes": {"test-first-fix": "fix plus test", "plain-fix": "fix only"},
+    }
     with FakeOpenAI() as server:
         server.script(
             "openai/judge-model", Text("```json\n" + json.dumps(answer) + "\n```"), Text("I think plain-fix is best.")
@@ -271,8 +282,13 @@ def test_reviewer_ranks_and_a_malformed_answer_falls_back(pytest_arena):
 def test_synthesis_competes_as_a_contestant(pytest_arena):
     answer = {"ranking": ["test-first-fix", "plain-fix"], "rationale": "both fix it"}
     with FakeOpenAI() as server:
-        patches, judge = rejudge(pytest_arena, ["plain-fix", "test-first-fix", "wrong-fix"],
-                                 model="openai/judge-model", api_base=server.api_base, synthesize=True)  # fmt: skip
+        patches, judge = rejudge(
+            pytest_arena,
+            ["plain-fix", "test-first-fix", "wrong-fix"],
+            model="openai/judge-model",
+            api_base=server.api_base,
+            synthesize=True,
+        )
         server.script(
             "openai/judge-model", Text(json.dumps(answer)), Text(json.dumps({"patch": patches["test-first-fix"]}))
         )
@@ -330,8 +346,11 @@ def test_unittest_adapter_reports_failing_subtests(tmp_path):
         "            with self.subTest(i=i):\n                self.assertLess(i, 2)\n\n    def test_ok(self):\n        pass\n"
     )
     junit = tmp_path / "junit.xml"
-    result = subprocess.run([sys.executable, str(ADAPTER), "--junit", str(junit), "discover", "-s", "tests", "-t", "."],
-                            cwd=tmp_path, capture_output=True)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, str(ADAPTER), "--junit", str(junit), "discover", "-s", "tests", "-t", "."],
+        cwd=tmp_path,
+        capture_output=True,
+    )
     assert result.returncode == 1
     assert parse_junit(junit.read_bytes()) == {
         "tests/test_sub.py::T::test_sub": "failed",

@@ -230,9 +230,17 @@ def test_endpoint_and_key_never_returns_a_provider_key(monkeypatch):
 
 @pytest.mark.parametrize(
     "name, ok",
-    [("ARENA_KEY_FOR_X", True), ("ARENA_API_KEY", True), ("OPENAI_API_KEY", False), ("ANTHROPIC_API_KEY", False),
-     ("AWS_SECRET_ACCESS_KEY", False), ("ARENA_DATABASE_URL", False), ("arena_key", False), ("ARENA_X; rm", False)],
-)  # fmt: skip
+    [
+        ("ARENA_KEY_FOR_X", True),
+        ("ARENA_API_KEY", True),
+        ("OPENAI_API_KEY", False),
+        ("ANTHROPIC_API_KEY", False),
+        ("AWS_SECRET_ACCESS_KEY", False),
+        ("ARENA_DATABASE_URL", False),
+        ("arena_key", False),
+        ("ARENA_X; rm", False),
+    ],
+)
 def test_api_key_env_must_name_an_arena_variable_of_the_operators_own(name, ok):
     from arena.errors import SpecError
     from arena.spec import spec_from_dict

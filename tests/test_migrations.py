@@ -39,8 +39,12 @@ def test_a_database_from_before_migrations_is_stamped_upgraded_and_cleaned(tmp_p
         command.upgrade(config, "0001")
         conn.execute(text("DROP TABLE alembic_version"))
         for _ in range(3):
-            conn.execute(text("INSERT INTO reputation_events (at, agent, kind, amount, escrow, detail) "
-                              "VALUES ('2026-11-01 00:00:00', 'm+s', 'grant', 100, 0, '{}')"))  # fmt: skip
+            conn.execute(
+                text(
+                    "INSERT INTO reputation_events (at, agent, kind, amount, escrow, detail) "
+                    "VALUES ('2026-11-01 00:00:00', 'm+s', 'grant', 100, 0, '{}')"
+                )
+            )
     engine.dispose()
     store = Store(url)
     assert migrate.current(store.engine) == migrate.head()

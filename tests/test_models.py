@@ -57,17 +57,28 @@ def test_bad_replay_files_are_explained(tmp_path):
 
 
 def test_replaying_a_recorded_arena_reproduces_its_patch(settings, calc_repo, arena_dir):
-    write_steps(arena_dir / "fix.yaml", [
-        {"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py", "echo 'X = 1' > calc/new.py"]},
-        {"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]},
-    ])  # fmt: skip
+    write_steps(
+        arena_dir / "fix.yaml",
+        [
+            {"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py", "echo 'X = 1' > calc/new.py"]},
+            {"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]},
+        ],
+    )
     engine = Engine(settings)
     try:
-        first = engine.store.arena(engine.run(spec_from_dict(
-            spec_dict(calc_repo, [{"name": "orig", "model": "scripted:fix.yaml"}]), base_dir=arena_dir)))  # fmt: skip
+        first = engine.store.arena(
+            engine.run(
+                spec_from_dict(
+                    spec_dict(calc_repo, [{"name": "orig", "model": "scripted:fix.yaml"}]), base_dir=arena_dir
+                )
+            )
+        )
         traj = first.contestants[0].trajectory_path
-        replay = engine.store.arena(engine.run(spec_from_dict(
-            spec_dict(calc_repo, [{"name": "again", "model": f"replay:{traj}"}]), base_dir=arena_dir)))  # fmt: skip
+        replay = engine.store.arena(
+            engine.run(
+                spec_from_dict(spec_dict(calc_repo, [{"name": "again", "model": f"replay:{traj}"}]), base_dir=arena_dir)
+            )
+        )
     finally:
         engine.shutdown()
     orig, again = first.contestants[0], replay.contestants[0]
@@ -79,8 +90,14 @@ def test_replaying_a_real_v2_trajectory_runs_every_recorded_command(settings, ca
     path = TRAJECTORIES / "v2-gpt-5-mini-astropy-13033.traj.json"
     engine = Engine(settings)
     try:
-        arena = engine.store.arena(engine.run(spec_from_dict(
-            spec_dict(calc_repo, [{"name": "real", "model": f"replay:{path}", "step_limit": 0}]), base_dir=arena_dir)))  # fmt: skip
+        arena = engine.store.arena(
+            engine.run(
+                spec_from_dict(
+                    spec_dict(calc_repo, [{"name": "real", "model": f"replay:{path}", "step_limit": 0}]),
+                    base_dir=arena_dir,
+                )
+            )
+        )
     finally:
         engine.shutdown()
     row = arena.contestants[0]

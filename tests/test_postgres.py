@@ -40,8 +40,11 @@ def postgres_url():
         [*as_user, bindir / "initdb", "-D", data, "-A", "trust", "-U", "arena"], check=True, capture_output=True
     )
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run([*as_user, bindir / "pg_ctl", "-D", data, "-o", options, "-w", "-l", root / "log", "start"],
-                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [*as_user, bindir / "pg_ctl", "-D", data, "-o", options, "-w", "-l", root / "log", "start"],
+        check=True,
+        capture_output=True,
+    )
     subprocess.run(
         [*as_user, bindir / "createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "arena", "arena"], check=True
     )
@@ -55,8 +58,13 @@ def test_an_arena_runs_and_is_shown_from_postgresql(postgres_url, tmp_path, calc
     monkeypatch.setenv("ARENA_DATABASE_URL", postgres_url)
     settings = Settings.from_env()
     assert settings.database_url == postgres_url
-    write_steps(arena_dir / "fix.yaml", [{"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
-                                         {"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]}])  # fmt: skip
+    write_steps(
+        arena_dir / "fix.yaml",
+        [
+            {"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
+            {"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]},
+        ],
+    )
     contestants = [{"name": f"c{i}", "model": "scripted:fix.yaml"} for i in range(3)]
     engine = Engine(settings)
     try:
@@ -64,8 +72,13 @@ def test_an_arena_runs_and_is_shown_from_postgresql(postgres_url, tmp_path, calc
     finally:
         engine.shutdown()
     assert not (tmp_path / "data" / "arena.db").exists()  # nothing went to SQLite
-    shown = subprocess.run([sys.executable, "-m", "arena.cli", "show", arena_id, "--json"], capture_output=True, text=True,
-                           env={**os.environ}, cwd=tmp_path)  # fmt: skip
+    shown = subprocess.run(
+        [sys.executable, "-m", "arena.cli", "show", arena_id, "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        cwd=tmp_path,
+    )
     assert shown.returncode == 0, shown.stderr
     assert '"status": "completed"' in shown.stdout and shown.stdout.count('"exit_status": "Submitted"') == 3
 
@@ -79,17 +92,31 @@ def test_many_processes_open_a_fresh_postgresql_database_at_once(postgres_url, t
 
     url = postgres_url.rsplit("/", 1)[0] + "/fresh"
     port = url.rsplit(":", 1)[1].split("/")[0]
-    subprocess.run(["runuser", "-u", "postgres", "--"] * (os.geteuid() == 0) +
-                   [_pg_bin() / "createdb", "-h", "127.0.0.1", "-p", port, "-U", "arena", "fresh"], check=True)  # fmt: skip
-    write_steps(arena_dir / "fix.yaml", [{"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
-                                         {"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]}])  # fmt: skip
+    subprocess.run(
+        ["runuser", "-u", "postgres", "--"] * (os.geteuid() == 0)
+        + [_pg_bin() / "createdb", "-h", "127.0.0.1", "-p", port, "-U", "arena", "fresh"],
+        check=True,
+    )
+    write_steps(
+        arena_dir / "fix.yaml",
+        [
+            {"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
+            {"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]},
+        ],
+    )
     spec = spec_dict(calc_repo, [{"name": "fixer", "model": "scripted:fix.yaml", "strategy": "minimal-fix"}])
     (arena_dir / "race.yaml").write_text(yaml.safe_dump(spec))
     env = {**os.environ, "ARENA_DATA_DIR": str(tmp_path / "data"), "ARENA_DATABASE_URL": url}
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "arena.cli", *args], capture_output=True, text=True, env=env,
-                              cwd=tmp_path, timeout=300)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "arena.cli", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=300,
+        )
 
     from arena.storage import Store, utcnow
 

@@ -95,25 +95,42 @@ def test_host_pip_indexes_are_carried_without_credentials(tmp_path):
 
 @pytest.mark.parametrize(
     ("command", "runs"),
-    [("python3 -m pytest -q", True), ("pytest", True), ("py.test tests", True), ("tox -e py", False),
-     ("python -m unittest", False), ("pytest-benchmark", False), (None, False)],
-)  # fmt: skip
+    [
+        ("python3 -m pytest -q", True),
+        ("pytest", True),
+        ("py.test tests", True),
+        ("tox -e py", False),
+        ("python -m unittest", False),
+        ("pytest-benchmark", False),
+        (None, False),
+    ],
+)
 def test_runs_pytest(command, runs):
     assert pyenv.runs_pytest(command) is runs
 
 
 def test_cli_pytest_task_without_setup_gets_pytest(calc_repo, arena_dir, tmp_path):
     """test_command runs pytest, no setup: the judge's runs are trusted and the fix wins (no 'results not trusted')."""
-    write_steps(arena_dir / "fix.yaml", [{"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
-                                         {"thought": "done", "commands": [SUBMIT]}])  # fmt: skip
+    write_steps(
+        arena_dir / "fix.yaml",
+        [
+            {"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
+            {"thought": "done", "commands": [SUBMIT]},
+        ],
+    )
     write_steps(arena_dir / "idle.yaml", [{"thought": "done", "commands": [SUBMIT]}])
     contestants = [{"name": n, "model": f"scripted:{n}.yaml", "strategy": "minimal-fix"} for n in ("fix", "idle")]
     spec = spec_dict(calc_repo, contestants, task={"test_command": PYTEST_TASK})
     (arena_dir / "arena.yaml").write_text(yaml.safe_dump(spec))
     env = {**os.environ, "ARENA_DATA_DIR": str(tmp_path / "data")}
     env.pop("ARENA_DATABASE_URL", None)
-    result = subprocess.run([sys.executable, "-m", "arena.cli", "run", str(arena_dir / "arena.yaml"), "--json"],
-                            capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "arena.cli", "run", str(arena_dir / "arena.yaml"), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert pyenv.PYTEST_NOTE in Path(out["setup_log_path"]).read_text()

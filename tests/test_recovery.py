@@ -31,8 +31,9 @@ def env_for(data: Path, **extra: str) -> dict:
 
 
 def arena(*args: str, env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "arena.cli", *args], capture_output=True, text=True, env=env,
-                          timeout=timeout, cwd=ROOT)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "arena.cli", *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT
+    )
 
 
 def agent_state(name: str, env: dict) -> dict:
@@ -42,8 +43,10 @@ def agent_state(name: str, env: dict) -> dict:
 
 
 def slow_spec(calc_repo: Path, arena_dir: Path) -> Path:
-    write_steps(arena_dir / "slow.yaml", [{"thought": "think long", "commands": ["sleep 60"]},
-                                          {"thought": "done", "commands": [SUBMIT]}])  # fmt: skip
+    write_steps(
+        arena_dir / "slow.yaml",
+        [{"thought": "think long", "commands": ["sleep 60"]}, {"thought": "done", "commands": [SUBMIT]}],
+    )
     spec = spec_dict(calc_repo, [{"name": "slow", "model": "scripted:slow.yaml", "strategy": "minimal-fix"}])
     spec["sandbox"]["command_timeout_s"] = 90
     path = arena_dir / "slow.yaml.spec"
@@ -70,9 +73,14 @@ def running_arena(env: dict) -> dict | None:
 def test_a_run_killed_with_9_is_recovered_after_its_lease_and_its_stake_returns(calc_repo, arena_dir, tmp_path):
     data = tmp_path / "data"
     env = env_for(data, ARENA_LEASE_S="2")
-    runner = subprocess.Popen([sys.executable, "-m", "arena.cli", "run", str(slow_spec(calc_repo, arena_dir))],
-                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)  # fmt: skip
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "arena.cli", "run", str(slow_spec(calc_repo, arena_dir))],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         row = wait_for(lambda: running_arena(env))
         agent = f"{row['contestants'][0]['model']}+minimal-fix"
@@ -97,8 +105,16 @@ def test_a_run_killed_with_9_is_recovered_after_its_lease_and_its_stake_returns(
 
 
 def _foreign_arena(store: Store, arena_id: str, lease_in_s: float) -> None:
-    row = ArenaRow(id=arena_id, repo="/elsewhere", base="HEAD", base_sha="0" * 40, spec={}, status="running",
-                   owner="worker-7f3a:41", lease_until=utcnow() + timedelta(seconds=lease_in_s))  # fmt: skip
+    row = ArenaRow(
+        id=arena_id,
+        repo="/elsewhere",
+        base="HEAD",
+        base_sha="0" * 40,
+        spec={},
+        status="running",
+        owner="worker-7f3a:41",
+        lease_until=utcnow() + timedelta(seconds=lease_in_s),
+    )
     store.create_arena(row, [ContestantRow(name="c", model="m", strategy="s", status="running")])
     Ledger(store).enter(arena_id, [("c", "m+s")])
 
@@ -136,8 +152,13 @@ def test_an_arena_that_ended_unsettled_gets_its_stakes_back_whoever_notices(tmp_
 
 
 def test_six_launches_racing_on_a_fresh_database_grant_once_and_all_succeed(calc_repo, arena_dir, tmp_path):
-    write_steps(arena_dir / "fix.yaml", [{"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
-                                         {"thought": "done", "commands": [SUBMIT]}])  # fmt: skip
+    write_steps(
+        arena_dir / "fix.yaml",
+        [
+            {"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
+            {"thought": "done", "commands": [SUBMIT]},
+        ],
+    )
     spec = spec_dict(calc_repo, [{"name": "fixer", "model": "scripted:fix.yaml", "strategy": "minimal-fix"}])
     spec["task"]["test_command"] = "python3 -c 'from calc.ops import add; assert add(2, 3) == 5'"
     (arena_dir / "race.yaml").write_text(yaml.safe_dump(spec))
@@ -188,12 +209,20 @@ def test_an_owner_that_stalled_past_its_lease_does_not_undo_the_recovery(calc_re
     """Found in review: a paused owner resumed and wrote `completed` (and settled) over the recovery."""
     data = tmp_path / "data"
     env = env_for(data, ARENA_LEASE_S="2")
-    write_steps(arena_dir / "short.yaml", [{"thought": "a while", "commands": ["sleep 4"]},
-                                           {"thought": "done", "commands": [SUBMIT]}])  # fmt: skip
+    write_steps(
+        arena_dir / "short.yaml",
+        [{"thought": "a while", "commands": ["sleep 4"]}, {"thought": "done", "commands": [SUBMIT]}],
+    )
     spec = spec_dict(calc_repo, [{"name": "short", "model": "scripted:short.yaml", "strategy": "minimal-fix"}])
     (arena_dir / "short.spec").write_text(yaml.safe_dump(spec))
-    runner = subprocess.Popen([sys.executable, "-m", "arena.cli", "run", str(arena_dir / "short.spec")], env=env,
-                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "arena.cli", "run", str(arena_dir / "short.spec")],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         row = wait_for(lambda: running_arena(env))
         os.killpg(runner.pid, signal.SIGSTOP)  # a paused VM, a long GC, a stuck disk

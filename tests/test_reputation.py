@@ -89,13 +89,15 @@ class LedgerMachine(RuleBasedStateMachine):
 
 
 TestLedger = LedgerMachine.TestCase
-TestLedger.settings = settings(max_examples=40, stateful_step_count=12, deadline=None,
-                               suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+TestLedger.settings = settings(
+    max_examples=40, stateful_step_count=12, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def arena_cli(*args: str, env: dict, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "arena.cli", *args], capture_output=True, text=True, env=env, cwd=cwd,
-                          timeout=300)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "arena.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300
+    )
 
 
 def git(repo: Path, *args: str) -> str:
@@ -105,15 +107,27 @@ def git(repo: Path, *args: str) -> str:
 def test_a_revert_raises_the_stake_tenfold_and_then_refuses_entry(tmp_path):
     repo, arena_dir = tmp_path / "calc", tmp_path / "arena"
     make_repo(repo, CALC_FILES)
-    write_steps(arena_dir / "fix.yaml", [{"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
-                                         {"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]}])  # fmt: skip
+    write_steps(
+        arena_dir / "fix.yaml",
+        [
+            {"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
+            {"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]},
+        ],
+    )
     write_steps(
         arena_dir / "idle.yaml", [{"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]}]
     )
-    spec = {"task": {"repo": str(repo), "problem_statement": "add() subtracts",
-                     "test_command": "python3 -c 'from calc.ops import add; assert add(2, 3) == 5'"},
-            "contestants": [{"name": "fixer", "model": "scripted:fix.yaml", "strategy": "minimal-fix"},
-                            {"name": "idler", "model": "scripted:idle.yaml", "strategy": "balanced"}]}  # fmt: skip
+    spec = {
+        "task": {
+            "repo": str(repo),
+            "problem_statement": "add() subtracts",
+            "test_command": "python3 -c 'from calc.ops import add; assert add(2, 3) == 5'",
+        },
+        "contestants": [
+            {"name": "fixer", "model": "scripted:fix.yaml", "strategy": "minimal-fix"},
+            {"name": "idler", "model": "scripted:idle.yaml", "strategy": "balanced"},
+        ],
+    }
     (arena_dir / "arena.yaml").write_text(yaml.safe_dump(spec))
     env = {**os.environ, "ARENA_DATA_DIR": str(tmp_path / "data"), "ARENA_STARTING_GRANT": "5"}
     fixer = f"scripted:{arena_dir / 'fix.yaml'}+minimal-fix"
@@ -159,8 +173,13 @@ def test_abandoning_returns_the_winners_stake(tmp_path, calc_repo, arena_dir, se
     from arena.spec import spec_from_dict
     from tests.conftest import spec_dict
 
-    write_steps(arena_dir / "fix.yaml", [{"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
-                                         {"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]}])  # fmt: skip
+    write_steps(
+        arena_dir / "fix.yaml",
+        [
+            {"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
+            {"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]},
+        ],
+    )
     engine = Engine(settings)
     try:
         raw = spec_dict(calc_repo, [{"name": "f", "model": "scripted:fix.yaml"}])
@@ -198,11 +217,21 @@ def test_ledger_edges_from_review(tmp_path):
 def test_reverting_a_no_ff_merge_and_a_detached_head(tmp_path):
     repo, arena_dir = tmp_path / "calc", tmp_path / "arena"
     make_repo(repo, CALC_FILES)
-    write_steps(arena_dir / "fix.yaml", [{"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
-                                         {"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]}])  # fmt: skip
-    spec = {"task": {"repo": str(repo), "problem_statement": "add() subtracts",
-                     "test_command": "python3 -c 'from calc.ops import add; assert add(2, 3) == 5'"},
-            "contestants": [{"name": "fixer", "model": "scripted:fix.yaml", "strategy": "minimal-fix"}]}  # fmt: skip
+    write_steps(
+        arena_dir / "fix.yaml",
+        [
+            {"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
+            {"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]},
+        ],
+    )
+    spec = {
+        "task": {
+            "repo": str(repo),
+            "problem_statement": "add() subtracts",
+            "test_command": "python3 -c 'from calc.ops import add; assert add(2, 3) == 5'",
+        },
+        "contestants": [{"name": "fixer", "model": "scripted:fix.yaml", "strategy": "minimal-fix"}],
+    }
     (arena_dir / "arena.yaml").write_text(yaml.safe_dump(spec))
     env = {**os.environ, "ARENA_DATA_DIR": str(tmp_path / "data")}
     arena_id = json.loads(arena_cli("run", str(arena_dir / "arena.yaml"), "--json", env=env, cwd=tmp_path).stdout)[

@@ -20,19 +20,38 @@ ADDS_AND_SUBTRACTS = "python3 -c 'from calc.ops import add, sub; assert add(2, 3
 def cli(*args: str, data: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "ARENA_DATA_DIR": str(data)}
     env.pop("ARENA_DATABASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "arena.cli", *args], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=300)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "arena.cli", *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300
+    )
 
 
 def test_after_a_rejudge_every_view_counts_the_new_winner(calc_repo, arena_dir, tmp_path):
-    write_steps(arena_dir / "small.yaml", [{"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
-                                           {"thought": "done", "commands": [SUBMIT]}])  # fmt: skip
-    write_steps(arena_dir / "wide.yaml", [
-        {"thought": "fix and add sub", "commands": [
-            "sed -i 's/a - b/a + b/' calc/ops.py && printf '\\n\\ndef sub(a, b):\\n    return a - b\\n' >> calc/ops.py"]},
-        {"thought": "done", "commands": [SUBMIT]}])  # fmt: skip
-    spec = spec_dict(calc_repo, [{"name": "small", "model": "scripted:small.yaml", "strategy": "minimal-fix"},
-                                 {"name": "wide", "model": "scripted:wide.yaml", "strategy": "balanced"}])  # fmt: skip
+    write_steps(
+        arena_dir / "small.yaml",
+        [
+            {"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
+            {"thought": "done", "commands": [SUBMIT]},
+        ],
+    )
+    write_steps(
+        arena_dir / "wide.yaml",
+        [
+            {
+                "thought": "fix and add sub",
+                "commands": [
+                    "sed -i 's/a - b/a + b/' calc/ops.py && printf '\\n\\ndef sub(a, b):\\n    return a - b\\n' >> calc/ops.py"
+                ],
+            },
+            {"thought": "done", "commands": [SUBMIT]},
+        ],
+    )
+    spec = spec_dict(
+        calc_repo,
+        [
+            {"name": "small", "model": "scripted:small.yaml", "strategy": "minimal-fix"},
+            {"name": "wide", "model": "scripted:wide.yaml", "strategy": "balanced"},
+        ],
+    )
     spec["task"]["test_command"] = ADDS
     (arena_dir / "arena.yaml").write_text(yaml.safe_dump(spec))
     data = tmp_path / "data"

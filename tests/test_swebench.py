@@ -149,8 +149,10 @@ def test_prediction_adds_trailing_newline_and_keeps_empty():
 
 
 def test_write_predictions_round_trips(tmp_path):
-    rows = [prediction("a__b-1", "arena/alice", "diff\n+x"), {"instance_id": "a__b-2", "model_name_or_path": "m",
-                                                                "model_patch": "diff\n+y", "extra": 1}]  # fmt: skip
+    rows = [
+        prediction("a__b-1", "arena/alice", "diff\n+x"),
+        {"instance_id": "a__b-2", "model_name_or_path": "m", "model_patch": "diff\n+y", "extra": 1},
+    ]
     path = tmp_path / "preds.jsonl"
     text = write_predictions(path, rows)
     assert path.read_text() == text and text.endswith("\n")

@@ -51,21 +51,34 @@ def test_swebench_instance_runs_offline_and_exports_predictions(tmp_path):
         "version": "1.0",
     }
     (tmp_path / "inst.json").write_text(json.dumps(instance))
-    write_steps(tmp_path / "steps/fix.yaml", [
-        {"thought": "look", "commands": ["ls tests; cat tests/test_new.py"]},
-        {"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
-        {"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]},
-    ])  # fmt: skip
+    write_steps(
+        tmp_path / "steps/fix.yaml",
+        [
+            {"thought": "look", "commands": ["ls tests; cat tests/test_new.py"]},
+            {"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
+            {"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]},
+        ],
+    )
     write_steps(
         tmp_path / "steps/idle.yaml", [{"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]}]
     )
     data = tmp_path / "data"
     result = arena(
-        "run", "--swebench", "inst.json", "--repo", "calc-mirror",
-        "--test-command", "python3 -m unittest discover -s tests -t .",
-        "--contestant", "fix=scripted:steps/fix.yaml", "--contestant", "idle=scripted:steps/idle.yaml:test-first", "--json",
-        data=data, cwd=tmp_path,
-    )  # fmt: skip
+        "run",
+        "--swebench",
+        "inst.json",
+        "--repo",
+        "calc-mirror",
+        "--test-command",
+        "python3 -m unittest discover -s tests -t .",
+        "--contestant",
+        "fix=scripted:steps/fix.yaml",
+        "--contestant",
+        "idle=scripted:steps/idle.yaml:test-first",
+        "--json",
+        data=data,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["title"].startswith("example__calc-1") and out["base_sha"] == sha
@@ -86,8 +99,13 @@ def test_swebench_instance_runs_offline_and_exports_predictions(tmp_path):
     assert exported.returncode == 0, exported.stderr
     rows = [json.loads(line) for line in (tmp_path / "preds.jsonl").read_text().splitlines()]
     patch = Path(out["contestants"][0]["patch_path"]).read_text()
-    assert rows == [{"instance_id": "example__calc-1", "model_name_or_path": f"{out['contestants'][0]['model']}+balanced",
-                     "model_patch": patch}]  # fmt: skip
+    assert rows == [
+        {
+            "instance_id": "example__calc-1",
+            "model_name_or_path": f"{out['contestants'][0]['model']}+balanced",
+            "model_patch": patch,
+        }
+    ]
     chosen = arena("export", out["arena_id"], "--contestant", "idle", data=data, cwd=tmp_path)
     assert json.loads(chosen.stdout)["model_patch"] == ""
     not_swe = arena("export", out["arena_id"], "--contestant", "nobody", data=data, cwd=tmp_path)
@@ -97,8 +115,14 @@ def test_swebench_instance_runs_offline_and_exports_predictions(tmp_path):
 def test_swebench_in_a_spec_with_overrides(tmp_path):
     repo = tmp_path / "calc-mirror"
     sha = make_repo(repo, UNITTEST_FILES)
-    instance = {"instance_id": "example__calc-2", "repo": "example/calc", "base_commit": sha,
-                "problem_statement": "from the instance", "FAIL_TO_PASS": "[]", "PASS_TO_PASS": "[]"}  # fmt: skip
+    instance = {
+        "instance_id": "example__calc-2",
+        "repo": "example/calc",
+        "base_commit": sha,
+        "problem_statement": "from the instance",
+        "FAIL_TO_PASS": "[]",
+        "PASS_TO_PASS": "[]",
+    }
     (tmp_path / "inst.jsonl").write_text(
         json.dumps({**instance, "instance_id": "other"}) + "\n" + json.dumps(instance) + "\n"
     )
@@ -106,10 +130,15 @@ def test_swebench_in_a_spec_with_overrides(tmp_path):
         tmp_path / "idle.yaml", [{"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]}]
     )
     spec = {
-        "task": {"swebench": "inst.jsonl", "instance_id": "example__calc-2", "repo": "calc-mirror",
-                 "problem_statement": "overridden by the spec", "test_command": "python3 -m unittest discover -s tests -t ."},
+        "task": {
+            "swebench": "inst.jsonl",
+            "instance_id": "example__calc-2",
+            "repo": "calc-mirror",
+            "problem_statement": "overridden by the spec",
+            "test_command": "python3 -m unittest discover -s tests -t .",
+        },
         "contestants": [{"name": "idle", "model": "scripted:idle.yaml"}],
-    }  # fmt: skip
+    }
     (tmp_path / "arena.yaml").write_text(yaml.safe_dump(spec))
     result = arena("run", "arena.yaml", "--json", data=tmp_path / "data", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -140,25 +169,44 @@ def test_swebench_instance_with_its_own_python_commands(tmp_path):
     repo = tmp_path / "calc-mirror"
     sha = make_repo(repo, {**UNITTEST_FILES, "pyproject.toml": PYPROJECT})
     instance = {
-        "instance_id": "example__calc-3", "repo": "example/calc", "base_commit": sha,
-        "problem_statement": "add() subtracts its arguments.", "test_patch": TEST_PATCH,
+        "instance_id": "example__calc-3",
+        "repo": "example/calc",
+        "base_commit": sha,
+        "problem_statement": "add() subtracts its arguments.",
+        "test_patch": TEST_PATCH,
         "FAIL_TO_PASS": ["tests/test_new.py::TestNew::test_add_negative"],
         "PASS_TO_PASS": ["tests/test_ops.py::TestOps::test_mul"],
-    }  # fmt: skip
+    }
     (tmp_path / "inst.json").write_text(json.dumps(instance))
     check = "cd /tmp && python -c 'import calc, sys; print(calc.__file__, sys.prefix)'"
-    write_steps(tmp_path / "fix.yaml", [{"thought": "fix", "commands": [check, "sed -i 's/a - b/a + b/' calc/ops.py"]},
-                                        {"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]}])  # fmt: skip
+    write_steps(
+        tmp_path / "fix.yaml",
+        [
+            {"thought": "fix", "commands": [check, "sed -i 's/a - b/a + b/' calc/ops.py"]},
+            {"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]},
+        ],
+    )
     write_steps(
         tmp_path / "idle.yaml", [{"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]}]
     )
     result = arena(
-        "run", "--swebench", "inst.json", "--repo", "calc-mirror",
-        "--setup-command", "python -m pip install -e .",
-        "--test-command", "python -m pytest -q tests/test_new.py tests/test_ops.py",
-        "--contestant", "a=scripted:fix.yaml", "--contestant", "b=scripted:idle.yaml", "--json",
-        data=tmp_path / "data", cwd=tmp_path,
-    )  # fmt: skip
+        "run",
+        "--swebench",
+        "inst.json",
+        "--repo",
+        "calc-mirror",
+        "--setup-command",
+        "python -m pip install -e .",
+        "--test-command",
+        "python -m pytest -q tests/test_new.py tests/test_ops.py",
+        "--contestant",
+        "a=scripted:fix.yaml",
+        "--contestant",
+        "b=scripted:idle.yaml",
+        "--json",
+        data=tmp_path / "data",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["status"] == "completed", out["error"]

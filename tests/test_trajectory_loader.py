@@ -190,8 +190,14 @@ def test_swe_agent_and_openhands_fields():
 def demo_run(tmp_path_factory) -> dict:
     data = tmp_path_factory.mktemp("demo") / "data"
     env = {**os.environ, "ARENA_DATA_DIR": str(data)}
-    result = subprocess.run([sys.executable, "-m", "arena.cli", "demo", "--json"], capture_output=True, text=True,
-                            env=env, cwd=ROOT, timeout=180)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "arena.cli", "demo", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=180,
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 

@@ -23,8 +23,18 @@ from arena.spec import ContestantSpec
 # Providers whose only credential litellm sends is the api_key argument, which we always pass for a
 # custom endpoint. Others (bedrock, vertex_ai, azure, ...) would sign with cloud credentials from the
 # environment, so they never go to a custom endpoint.
-CUSTOM_ENDPOINT_PROVIDERS = ("openai", "text-completion-openai", "custom_openai", "hosted_vllm", "lm_studio",
-                             "llamafile", "ollama", "ollama_chat", "litellm_proxy", "anthropic")  # fmt: skip
+CUSTOM_ENDPOINT_PROVIDERS = (
+    "openai",
+    "text-completion-openai",
+    "custom_openai",
+    "hosted_vllm",
+    "lm_studio",
+    "llamafile",
+    "ollama",
+    "ollama_chat",
+    "litellm_proxy",
+    "anthropic",
+)
 # The OpenAI SDK adds the operator's organization and project (OPENAI_ORG_ID, OPENAI_PROJECT_ID, ...) from
 # the environment to every request; a custom endpoint gets them blank.
 ENDPOINT_KWARGS = {"extra_headers": {"OpenAI-Organization": "", "OpenAI-Project": ""}}

@@ -9,15 +9,39 @@ from arena.analytics.steps import api_calls
 from arena.storage import ArenaRow, ContestantRow, EvaluationRow, EventRow, ImportedRunRow, Store, VerdictRow
 
 EVENT_COLUMNS = {
-    "id": pl.Int64, "at": pl.Datetime("us"), "agent": pl.String, "kind": pl.String, "arena_id": pl.String,
-    "contestant": pl.String, "amount": pl.Float64, "escrow": pl.Float64, "opponent": pl.String,
-    "outcome": pl.Float64, "commit": pl.String, "verdict_id": pl.Int64, "detail": pl.String,
-}  # fmt: skip
+    "id": pl.Int64,
+    "at": pl.Datetime("us"),
+    "agent": pl.String,
+    "kind": pl.String,
+    "arena_id": pl.String,
+    "contestant": pl.String,
+    "amount": pl.Float64,
+    "escrow": pl.Float64,
+    "opponent": pl.String,
+    "outcome": pl.Float64,
+    "commit": pl.String,
+    "verdict_id": pl.Int64,
+    "detail": pl.String,
+}
 
 EVALUATION_COLUMNS = [
-    "candidate", "rank", "passes_gates", "applies", "resolved", "f2p_passed", "f2p_total", "p2p_passed", "p2p_total",
-    "regressions", "tampered", "votes", "diff_lines", "files_changed", "cost", "duration_s",
-]  # fmt: skip
+    "candidate",
+    "rank",
+    "passes_gates",
+    "applies",
+    "resolved",
+    "f2p_passed",
+    "f2p_total",
+    "p2p_passed",
+    "p2p_total",
+    "regressions",
+    "tampered",
+    "votes",
+    "diff_lines",
+    "files_changed",
+    "cost",
+    "duration_s",
+]
 
 
 def events_df(store: Store) -> pl.DataFrame:
@@ -48,9 +72,15 @@ def verdicts_df(store: Store) -> pl.DataFrame:
     latest = select(func.max(VerdictRow.id)).where(VerdictRow.error.is_(None)).group_by(VerdictRow.arena_id)
     with store.session() as s:
         verdicts = s.execute(
-            select(VerdictRow.id, VerdictRow.arena_id, VerdictRow.created_at, VerdictRow.winner, VerdictRow.judge,
-                   VerdictRow.ranking).where(VerdictRow.id.in_(latest))
-        ).all()  # fmt: skip
+            select(
+                VerdictRow.id,
+                VerdictRow.arena_id,
+                VerdictRow.created_at,
+                VerdictRow.winner,
+                VerdictRow.judge,
+                VerdictRow.ranking,
+            ).where(VerdictRow.id.in_(latest))
+        ).all()
         evaluations = s.execute(
             select(EvaluationRow.verdict_id, *[getattr(EvaluationRow, c) for c in EVALUATION_COLUMNS])
             .where(EvaluationRow.verdict_id.in_(latest))
@@ -68,33 +98,82 @@ def verdicts_df(store: Store) -> pl.DataFrame:
         broken = {*evidence.get("f2p_failed", []), *evidence.get("p2p_failed", []), *evidence.get("regressions", [])}
         broken |= {f"repro:{writer}" for writer, outcome in xv.items() if outcome == "fail" and writer != e.candidate}
         model, strategy = agents.get((v.arena_id, e.candidate), (evidence.get("model"), evidence.get("strategy")))
-        rows.append({
-            "arena_id": v.arena_id, "verdict_id": v.id, "judged_at": v.created_at, "judge": judge.get("reviewer") or
-            "heuristic", "winner": v.winner, **{c: getattr(e, c) for c in EVALUATION_COLUMNS},
-            "picked": e.candidate == v.winner, "files": sorted(evidence.get("files", [])), "broken": sorted(broken),
-            "model": model or None, "strategy": strategy or None,
-        })  # fmt: skip
-    schema = {"arena_id": pl.String, "verdict_id": pl.Int64, "judged_at": pl.Datetime("us"), "judge": pl.String,
-              "winner": pl.String, "candidate": pl.String, "rank": pl.Int64, "passes_gates": pl.Boolean,
-              "applies": pl.Boolean, "resolved": pl.Boolean, **dict.fromkeys(EVALUATION_COLUMNS[5:10], pl.Int64),
-              "tampered": pl.Boolean, "votes": pl.Int64, "diff_lines": pl.Int64, "files_changed": pl.Int64,
-              "cost": pl.Float64, "duration_s": pl.Float64, "picked": pl.Boolean, "files": pl.List(pl.String),
-              "broken": pl.List(pl.String), "model": pl.String, "strategy": pl.String}  # fmt: skip
+        rows.append(
+            {
+                "arena_id": v.arena_id,
+                "verdict_id": v.id,
+                "judged_at": v.created_at,
+                "judge": judge.get("reviewer") or "heuristic",
+                "winner": v.winner,
+                **{c: getattr(e, c) for c in EVALUATION_COLUMNS},
+                "picked": e.candidate == v.winner,
+                "files": sorted(evidence.get("files", [])),
+                "broken": sorted(broken),
+                "model": model or None,
+                "strategy": strategy or None,
+            }
+        )
+    schema = {
+        "arena_id": pl.String,
+        "verdict_id": pl.Int64,
+        "judged_at": pl.Datetime("us"),
+        "judge": pl.String,
+        "winner": pl.String,
+        "candidate": pl.String,
+        "rank": pl.Int64,
+        "passes_gates": pl.Boolean,
+        "applies": pl.Boolean,
+        "resolved": pl.Boolean,
+        **dict.fromkeys(EVALUATION_COLUMNS[5:10], pl.Int64),
+        "tampered": pl.Boolean,
+        "votes": pl.Int64,
+        "diff_lines": pl.Int64,
+        "files_changed": pl.Int64,
+        "cost": pl.Float64,
+        "duration_s": pl.Float64,
+        "picked": pl.Boolean,
+        "files": pl.List(pl.String),
+        "broken": pl.List(pl.String),
+        "model": pl.String,
+        "strategy": pl.String,
+    }
     frame = pl.DataFrame(rows, schema=schema)
     return frame.with_columns(agent=pl.concat_str("model", pl.lit("+"), "strategy"))
 
 
 _CONTESTANTS = {
-    "arena_id": pl.String, "contestant": pl.String, "model": pl.String, "strategy": pl.String, "status": pl.String,
-    "exit_status": pl.String, "steps": pl.Int64, "cost": pl.Float64, "tokens_in": pl.Int64, "tokens_out": pl.Int64,
-    "started_at": pl.Datetime("us"), "finished_at": pl.Datetime("us"), "trajectory_path": pl.String,
-    "patch_path": pl.String, "repo": pl.String, "title": pl.String, "created_at": pl.Datetime("us"),
-}  # fmt: skip
+    "arena_id": pl.String,
+    "contestant": pl.String,
+    "model": pl.String,
+    "strategy": pl.String,
+    "status": pl.String,
+    "exit_status": pl.String,
+    "steps": pl.Int64,
+    "cost": pl.Float64,
+    "tokens_in": pl.Int64,
+    "tokens_out": pl.Int64,
+    "started_at": pl.Datetime("us"),
+    "finished_at": pl.Datetime("us"),
+    "trajectory_path": pl.String,
+    "patch_path": pl.String,
+    "repo": pl.String,
+    "title": pl.String,
+    "created_at": pl.Datetime("us"),
+}
 _IMPORTED = {
-    "sha256": pl.String, "path": pl.String, "format": pl.String, "model": pl.String, "instance_id": pl.String,
-    "steps": pl.Int64, "api_calls": pl.Int64, "cost": pl.Float64, "exit_status": pl.String, "submitted": pl.Boolean,
-    "resolved": pl.Boolean, "imported_at": pl.Datetime("us"),
-}  # fmt: skip
+    "sha256": pl.String,
+    "path": pl.String,
+    "format": pl.String,
+    "model": pl.String,
+    "instance_id": pl.String,
+    "steps": pl.Int64,
+    "api_calls": pl.Int64,
+    "cost": pl.Float64,
+    "exit_status": pl.String,
+    "submitted": pl.Boolean,
+    "resolved": pl.Boolean,
+    "imported_at": pl.Datetime("us"),
+}
 _CONTESTANT_SELECT = [getattr(ContestantRow, "name" if c == "contestant" else c) for c in list(_CONTESTANTS)[:14]]
 
 RUNS_SQL = r"""
@@ -139,7 +218,9 @@ def runs_df(store: Store) -> pl.DataFrame:
     merged), created_at, trajectory_path, patch_path. Null where a source does not record a value.
     """
     contestants = rows_frame(
-        store, select(*_CONTESTANT_SELECT, ArenaRow.repo, ArenaRow.title, ArenaRow.created_at).join(ArenaRow), _CONTESTANTS
+        store,
+        select(*_CONTESTANT_SELECT, ArenaRow.repo, ArenaRow.title, ArenaRow.created_at).join(ArenaRow),
+        _CONTESTANTS,
     )
     imported = rows_frame(store, select(*[getattr(ImportedRunRow, c) for c in _IMPORTED]), _IMPORTED)
     return sql(

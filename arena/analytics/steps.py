@@ -88,9 +88,23 @@ def _rows(run: str, path: str, traj: Trajectory) -> list[tuple]:
         returncode = next((c for c in codes if c != 0), 0) if codes else None
         moment = datetime.fromtimestamp(step.timestamp, UTC).replace(tzinfo=None) if step.timestamp else None
         rows.append(
-            (run, path, traj.format, traj.model, traj.instance_id, step.index, "\n".join(step.actions) or None,
-             len(step.actions), returncode, step.cost, step.tokens_in, step.tokens_out, moment, step.duration_s)
-        )  # fmt: skip
+            (
+                run,
+                path,
+                traj.format,
+                traj.model,
+                traj.instance_id,
+                step.index,
+                "\n".join(step.actions) or None,
+                len(step.actions),
+                returncode,
+                step.cost,
+                step.tokens_in,
+                step.tokens_out,
+                moment,
+                step.duration_s,
+            )
+        )
     return rows
 
 

@@ -113,7 +113,7 @@ LINE_RULES = [
         re.compile(
             r"\b(?:unittest(?:\.\w+)*|TestCase|TestResult|TextTestRunner|TestLoader|TestSuite|TestProgram)"
             r"\.\w+\s*=(?!=)"
-        ),  # fmt: skip
+        ),
         "assigns to unittest's machinery",
     ),
     (

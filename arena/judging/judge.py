@@ -339,14 +339,25 @@ class Judge:
 
 
 def _summary(run: TestRun) -> dict:
-    return {"command": run.command, "returncode": run.returncode, "timed_out": run.timed_out, "parsed": run.parsed,
-            "passed": len(run.passing()), "failing": sorted(run.failing())[:50], "start_error": run.start_error,
-            "sentinels": run.sentinels, "output_tail": run.output_tail[-1500:]}  # fmt: skip
+    return {
+        "command": run.command,
+        "returncode": run.returncode,
+        "timed_out": run.timed_out,
+        "parsed": run.parsed,
+        "passed": len(run.passing()),
+        "failing": sorted(run.failing())[:50],
+        "start_error": run.start_error,
+        "sentinels": run.sentinels,
+        "output_tail": run.output_tail[-1500:],
+    }
 
 
 def _brief(e: Evidence) -> str:
-    parts = [f"F2P {e.f2p_passed}/{e.f2p_total}" if e.f2p_total else "no F2P tests",
-             f"regressions {len(e.regressions)}", f"{e.diff_lines} lines in {len(e.files)} files"]  # fmt: skip
+    parts = [
+        f"F2P {e.f2p_passed}/{e.f2p_total}" if e.f2p_total else "no F2P tests",
+        f"regressions {len(e.regressions)}",
+        f"{e.diff_lines} lines in {len(e.files)} files",
+    ]
     if e.tampered:
         parts.append(f"edits existing tests {e.tampered}")
     if e.framework_flags:

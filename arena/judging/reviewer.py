@@ -67,7 +67,7 @@ def _complete(judge: JudgeSpec, messages: list[dict], retry: RetryPolicy) -> tup
                 litellm.exceptions.InternalServerError,
                 litellm.exceptions.Timeout,
             )
-        ),  # fmt: skip
+        ),
     )
     try:
         for attempt in retrying:

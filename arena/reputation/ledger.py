@@ -42,8 +42,14 @@ class StakeRules:
     @classmethod
     def from_env(cls) -> "StakeRules":
         """ARENA_STARTING_GRANT, ARENA_BASE_STAKE, ARENA_STAKE_MULTIPLIER, ARENA_MERGE_REWARD override the defaults."""
-        values = env_numbers({"ARENA_STARTING_GRANT": "starting_grant", "ARENA_BASE_STAKE": "base_stake",
-                              "ARENA_STAKE_MULTIPLIER": "multiplier", "ARENA_MERGE_REWARD": "merge_reward"})  # fmt: skip
+        values = env_numbers(
+            {
+                "ARENA_STARTING_GRANT": "starting_grant",
+                "ARENA_BASE_STAKE": "base_stake",
+                "ARENA_STAKE_MULTIPLIER": "multiplier",
+                "ARENA_MERGE_REWARD": "merge_reward",
+            }
+        )
         return cls(**values)
 
 
@@ -117,9 +123,11 @@ class Ledger:
         for agent, state in states.items():
             need = state.stake * agents.count(agent)
             if need > state.balance + 1e-9:
-                refused.append(f"agent {agent} cannot enter: balance {state.balance:g} < stake {need:g} "
-                               f"({state.base_stake:g} x {self.rules.multiplier:g}^{state.k} after {state.k} "
-                               f"unredeemed revert(s){', twice' if agents.count(agent) > 1 else ''})")  # fmt: skip
+                refused.append(
+                    f"agent {agent} cannot enter: balance {state.balance:g} < stake {need:g} "
+                    f"({state.base_stake:g} x {self.rules.multiplier:g}^{state.k} after {state.k} "
+                    f"unredeemed revert(s){', twice' if agents.count(agent) > 1 else ''})"
+                )
         if refused:
             raise StakeRefused("; ".join(refused) + "; a merged winning patch redeems a revert (README: Staking)")
         return states
@@ -136,8 +144,11 @@ class Ledger:
             for name, agent in contestants:
                 stake = states[agent].stake
                 s.add(EventRow(agent=agent, kind="entered", arena_id=arena_id, contestant=name))
-                s.add(EventRow(agent=agent, kind="escrow", arena_id=arena_id, contestant=name, amount=-stake,
-                               escrow=stake))  # fmt: skip
+                s.add(
+                    EventRow(
+                        agent=agent, kind="escrow", arena_id=arena_id, contestant=name, amount=-stake, escrow=stake
+                    )
+                )
 
     def _grant_once(self, agent: str) -> None:
         """The starting grant, written by whichever process gets there first (the unique index refuses the rest)."""
@@ -210,8 +221,9 @@ class Ledger:
         held = self.winner_escrow(arena_id)
         rows = []
         if kind != "abandoned":
-            rows.append(EventRow(agent=agent, kind=kind, arena_id=arena_id, contestant=contestant, commit=commit,
-                                 detail=detail))  # fmt: skip
+            rows.append(
+                EventRow(agent=agent, kind=kind, arena_id=arena_id, contestant=contestant, commit=commit, detail=detail)
+            )
         if kind == "merged":
             if held is not None:
                 rows.append(_refund(held, "merged"))
@@ -221,8 +233,9 @@ class Ledger:
         elif kind == "abandoned" and held is not None:
             rows.append(_refund(held, "abandoned"))
         elif kind == "reverted" and held is not None:
-            rows.append(EventRow(agent=agent, kind="forfeit", arena_id=arena_id, contestant=contestant,
-                                 escrow=-held.escrow))  # fmt: skip
+            rows.append(
+                EventRow(agent=agent, kind="forfeit", arena_id=arena_id, contestant=contestant, escrow=-held.escrow)
+            )
         elif kind == "reverted":  # merged before, stake returned then: a penalty of that stake
             stake = next((-e.amount for e in self.events(agent, arena_id) if e.kind == "escrow"), 0.0)
             penalty = min(stake, max(0.0, self.state(agent).balance))
@@ -258,24 +271,44 @@ def _outcomes(
     rows = []
     for p in ranking:
         if p["name"] in agents:
-            rows.append(EventRow(agent=agents[p["name"]], kind="place", arena_id=arena_id, contestant=p["name"],
-                                 outcome=p["rank"], verdict_id=verdict_id,
-                                 detail={"resolved": p.get("resolved"), "winner": p["name"] == winner}))  # fmt: skip
+            rows.append(
+                EventRow(
+                    agent=agents[p["name"]],
+                    kind="place",
+                    arena_id=arena_id,
+                    contestant=p["name"],
+                    outcome=p["rank"],
+                    verdict_id=verdict_id,
+                    detail={"resolved": p.get("resolved"), "winner": p["name"] == winner},
+                )
+            )
     placed = [p for p in ranking if p["name"] in agents]
     for i, a in enumerate(placed):
         for b in placed[i + 1 :]:
             if agents[a["name"]] == agents[b["name"]]:
                 continue
-            rows.append(EventRow(agent=agents[a["name"]], kind="pairwise", arena_id=arena_id, contestant=a["name"],
-                                 opponent=agents[b["name"]], outcome=_score(a, b, winner), verdict_id=verdict_id))  # fmt: skip
+            rows.append(
+                EventRow(
+                    agent=agents[a["name"]],
+                    kind="pairwise",
+                    arena_id=arena_id,
+                    contestant=a["name"],
+                    opponent=agents[b["name"]],
+                    outcome=_score(a, b, winner),
+                    verdict_id=verdict_id,
+                )
+            )
     return rows
 
 
 def _refunds(winner: str | None, existing: list[EventRow]) -> list[EventRow]:
     """Every stake but the winner's goes back at settlement."""
     released = {e.contestant for e in existing if e.kind in ("refund", "forfeit")}
-    return [_refund(e, "not the winner" if winner else "no winner") for e in existing
-            if e.kind == "escrow" and e.contestant != winner and e.contestant not in released]  # fmt: skip
+    return [
+        _refund(e, "not the winner" if winner else "no winner")
+        for e in existing
+        if e.kind == "escrow" and e.contestant != winner and e.contestant not in released
+    ]
 
 
 def newest_outcomes(events: list[EventRow]) -> list[EventRow]:
@@ -302,11 +335,27 @@ def _score(a: dict, b: dict, winner: str | None) -> float:
 
 
 def _refund(escrow: EventRow, why: str) -> EventRow:
-    return EventRow(agent=escrow.agent, kind="refund", arena_id=escrow.arena_id, contestant=escrow.contestant,
-                    amount=escrow.escrow, escrow=-escrow.escrow, detail={"why": why})  # fmt: skip
+    return EventRow(
+        agent=escrow.agent,
+        kind="refund",
+        arena_id=escrow.arena_id,
+        contestant=escrow.contestant,
+        amount=escrow.escrow,
+        escrow=-escrow.escrow,
+        detail={"why": why},
+    )
 
 
 def _event_dict(e: EventRow) -> dict:
-    return {"at": e.at.isoformat() if e.at else None, "kind": e.kind, "arena_id": e.arena_id, "contestant": e.contestant,
-            "amount": e.amount, "escrow": e.escrow, "opponent": e.opponent, "outcome": e.outcome, "commit": e.commit,
-            "detail": e.detail}  # fmt: skip
+    return {
+        "at": e.at.isoformat() if e.at else None,
+        "kind": e.kind,
+        "arena_id": e.arena_id,
+        "contestant": e.contestant,
+        "amount": e.amount,
+        "escrow": e.escrow,
+        "opponent": e.opponent,
+        "outcome": e.outcome,
+        "commit": e.commit,
+        "detail": e.detail,
+    }

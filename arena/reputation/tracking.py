@@ -19,8 +19,13 @@ from arena.storage import Store
 
 
 def _git(repo: str, *args: str, env: dict | None = None, input: bytes | None = None, check: bool = True) -> str:
-    result = subprocess.run(["git", *args], cwd=repo, capture_output=True, input=input,
-                            env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})})  # fmt: skip
+    result = subprocess.run(
+        ["git", *args],
+        cwd=repo,
+        capture_output=True,
+        input=input,
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})},
+    )
     if check and result.returncode != 0:
         raise UserError(f"git {' '.join(args[:2])} failed in {repo}: {result.stderr.decode(errors='replace').strip()}")
     return result.stdout.decode(errors="replace").strip()
@@ -56,8 +61,10 @@ def apply_winner(
         raise UserError(
             f"{arena.repo} has no branch '{base_branch}'; pass --base-branch with the branch merges land on"
         )
-    message = (f"{arena.title or 'Arena ' + arena_id}\n\nWinning patch of arena {arena_id}.\n\n"
-               f"Arena-Id: {arena_id}\nArena-Contestant: {name}\nArena-Agent: {agent}\n")  # fmt: skip
+    message = (
+        f"{arena.title or 'Arena ' + arena_id}\n\nWinning patch of arena {arena_id}.\n\n"
+        f"Arena-Id: {arena_id}\nArena-Contestant: {name}\nArena-Agent: {agent}\n"
+    )
     with tempfile.TemporaryDirectory() as tmp:  # a private index: the user's working tree is never touched
         env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
         _git(arena.repo, "read-tree", arena.base_sha, env=env)
@@ -107,8 +114,15 @@ def sync(ledger: Ledger) -> list[dict]:
         if merged is not None and (applied.arena_id, "reverted") not in done:
             revert = _reverting_commit(repo, base, applied.commit, merged.commit)
             if revert:
-                ledger.record("reverted", applied.arena_id, applied.agent, applied.contestant, revert, branch=base,
-                              reverted_commit=merged.commit)  # fmt: skip
+                ledger.record(
+                    "reverted",
+                    applied.arena_id,
+                    applied.agent,
+                    applied.contestant,
+                    revert,
+                    branch=base,
+                    reverted_commit=merged.commit,
+                )
                 found.append({"arena_id": applied.arena_id, "event": "reverted", "commit": revert})
     return found
 
@@ -145,5 +159,9 @@ def _brought_in(repo: str, merge: str, commit: str) -> bool:
 
 
 def _identity() -> dict:
-    return {"GIT_AUTHOR_NAME": "Agent Arena", "GIT_AUTHOR_EMAIL": "arena@agent-arena.invalid",
-            "GIT_COMMITTER_NAME": "Agent Arena", "GIT_COMMITTER_EMAIL": "arena@agent-arena.invalid"}  # fmt: skip
+    return {
+        "GIT_AUTHOR_NAME": "Agent Arena",
+        "GIT_AUTHOR_EMAIL": "arena@agent-arena.invalid",
+        "GIT_COMMITTER_NAME": "Agent Arena",
+        "GIT_COMMITTER_EMAIL": "arena@agent-arena.invalid",
+    }

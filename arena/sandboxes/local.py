@@ -170,8 +170,14 @@ class LocalBackend:
             # Also on reuse: the checkout may have been prepared for a task whose tests did not need pytest.
             log = self._ensure_pytest(checkout, test_command, log, log_path)
             diff_base = self.repos.diff_base(checkout)
-        return PreparedTask(repo=repo, base_sha=base_sha, checkout=checkout, setup_command=setup_command,
-                            setup_log=log, diff_base=diff_base)  # fmt: skip
+        return PreparedTask(
+            repo=repo,
+            base_sha=base_sha,
+            checkout=checkout,
+            setup_command=setup_command,
+            setup_log=log,
+            diff_base=diff_base,
+        )
 
     def _set_up(self, checkout: Path, setup_command: str | None, log_path: Path) -> str:
         """Python environment first (setup commands use it), then the user's setup command."""

@@ -48,9 +48,14 @@ def run_bounded(
     The group matters: git clone runs git-remote-https as a child, which a plain kill would leave behind.
     """
     process = subprocess.Popen(
-        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, **GIT_ENV}, start_new_session=True,
-    )  # fmt: skip
+        command,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **GIT_ENV},
+        start_new_session=True,
+    )
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

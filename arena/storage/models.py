@@ -168,18 +168,47 @@ class EventRow(Base):
     # escrow / one release (refund or forfeit) / one place per contestant of an arena and verdict; one merge,
     # revert, reward, redemption and penalty per arena.
     __table_args__ = (
-        Index("uq_events_grant", "agent", unique=True, sqlite_where=text("kind = 'grant'"),
-              postgresql_where=text("kind = 'grant'")),
-        Index("uq_events_escrow", "arena_id", "contestant", unique=True, sqlite_where=text("kind = 'escrow'"),
-              postgresql_where=text("kind = 'escrow'")),
-        Index("uq_events_release", "arena_id", "contestant", unique=True,
-              sqlite_where=text("kind IN ('refund', 'forfeit') AND contestant IS NOT NULL"),
-              postgresql_where=text("kind IN ('refund', 'forfeit') AND contestant IS NOT NULL")),
-        Index("uq_events_place", "arena_id", "contestant", "verdict_id", unique=True,
-              sqlite_where=text("kind = 'place'"), postgresql_where=text("kind = 'place'")),
-        Index("uq_events_outcome", "arena_id", "kind", unique=True, sqlite_where=text(ONCE_PER_ARENA),
-              postgresql_where=text(ONCE_PER_ARENA)),
-    )  # fmt: skip
+        Index(
+            "uq_events_grant",
+            "agent",
+            unique=True,
+            sqlite_where=text("kind = 'grant'"),
+            postgresql_where=text("kind = 'grant'"),
+        ),
+        Index(
+            "uq_events_escrow",
+            "arena_id",
+            "contestant",
+            unique=True,
+            sqlite_where=text("kind = 'escrow'"),
+            postgresql_where=text("kind = 'escrow'"),
+        ),
+        Index(
+            "uq_events_release",
+            "arena_id",
+            "contestant",
+            unique=True,
+            sqlite_where=text("kind IN ('refund', 'forfeit') AND contestant IS NOT NULL"),
+            postgresql_where=text("kind IN ('refund', 'forfeit') AND contestant IS NOT NULL"),
+        ),
+        Index(
+            "uq_events_place",
+            "arena_id",
+            "contestant",
+            "verdict_id",
+            unique=True,
+            sqlite_where=text("kind = 'place'"),
+            postgresql_where=text("kind = 'place'"),
+        ),
+        Index(
+            "uq_events_outcome",
+            "arena_id",
+            "kind",
+            unique=True,
+            sqlite_where=text(ONCE_PER_ARENA),
+            postgresql_where=text(ONCE_PER_ARENA),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

@@ -16,8 +16,15 @@ ROOT = Path(__file__).resolve().parents[2]
 SUBMIT = "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 def free_port() -> int:
@@ -45,7 +52,7 @@ def server(tmp_path):
             "127.0.0.1",
             "--server.headless",
             "true",
-        ],  # fmt: skip
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -86,8 +93,14 @@ def data(tmp_path, monkeypatch):
 
 @pytest.fixture
 def demo(data):
-    result = subprocess.run([sys.executable, "-m", "arena.cli", "demo", "--json"], capture_output=True, text=True,
-                            env={**os.environ, "ARENA_DATA_DIR": str(data)}, cwd=ROOT, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "arena.cli", "demo", "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ARENA_DATA_DIR": str(data)},
+        cwd=ROOT,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     return data
 
@@ -102,5 +115,8 @@ def app(page: str | None = None) -> AppTest:
 
 
 def texts(at: AppTest) -> str:
-    return "\n".join(e.value for kind in ("markdown", "caption", "success", "info", "warning", "error", "code")
-                     for e in getattr(at, kind))  # fmt: skip
+    return "\n".join(
+        e.value
+        for kind in ("markdown", "caption", "success", "info", "warning", "error", "code")
+        for e in getattr(at, kind)
+    )

@@ -75,16 +75,28 @@ def test_launch_a_scripted_arena_watch_it_live_and_see_its_verdict(data, tmp_pat
     repo = tmp_path / "calc"
     make_repo(repo, CALC_FILES)
     slow = [{"thought": f"look {i}", "commands": [f"echo look-{i} && sleep 0.4"]} for i in range(6)]
-    write_steps(tmp_path / "fix.yaml", [*slow, {"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
-                                        {"thought": "done", "commands": [SUBMIT]}])  # fmt: skip
+    write_steps(
+        tmp_path / "fix.yaml",
+        [
+            *slow,
+            {"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
+            {"thought": "done", "commands": [SUBMIT]},
+        ],
+    )
     write_steps(tmp_path / "idle.yaml", [*slow, {"thought": "done", "commands": [SUBMIT]}])
     at = app("launch")
     at.session_state["launch_preset"] = {
-        "task": {"repo": str(repo), "title": "calc from the browser", "problem_statement": "add() subtracts",
-                 "test_command": "python3 -c 'from calc.ops import add; assert add(2, 3) == 5'"},
-        "contestants": [{"name": "fixer", "model": f"scripted:{tmp_path / 'fix.yaml'}", "strategy": "minimal-fix"},
-                        {"name": "idler", "model": f"scripted:{tmp_path / 'idle.yaml'}", "strategy": "balanced"}],
-    }  # fmt: skip
+        "task": {
+            "repo": str(repo),
+            "title": "calc from the browser",
+            "problem_statement": "add() subtracts",
+            "test_command": "python3 -c 'from calc.ops import add; assert add(2, 3) == 5'",
+        },
+        "contestants": [
+            {"name": "fixer", "model": f"scripted:{tmp_path / 'fix.yaml'}", "strategy": "minimal-fix"},
+            {"name": "idler", "model": f"scripted:{tmp_path / 'idle.yaml'}", "strategy": "balanced"},
+        ],
+    }
     at.run()
     next(b for b in at.button if b.label == "Launch").click().run()
     assert not at.exception, at.exception
@@ -132,8 +144,14 @@ def test_launch_shows_stakes_and_refuses_an_agent_that_cannot_pay(data, tmp_path
 
 def test_leaderboard_costs_and_reputation_pages_on_demo_arenas(demo):
     for _ in range(2):  # a second demo arena: more pairwise outcomes
-        subprocess.run([sys.executable, "-m", "arena.cli", "demo", "--json"], capture_output=True,
-                       env={**os.environ, "ARENA_DATA_DIR": str(demo)}, cwd=ROOT, timeout=120, check=True)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "arena.cli", "demo", "--json"],
+            capture_output=True,
+            env={**os.environ, "ARENA_DATA_DIR": str(demo)},
+            cwd=ROOT,
+            timeout=120,
+            check=True,
+        )
     at = app("leaderboard")
     table = next(d.value for d in at.dataframe if "win_rate" in d.value.columns)
     assert len(table) == 3 and table["runs"].tolist() == [3, 3, 3]

@@ -43,17 +43,33 @@ def test_live_page_of_a_running_arena_in_chromium(server, tmp_path):
             arena_dir / f"{name}.yaml",
             [*steps, {"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]}],
         )
-    spec = {"task": {"repo": str(repo), "title": "browser test", "problem_statement": "add() subtracts"},
-            "contestants": [{"name": n, "model": f"scripted:{n}.yaml"} for n in NAMES]}  # fmt: skip
+    spec = {
+        "task": {"repo": str(repo), "title": "browser test", "problem_statement": "add() subtracts"},
+        "contestants": [{"name": n, "model": f"scripted:{n}.yaml"} for n in NAMES],
+    }
     (arena_dir / "arena.yaml").write_text(yaml.safe_dump(spec))
-    runner = subprocess.Popen([sys.executable, "-m", "arena.cli", "run", str(arena_dir / "arena.yaml"), "--json"],
-                              env={**os.environ, "ARENA_DATA_DIR": str(data)}, cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "arena.cli", "run", str(arena_dir / "arena.yaml"), "--json"],
+        env={**os.environ, "ARENA_DATA_DIR": str(data)},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--disable-quic"])  # fmt: skip
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM,
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--no-first-run",
+                    "--disable-quic",
+                ],
+            )
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             deadline = time.monotonic() + 30
             while runner.poll() is None and time.monotonic() < deadline:  # until the arena row exists
@@ -85,30 +101,53 @@ def test_launch_from_the_browser_and_watch_it_to_its_verdict(server, tmp_path):
     repo, arena_dir = tmp_path / "calc", tmp_path / "arena"
     make_repo(repo, CALC_FILES)
     look = [{"thought": f"look {i}", "commands": [f"echo look-{i} && sleep 0.5"]} for i in range(4)]
-    write_steps(arena_dir / "fix.yaml", [*look, {"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
-                                         {"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]}])  # fmt: skip
+    write_steps(
+        arena_dir / "fix.yaml",
+        [
+            *look,
+            {"thought": "fix", "commands": ["sed -i 's/a - b/a + b/' calc/ops.py"]},
+            {"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]},
+        ],
+    )
     write_steps(
         arena_dir / "idle.yaml",
         [*look, {"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]}],
     )
     spec = {
-        "task": {"repo": str(repo), "title": "launched from the browser", "problem_statement": "add() subtracts",
-                 "test_command": "python3 -c 'from calc.ops import add; assert add(2, 3) == 5'"},
-        "contestants": [{"name": "fixer", "model": f"scripted:{arena_dir / 'fix.yaml'}", "strategy": "minimal-fix"},
-                        {"name": "idler", "model": f"scripted:{arena_dir / 'idle.yaml'}", "strategy": "balanced"}],
-    }  # fmt: skip
+        "task": {
+            "repo": str(repo),
+            "title": "launched from the browser",
+            "problem_statement": "add() subtracts",
+            "test_command": "python3 -c 'from calc.ops import add; assert add(2, 3) == 5'",
+        },
+        "contestants": [
+            {"name": "fixer", "model": f"scripted:{arena_dir / 'fix.yaml'}", "strategy": "minimal-fix"},
+            {"name": "idler", "model": f"scripted:{arena_dir / 'idle.yaml'}", "strategy": "balanced"},
+        ],
+    }
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic"])  # fmt: skip
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{url}/launch")
         page.wait_for_selector("h1:has-text('Launch an arena')", timeout=30_000)
         page.locator("input[type=file]").first.set_input_files(str(tmp_path / "spec.yaml"))
-        page.wait_for_function("document.body.innerText.includes('launched from the browser') || "
-                               "[...document.querySelectorAll('input')].some(i => i.value === 'launched from the browser')",
-                               timeout=30_000)  # fmt: skip
+        page.wait_for_function(
+            "document.body.innerText.includes('launched from the browser') || "
+            "[...document.querySelectorAll('input')].some(i => i.value === 'launched from the browser')",
+            timeout=30_000,
+        )
         page.get_by_role("button", name="Launch", exact=True).click()
         page.wait_for_selector("h1:has-text('Live')", timeout=30_000)
         assert [t.strip() for t in page.get_by_role("tab").all_inner_texts()] == ["fixer", "idler"]
@@ -127,15 +166,38 @@ def test_every_page_renders_in_chromium_without_a_server_traceback(server):
 
     url, data = server
     for _ in range(2):  # two demo arenas: ratings, costs and reputation have something to show
-        subprocess.run([sys.executable, "-m", "arena.cli", "demo", "--json"], env={**os.environ, "ARENA_DATA_DIR": str(data)},
-                       cwd=ROOT, capture_output=True, check=True, timeout=120)  # fmt: skip
-    titles = {"arenas": "Arenas", "launch": "Launch an arena", "live": "Live", "results": "Results",
-              "leaderboard": "Leaderboard", "costs": "Costs", "reputation": "Reputation",
-              "trajectories": "Trajectories", "health": "Health"}  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "arena.cli", "demo", "--json"],
+            env={**os.environ, "ARENA_DATA_DIR": str(data)},
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+            timeout=120,
+        )
+    titles = {
+        "arenas": "Arenas",
+        "launch": "Launch an arena",
+        "live": "Live",
+        "results": "Results",
+        "leaderboard": "Leaderboard",
+        "costs": "Costs",
+        "reputation": "Reputation",
+        "trajectories": "Trajectories",
+        "health": "Health",
+    }
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic"])  # fmt: skip
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         for path, title in titles.items():
             page.goto(f"{url}/{path}")
@@ -150,8 +212,14 @@ def test_the_arenas_address_opens_the_arenas_page_without_a_page_not_found(serve
     from playwright.sync_api import sync_playwright
 
     url, data = server
-    subprocess.run([sys.executable, "-m", "arena.cli", "demo", "--json"], env={**os.environ, "ARENA_DATA_DIR": str(data)},
-                   cwd=ROOT, capture_output=True, check=True, timeout=120)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "arena.cli", "demo", "--json"],
+        env={**os.environ, "ARENA_DATA_DIR": str(data)},
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -175,10 +243,16 @@ def test_an_uploaded_unsafe_local_spec_is_refused_and_runs_nothing(server, tmp_p
     write_steps(
         tmp_path / "done.yaml", [{"thought": "done", "commands": ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"]}]
     )
-    spec = {"task": {"repo": str(repo), "title": "uploaded unsafe spec", "problem_statement": "add() subtracts",
-                     "setup_command": f"touch {marker}"},
-            "contestants": [{"name": "a", "model": f"scripted:{tmp_path / 'done.yaml'}"}],
-            "sandbox": {"backend": "unsafe-local"}}  # fmt: skip
+    spec = {
+        "task": {
+            "repo": str(repo),
+            "title": "uploaded unsafe spec",
+            "problem_statement": "add() subtracts",
+            "setup_command": f"touch {marker}",
+        },
+        "contestants": [{"name": "a", "model": f"scripted:{tmp_path / 'done.yaml'}"}],
+        "sandbox": {"backend": "unsafe-local"},
+    }
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)

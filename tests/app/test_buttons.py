@@ -32,20 +32,32 @@ def start_a_slow_arena(tmp_path, data) -> subprocess.Popen:
     make_repo(repo, CALC_FILES)
     steps = [{"thought": f"step {i}", "commands": [f"echo slow-{i} && sleep 1"]} for i in range(30)]
     write_steps(arena_dir / "slow.yaml", [*steps, {"thought": "done", "commands": [SUBMIT]}])
-    spec = {"task": {"repo": str(repo), "title": "slow arena", "problem_statement": "add() subtracts"},
-            "contestants": [{"name": n, "model": "scripted:slow.yaml"} for n in ("first", "second")]}  # fmt: skip
+    spec = {
+        "task": {"repo": str(repo), "title": "slow arena", "problem_statement": "add() subtracts"},
+        "contestants": [{"name": n, "model": "scripted:slow.yaml"} for n in ("first", "second")],
+    }
     (arena_dir / "arena.yaml").write_text(yaml.safe_dump(spec))
-    return subprocess.Popen([sys.executable, "-m", "arena.cli", "run", str(arena_dir / "arena.yaml"), "--json"],
-                            env={**os.environ, "ARENA_DATA_DIR": str(data)}, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "arena.cli", "run", str(arena_dir / "arena.yaml"), "--json"],
+        env={**os.environ, "ARENA_DATA_DIR": str(data)},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def test_no_button_label_is_cut_on_arenas_and_live_in_chromium(server, tmp_path):
     from playwright.sync_api import sync_playwright
 
     url, data = server
-    subprocess.run([sys.executable, "-m", "arena.cli", "demo", "--json"], env={**os.environ, "ARENA_DATA_DIR": str(data)},
-                   cwd=ROOT, capture_output=True, check=True, timeout=120)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "arena.cli", "demo", "--json"],
+        env={**os.environ, "ARENA_DATA_DIR": str(data)},
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
     runner = start_a_slow_arena(tmp_path, data)
     try:
         with sync_playwright() as p:

@@ -21,11 +21,15 @@ def unsafe_spec(tmp_path: Path, marker: Path) -> dict:
     make_repo(repo, CALC_FILES)
     steps = write_steps(tmp_path / "done.yaml", [{"thought": "done", "commands": [SUBMIT]}])
     return {
-        "task": {"repo": str(repo), "title": "asks for unsafe-local", "problem_statement": "add() subtracts",
-                 "setup_command": f"touch {marker}"},
+        "task": {
+            "repo": str(repo),
+            "title": "asks for unsafe-local",
+            "problem_statement": "add() subtracts",
+            "setup_command": f"touch {marker}",
+        },
         "contestants": [{"name": "a", "model": f"scripted:{steps}", "strategy": "balanced"}],
         "sandbox": {"backend": "unsafe-local"},
-    }  # fmt: skip
+    }
 
 
 @pytest.fixture
@@ -35,9 +39,14 @@ def unsafe_arena(data, tmp_path):
 
     marker = tmp_path / "ran-on-the-host"
     (tmp_path / "arena.yaml").write_text(yaml.safe_dump(unsafe_spec(tmp_path, marker)))
-    result = subprocess.run([sys.executable, "-m", "arena.cli", "run", str(tmp_path / "arena.yaml"), "--json"],
-                            capture_output=True, text=True, env={**os.environ, "ARENA_DATA_DIR": str(data)},
-                            cwd=ROOT, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "arena.cli", "run", str(tmp_path / "arena.yaml"), "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ARENA_DATA_DIR": str(data)},
+        cwd=ROOT,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert marker.exists()  # the spec really runs its setup on the host...
     marker.unlink()  # ...so from here on the marker says whether the app ran it again

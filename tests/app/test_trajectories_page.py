@@ -147,8 +147,14 @@ def test_an_uploaded_file_replaces_the_selected_one_in_chromium(server):
     from playwright.sync_api import sync_playwright
 
     url, data = server
-    subprocess.run([sys.executable, "-m", "arena.cli", "demo", "--json"], env={**os.environ, "ARENA_DATA_DIR": str(data)},
-                   cwd=ROOT, capture_output=True, check=True, timeout=120)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "arena.cli", "demo", "--json"],
+        env={**os.environ, "ARENA_DATA_DIR": str(data)},
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
     upload = LOCAL / "v2-gpt-5-mini-astropy-13033.traj.json"
     uploaded = load_trajectory(upload)
     unique = f"model {uploaded.model} · {uploaded.instance_id}"

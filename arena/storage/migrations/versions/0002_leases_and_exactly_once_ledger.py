@@ -45,9 +45,13 @@ def upgrade() -> None:
         )
     for name, (columns, where) in UNIQUE.items():
         op.create_index(
-            name, "reputation_events", columns, unique=True,
-            sqlite_where=sa.text(where), postgresql_where=sa.text(where),
-        )  # fmt: skip
+            name,
+            "reputation_events",
+            columns,
+            unique=True,
+            sqlite_where=sa.text(where),
+            postgresql_where=sa.text(where),
+        )
 
 
 def downgrade() -> None:
