@@ -62,7 +62,7 @@ def test_every_arena_variable_read_in_code_is_in_the_settings_table():
 
 
 def test_code_is_ruff_formatted_without_escapes():
-    """`make format` is the only style: no `# fmt: skip`/`fmt: off` escapes, and `ruff format --check` passes."""
+    """`make format` is the only style: no formatter escapes (skip or off comments), and `ruff format --check` passes."""
     import subprocess
     import sys
 
