@@ -55,6 +55,11 @@ SETTINGS: dict[str, Setting] = {
         Setting("ARENA_ALLOW_UNSAFE_LOCAL", False, bool, "let the app launch arenas on the unsafe-local backend"),
         Setting("ARENA_LOCAL_MODEL", "local-model", str, "model name the Launch page offers for ARENA_API_BASE"),
         Setting("ARENA_SHARED_TRAJECTORIES", "../shared/data/trajectories", str, "trajectories the notebooks read"),
+        Setting("GITHUB_TOKEN", None, str, "a token for the GitHub loop (contents, pull requests, issues: write)"),
+        Setting("GITHUB_API_URL", "https://api.github.com", str, "GitHub's API root (Enterprise: https://HOST/api/v3)"),
+        Setting("ARENA_GITHUB_APP_ID", None, str, "a GitHub App instead of GITHUB_TOKEN: its id"),
+        Setting("ARENA_GITHUB_APP_PRIVATE_KEY", None, str, "the App's private key: the .pem file's path or contents"),
+        Setting("ARENA_GITHUB_MAX_WAIT_S", 900.0, float, "longest wait for a GitHub rate limit to reset"),
     ]
 }
 
