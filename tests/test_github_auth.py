@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from github import Auth, Github, GithubException
 
-from arena.publish.github import AppCredentials, GitHubError, RepoRef, credentials
+from arena.credentials import AppCredentials, GitHubError, RepoRef, credentials
 from tests.conftest import CALC_FILES, make_repo
 from tests.fakes.github_server import FakeGitHub
 
@@ -135,7 +135,7 @@ def test_rate_limits_are_waited_out_and_said(fake_github, monkeypatch, caplog):
 
 
 def test_a_rate_limit_longer_than_the_allowed_wait_fails_saying_when(fake_github, monkeypatch):
-    from arena.publish.github import _explained
+    from arena.credentials import _explained
 
     monkeypatch.setenv("GITHUB_TOKEN", fake_github.add_token())
     monkeypatch.setenv("ARENA_GITHUB_MAX_WAIT_S", "1")
@@ -144,3 +144,32 @@ def test_a_rate_limit_longer_than_the_allowed_wait_fails_saying_when(fake_github
     with pytest.raises(Exception) as failed:
         client.get_repo(REPO.full_name)
     assert "try again later" in str(_explained(failed.value, "reading acme/calc"))
+
+
+def test_the_repository_cache_clones_a_private_github_repository_with_the_token_kept_out_of_the_mirror(
+    fake_github, tmp_path, monkeypatch
+):
+    from arena.errors import SpecError
+    from arena.sandboxes.repos import RepoCache
+
+    monkeypatch.setenv("ARENA_ALLOW_PRIVATE_NETWORK", "1")  # the fake listens on 127.0.0.1
+    url = fake_github.clone_url(REPO.full_name)
+    with pytest.raises(SpecError, match="cannot clone"):
+        RepoCache(tmp_path / "no-token").mirror(url)
+    token = fake_github.add_token()
+    monkeypatch.setenv("GITHUB_TOKEN", token)
+    cache = RepoCache(tmp_path / "cache")
+    mirror = cache.mirror(url)
+    assert len(cache.resolve(url, "main")) == 40
+    cache.mirror(url)  # a fetch, authenticated too
+    stored = b"".join(p.read_bytes() for p in mirror.rglob("*") if p.is_file())
+    assert token.encode() not in stored and b"x-access-token" not in stored
+
+
+def test_another_host_never_gets_the_token(fake_github, monkeypatch):
+    from arena.credentials import git_env_for_url
+
+    monkeypatch.setenv("GITHUB_TOKEN", fake_github.add_token())
+    assert git_env_for_url(fake_github.clone_url(REPO.full_name))
+    assert git_env_for_url("https://evil.example.com/acme/calc.git") == {}
+    assert git_env_for_url(fake_github.clone_url(REPO.full_name).replace("http://", "http://user@")) == {}

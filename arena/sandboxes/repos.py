@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from arena.config import setting
+from arena.credentials import git_env_for_url
 from arena.errors import SandboxError, SpecError
 from arena.netguard import GitRemote, check_git_url, redact
 
@@ -41,7 +42,13 @@ def git(*args: str, cwd: Path | str | None = None, check: bool = True, timeout: 
 
 
 def run_bounded(
-    command: list[str], *, cwd: Path | str | None, timeout: float, what: str, setting_name: str = ""
+    command: list[str],
+    *,
+    cwd: Path | str | None,
+    timeout: float,
+    what: str,
+    setting_name: str = "",
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
     """Run `command` (git) in its own process group; past `timeout` kill the whole group and raise SandboxError.
 
@@ -53,7 +60,7 @@ def run_bounded(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, **GIT_ENV},
+        env={**os.environ, **GIT_ENV, **(env or {})},
         start_new_session=True,
     )
     try:
@@ -111,7 +118,12 @@ def _remote_git(
             if remote.scheme == "https":
                 pinned = f"{remote.host}:{remote.port}:{','.join(_bracketed(a) for a in remote.addresses)}"
                 config += ["-c", f"http.curloptResolve={pinned}"]
-    return run_bounded(["git", *config, *args], cwd=cwd, timeout=timeout, what=what, setting_name="ARENA_GIT_TIMEOUT_S")
+    # A repository on the configured GitHub gets the token, as an HTTP header in git's environment (never in the URL,
+    # the mirror's config or a sandbox); any other remote gets nothing.
+    env = git_env_for_url(remote.url) if remote is not None else {}
+    return run_bounded(
+        ["git", *config, *args], cwd=cwd, timeout=timeout, what=what, setting_name="ARENA_GIT_TIMEOUT_S", env=env
+    )
 
 
 def _bracketed(address: str) -> str:

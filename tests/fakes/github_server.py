@@ -117,7 +117,7 @@ class FakeGitHub:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def clone_url(self, full_name: str) -> str:
-        return f"{self.api_url}/git/{full_name}.git"
+        return f"{self.api_url}/{full_name}.git"
 
     # --- set-up ----------------------------------------------------------------------------------------------------
     def add_repo(self, full_name: str, source: Path, default_branch: str = "main", private: bool = True) -> Repo:
@@ -457,7 +457,7 @@ class FakeGitHub:
 
     # --- git smart HTTP --------------------------------------------------------------------------------------------
     def handle_git(self, method: str, path: str, query: str, headers: dict, body: bytes, auth: str | None):
-        m = re.fullmatch(r"/git/([^/]+/[^/]+)\.git(/.*)", path)
+        m = re.fullmatch(r"/([^/]+/[^/]+)\.git(/.*)", path)
         repo = self.repos.get(m.group(1)) if m else None
         token = self._token(auth) if auth else None
         challenge = {"WWW-Authenticate": 'Basic realm="GitHub"'}
@@ -562,7 +562,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         plain = gzip.decompress(raw) if headers.get("content-encoding") == "gzip" and raw else raw
         auth = self._auth()
-        if path.startswith("/git/"):
+        if re.match(r"/[^/]+/[^/]+\.git/", path):
             reply = fake.handle_git(method, path, url.query, headers, raw, auth)
             if reply is None:
                 fake.record(Recorded(method, self.path, headers, plain, 0))

@@ -1,4 +1,4 @@
-"""GitHub access: a token for one repository, just in time, that never leaves this process.
+"""GitHub credentials: a token for one repository, just in time, that never leaves this process.
 
 Two ways in (settings in arena/config.py):
   * `GITHUB_TOKEN`: a personal or fine-grained token, used as is;
@@ -17,11 +17,13 @@ limit resets.
 
 import base64
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 from github import Auth, Github, GithubException, GithubIntegration, GithubRetry
@@ -148,6 +150,47 @@ class AppCredentials(Credentials):
         expires = datetime.strptime(body["expires_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
         log.info("minted a GitHub App installation token for %s (expires %s)", repo.full_name, body["expires_at"])
         return body["token"], expires
+
+
+_configured: dict[tuple, Credentials] = {}
+_configured_lock = threading.Lock()
+
+
+def configured() -> Credentials | None:
+    """The configured credentials, one object per configuration (so App tokens stay cached); None when none are set."""
+    names = ("GITHUB_API_URL", "GITHUB_TOKEN", "ARENA_GITHUB_APP_ID", "ARENA_GITHUB_APP_PRIVATE_KEY")
+    key = tuple(setting(n) for n in names)
+    if not any(key[1:]):
+        return None
+    with _configured_lock:
+        if key not in _configured:
+            _configured[key] = credentials()
+        return _configured[key]
+
+
+def git_origin(api_url: str) -> tuple[str, str]:
+    """(scheme, host[:port]) that GitHub's git URLs use, from its API root: api.github.com -> github.com,
+    https://HOST/api/v3 (Enterprise) -> HOST, anything else (a test server) -> the same host."""
+    parts = urlsplit(api_url)
+    host = "github.com" if parts.netloc == "api.github.com" else parts.netloc
+    return parts.scheme, host
+
+
+def repo_of_url(url: str) -> RepoRef | None:
+    """The repository a git URL points at on the configured GitHub (https://HOST/OWNER/NAME[.git]), else None."""
+    parts = urlsplit(url)
+    if (parts.scheme, parts.netloc) != git_origin(str(setting("GITHUB_API_URL"))) or parts.username:
+        return None
+    m = re.fullmatch(r"/([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+?)(?:\.git)?/?", parts.path)
+    return RepoRef(m.group(1), m.group(2)) if m else None
+
+
+def git_env_for_url(url: str) -> dict[str, str]:
+    """Environment for host-side git against `url`: the token header when `url` is a repository on the configured
+    GitHub and credentials are set; nothing otherwise (another host never sees the token)."""
+    repo = repo_of_url(url)
+    creds = configured() if repo else None
+    return creds.git_env(repo) if creds and repo else {}
 
 
 def credentials() -> Credentials:
