@@ -132,7 +132,7 @@ class AppCredentials(Credentials):
                     f"the GitHub App {self.app_id} is not installed on {repo.full_name}; install it there "
                     "(with contents, pull requests and issues: read and write) or use GITHUB_TOKEN"
                 ) from None
-            raise _explained(e, f"looking up the App's installation on {repo.full_name}") from None
+            raise explained(e, f"looking up the App's installation on {repo.full_name}") from None
         # PyGithub cannot restrict an installation token to chosen repositories: one POST, with the App's JWT.
         reply = requests.post(
             f"{self.api_url.rstrip('/')}/app/installations/{installation.id}/access_tokens",
@@ -252,7 +252,7 @@ def _message(reply: requests.Response) -> str:
         return reply.text[:200]
 
 
-def _explained(error: Exception, doing: str) -> GitHubError:
+def explained(error: Exception, doing: str) -> GitHubError:
     """A GitHubError for a PyGithub failure while `doing` something: GitHub's own message plus what to do."""
     if isinstance(error, RateLimitExceededException) or type(error).__name__ == "RateLimitExceededExceedsMaxWait":
         return GitHubError(

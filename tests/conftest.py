@@ -13,6 +13,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("MSWEA_MODEL_RETRY_STOP_AFTER_ATTEMPT", "1")
 
 from arena.config import Settings  # noqa: E402
+from arena.credentials import RepoRef  # noqa: E402
 
 GIT_ID = ["-c", "user.name=Test", "-c", "user.email=test@example.invalid"]
 
@@ -108,3 +109,21 @@ def _no_user_data_dir(tmp_path_factory):
         os.environ.pop("XDG_DATA_HOME", None)
     else:
         os.environ["XDG_DATA_HOME"] = previous
+
+
+GITHUB_REPO = RepoRef("acme", "calc")
+"""The repository the fake GitHub serves in `fake_github` (the calc repository)."""
+
+
+@pytest.fixture
+def fake_github(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A fake GitHub on 127.0.0.1 serving acme/calc, with GITHUB_API_URL pointing at it and no credentials set."""
+    from tests.fakes.github_server import FakeGitHub
+
+    make_repo(tmp_path / "upstream", CALC_FILES)
+    with FakeGitHub(tmp_path / "github") as gh:
+        gh.add_repo(GITHUB_REPO.full_name, tmp_path / "upstream")
+        monkeypatch.setenv("GITHUB_API_URL", gh.api_url)
+        for name in ("GITHUB_TOKEN", "ARENA_GITHUB_APP_ID", "ARENA_GITHUB_APP_PRIVATE_KEY"):
+            monkeypatch.delenv(name, raising=False)
+        yield gh

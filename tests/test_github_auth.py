@@ -11,21 +11,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from github import Auth, Github, GithubException
 
 from arena.credentials import AppCredentials, GitHubError, RepoRef, credentials
-from tests.conftest import CALC_FILES, make_repo
+from tests.conftest import GITHUB_REPO as REPO
+from tests.conftest import make_repo
 from tests.fakes.github_server import FakeGitHub
-
-REPO = RepoRef("acme", "calc")
-
-
-@pytest.fixture
-def fake_github(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    make_repo(tmp_path / "upstream", CALC_FILES)
-    with FakeGitHub(tmp_path / "github") as gh:
-        gh.add_repo(REPO.full_name, tmp_path / "upstream")
-        monkeypatch.setenv("GITHUB_API_URL", gh.api_url)
-        for name in ("GITHUB_TOKEN", "ARENA_GITHUB_APP_ID", "ARENA_GITHUB_APP_PRIVATE_KEY"):
-            monkeypatch.delenv(name, raising=False)
-        yield gh
 
 
 def app_key() -> tuple[str, str]:
@@ -135,7 +123,7 @@ def test_rate_limits_are_waited_out_and_said(fake_github, monkeypatch, caplog):
 
 
 def test_a_rate_limit_longer_than_the_allowed_wait_fails_saying_when(fake_github, monkeypatch):
-    from arena.credentials import _explained
+    from arena.credentials import explained
 
     monkeypatch.setenv("GITHUB_TOKEN", fake_github.add_token())
     monkeypatch.setenv("ARENA_GITHUB_MAX_WAIT_S", "1")
@@ -143,7 +131,7 @@ def test_a_rate_limit_longer_than_the_allowed_wait_fails_saying_when(fake_github
     fake_github.rate_limit(1, "primary", wait_s=30)
     with pytest.raises(Exception) as failed:
         client.get_repo(REPO.full_name)
-    assert "try again later" in str(_explained(failed.value, "reading acme/calc"))
+    assert "try again later" in str(explained(failed.value, "reading acme/calc"))
 
 
 def test_the_repository_cache_clones_a_private_github_repository_with_the_token_kept_out_of_the_mirror(
