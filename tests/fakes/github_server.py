@@ -173,8 +173,9 @@ class FakeGitHub:
         with self._lock:
             self._limits += [(kind, wait_s)] * times
 
-    def fail_pushes(self, times: int = 1) -> None:
-        """The next `times` pushes (receive-pack POSTs) lose their connection before git-http-backend runs."""
+    def fail_pushes(self, times: int = 2) -> None:
+        """The next `times` receive-pack POSTs lose their connection before git-http-backend runs. git (curl) retries a
+        POST once on a reused connection that dies, so one failed push takes two drops."""
         with self._lock:
             self._push_failures += times
 
