@@ -42,9 +42,14 @@ def author_email(agent: str) -> str:
     return f"{slug}@agents.agent-arena.invalid"
 
 
-def commit_patch(mirror: Path, base_sha: str, patch: bytes, *, agent: str, message: str) -> str:
-    """A commit of `patch` on `base_sha` in the bare `mirror`, authored by `agent`; returns its sha."""
+def commit_patch(mirror: Path, base_sha: str, patch: bytes, *, agent: str, message: str, date: str = "") -> str:
+    """A commit of `patch` on `base_sha` in the bare `mirror`, authored by `agent`; returns its sha.
+
+    With `date` (git's date formats) the commit is reproducible: the same patch gives the same sha, so publishing
+    again pushes nothing new.
+    """
     env = {
+        **({"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date} if date else {}),
         "GIT_AUTHOR_NAME": agent,
         "GIT_AUTHOR_EMAIL": author_email(agent),
         "GIT_COMMITTER_NAME": COMMITTER[0],

@@ -354,6 +354,9 @@ class FakeGitHub:
             if sha is None:
                 return 404, {"message": "Branch not found"}, {}
             return 200, {"name": m.group(1), "commit": {"sha": sha}, "protected": False}, {}
+        if (m := re.fullmatch(r"/commits/([0-9a-f]{7,40})", rest)) and method == "GET":
+            found = self._commits(repo, m.group(1), 1)
+            return (200, found[0], {}) if found else (404, {"message": "No commit found"}, {})
         if rest == "/commits" and method == "GET":
             return 200, self._commits(repo, query.get("sha", [repo.default_branch])[0], 100), {}
         if rest == "/pulls" and method == "GET":
