@@ -1,21 +1,20 @@
-"""Where notebooks find data: the user's store (else the demo arena in a temp dir) and the shared trajectories."""
+"""Where notebooks find data: the user's store (else the demo arena, run in process into a temp dir) and the shared
+trajectories."""
 
 import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from arena.config import Settings
 from arena.errors import ArenaError
-from arena.storage import Store
+from arena.storage import Status, Store
 
 ROOT = Path(__file__).resolve().parents[2]
 """The project checkout (arena/analytics/data.py -> ../../)."""
 
 
 def open_store(demo_if_empty: bool = True) -> Store:
-    """The store the CLI and the app use (Settings.from_env()); when it holds no arena, `arena demo` in a temp dir.
+    """The store the CLI and the app use (Settings.from_env()); when it holds no arena, the demo arena in a temp dir.
 
     Prints which one it is, so a notebook says whether it shows your arenas or the demo. The demo goes to a fresh temp
     dir (under TMPDIR) so a notebook never writes demo rows into a real database, and an absent default database is
@@ -26,23 +25,40 @@ def open_store(demo_if_empty: bool = True) -> Store:
         print(f"Arenas from {_where(settings)}.")
         return Store(settings.database_url)
     data_dir = Path(tempfile.mkdtemp(prefix="arena-demo-"))
-    env = {k: v for k, v in os.environ.items() if k != "ARENA_DATABASE_URL"} | {"ARENA_DATA_DIR": str(data_dir)}
-    done = subprocess.run(
-        [sys.executable, "-c", "import sys; from arena.cli import main; sys.exit(main(['demo', '--json']))"],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        raise ArenaError(
-            f"`arena demo` failed in {data_dir} (exit {done.returncode}): {done.stderr[-2000:]}; "
-            "set ARENA_DATA_DIR to a data dir that holds arenas, or run `arena demo` to see the whole error"
-        )
+    # Not Settings.from_env(data_dir): ARENA_DATABASE_URL, if set, would send the demo's rows to that database.
+    demo = Settings(data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'arena.db'}")
+    arena_id = run_demo(demo)
     print(
-        f"No arena in {_where(settings)}, so this shows the demo arena, run just now into {data_dir}. "
+        f"No arena in {_where(settings)}, so this shows the demo arena {arena_id}, run just now into {data_dir}. "
         "Run arenas (`arena run`, `make run`) or set ARENA_DATA_DIR to analyse your own."
     )
-    return Store(f"sqlite:///{data_dir / 'arena.db'}")  # not Settings.from_env: ARENA_DATABASE_URL may be set
+    return Store(demo.database_url)
+
+
+def run_demo(settings: Settings) -> str:
+    """Build the demo (arena/demo.py) under `<data dir>/sample` and run it to the end in this process; its arena id.
+
+    Raises:
+        ArenaError: the demo arena did not complete (its status and error are in the message).
+    """
+    # Imported here: the engine brings litellm and mini-swe-agent, which a notebook over your own arenas never needs.
+    from arena.demo import build_demo
+    from arena.orchestrator import Engine
+    from arena.spec import load_spec
+
+    spec = load_spec(build_demo(settings.data_dir / "sample"))
+    engine = Engine(settings)
+    try:
+        arena_id = engine.run(spec)
+    finally:
+        engine.shutdown()
+    row = engine.store.arena(arena_id)
+    if row.status != Status.COMPLETED:
+        raise ArenaError(
+            f"the demo arena {arena_id} in {settings.data_dir} ended {row.status}: {row.error}; "
+            "run `arena demo` to see it run, or set ARENA_DATA_DIR to a data dir that holds arenas"
+        )
+    return arena_id
 
 
 def _has_arenas(settings: Settings) -> bool:
