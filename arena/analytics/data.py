@@ -1,5 +1,9 @@
-"""Where notebooks find data: the user's store (else the demo arena, run in process into a temp dir) and the shared
-trajectories."""
+"""Where notebooks find data: the store the CLI and the app use (else the demo arena), and the shared trajectories.
+
+Neither writes to your store: the demo runs into a fresh temp dir only when your store holds no arena, and the shared
+trajectories (real agents' runs, or the tests' copy of them) go into a temp store of their own, never into your
+leaderboard.
+"""
 
 import os
 import tempfile
@@ -59,6 +63,22 @@ def run_demo(settings: Settings) -> str:
             "run `arena demo` to see it run, or set ARENA_DATA_DIR to a data dir that holds arenas"
         )
     return arena_id
+
+
+def reference_store(folder: Path | None = None) -> Store:
+    """The trajectories of `folder` (default: shared_trajectories()) imported into a fresh temp store, with results.
+
+    Reference runs of real agents beside yours, kept apart: your store is never written to. Prints how many.
+    """
+    from arena.ingest import ingest  # arena.ingest imports arena.analytics.steps: not at import time of the package
+
+    folder = folder or shared_trajectories()
+    data_dir = Path(tempfile.mkdtemp(prefix="arena-reference-"))
+    store = Store(f"sqlite:///{data_dir / 'arena.db'}")
+    counts = ingest([folder], store, reports=[folder / "results"] if (folder / "results").is_dir() else [])
+    unread = f"; {len(counts['errors'])} could not be read" if counts["errors"] else ""
+    print(f"Reference runs: {counts['imported']} trajectories from {folder}{unread} (a temp store, not yours).")
+    return store
 
 
 def _has_arenas(settings: Settings) -> bool:
