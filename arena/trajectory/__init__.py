@@ -21,6 +21,7 @@ only a user message, which becomes a note on the step before it.
 """
 
 from arena.trajectory.cache import TrajectoryCache
+from arena.trajectory.exit_status import ExitKind, exit_kind
 from arena.trajectory.files import read_trajectory, write_json_atomic
 from arena.trajectory.formats import FORMATS, detect_format
 from arena.trajectory.load import load_trajectory
@@ -28,11 +29,13 @@ from arena.trajectory.schema import Step, Trajectory, TrajectoryError
 
 __all__ = [
     "FORMATS",
+    "ExitKind",
     "Step",
     "Trajectory",
     "TrajectoryCache",
     "TrajectoryError",
     "detect_format",
+    "exit_kind",
     "load_trajectory",
     "read_trajectory",
     "write_json_atomic",
