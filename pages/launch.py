@@ -1,19 +1,20 @@
 """Launch: a task, its contestants and limits -> an arena running in the background pool."""
 
-import pandas as pd
 import streamlit as st
 
 from app import launch, queries
 from app.resources import configured_models, engine, upload_dir
-from arena.spec import BUILTIN_STRATEGIES
 
 st.title("Launch an arena")
 errors: dict = st.session_state.get("launch_errors", {})
+shown: set[str] = set()
 
 
-def show_errors(field: str) -> None:
-    for message in errors.get(field, []):
-        st.error(message, icon=":material/error:")
+def show_errors(*fields: str) -> None:
+    for field in fields:
+        shown.add(field)
+        for message in errors.get(field, []):
+            st.error(message, icon=":material/error:")
 
 
 uploaded_spec = st.file_uploader("Start from a spec YAML (optional)", type=["yaml", "yml"], key="spec_upload")
@@ -21,75 +22,63 @@ preset = launch.preset(uploaded_spec.getvalue() if uploaded_spec else None, st.s
 if "error" in preset:
     st.error(preset.pop("error"), icon=":material/error:")
 preset_key = launch.apply_preset(preset, st.session_state)
+base_dir, folder_errors = launch.folder(st.text_input(launch.FOLDER, key="spec_dir", **launch.FOLDER_HINTS))
+for message in folder_errors:
+    st.error(message, icon=":material/error:")
 
 source = st.radio("Task from", ["Local path", "Git URL", "SWE-bench instance"], horizontal=True, key="source")
 task: dict = {}
 if source == "SWE-bench instance":
-    instance = st.file_uploader("SWE-bench instance (.json / .jsonl)", type=["json", "jsonl"], key="swebench")
-    if instance:
-        path = upload_dir() / instance.name
-        path.write_bytes(instance.getvalue())
+    if instance := st.file_uploader("SWE-bench instance (.json / .jsonl)", type=["json", "jsonl"], key="swebench"):
+        (path := upload_dir() / instance.name).write_bytes(instance.getvalue())
         task["swebench"] = str(path)
     task["repo"] = st.text_input(
         "Local copy of its repository (optional; else cloned from GitHub)", key="repo_override"
     )
 else:
-    label = "Repository path" if source == "Local path" else "Git URL (https)"
-    task["repo"] = st.text_input(label, key="repo")
-show_errors("task.repo")
-show_errors("task")
+    task["repo"] = st.text_input("Repository path" if source == "Local path" else "Git URL (https)", key="repo")
+show_errors("task.repo", "task.swebench", "task")
 st.session_state.setdefault("base", "HEAD")
 task["base"] = st.text_input("Base commit", key="base")
 show_errors("task.base")
 task["title"] = st.text_input("Title", key="title")
 task["problem_statement"] = st.text_area("Problem statement", height=140, key="problem_statement")
-show_errors("task.problem_statement")
+show_errors("task.problem_statement", "task.problem_statement_file")
 # Open when a preset brings a setup command (it runs once with network, so it should not hide) or on an error.
+commands = ("task.setup_command", "task.test_command")
 with st.expander(
-    "Setup and tests (optional)",
-    expanded=bool(st.session_state.get("setup_command"))
-    or any(f in errors for f in ("task.setup_command", "task.test_command")),
+    "Setup and tests", expanded=bool(st.session_state.get("setup_command")) or any(map(errors.get, commands))
 ):
-    task["setup_command"] = st.text_input("Setup command (runs once, with network)", key="setup_command")
-    show_errors("task.setup_command")
+    task["setup_command"] = st.text_area("Setup command (runs once, with network)", key="setup_command", height=68)
     task["test_command"] = st.text_input("Test command (detected if empty)", key="test_command")
-    show_errors("task.test_command")
+    show_errors(*commands)
 
 st.subheader("Contestants")
 models = configured_models()
-st.caption(
-    f"{len(models)} configured models (provider keys, local endpoint, scripted steps in data/sample/*/steps and data/uploads, recent runs to replay)"
-)
-rows = preset.get("contestants") or [{"name": "a", "model": models[0] if models else "", "strategy": "minimal-fix"}]
-table = pd.DataFrame(rows, columns=launch.CONTESTANT_COLUMNS)
+st.caption(f"{len(models)} configured models (provider keys, local endpoint, scripted steps, recent runs to replay)")
+table = launch.table(preset.get("contestants"), models[0] if models else "")
 edited = st.data_editor(
     table,
     num_rows="dynamic",
     width="stretch",
     key=f"contestants-{preset_key}",
-    column_config={
-        "model": st.column_config.SelectboxColumn(
-            "model", options=sorted(set(models) | set(table["model"].dropna())), required=True
-        ),
-        "strategy": st.column_config.SelectboxColumn("strategy", options=list(BUILTIN_STRATEGIES), default="balanced"),
-        "step_limit": st.column_config.NumberColumn("step limit", min_value=0, default=50),
-        "cost_limit": st.column_config.NumberColumn("cost limit ($)", min_value=0.0, default=3.0),
-    },
+    column_config=launch.columns(table, models),
 )
+contestants = edited.to_dict("records")
 if stakes := launch.stakes(
-    launch.spec_dict({"task": {}, "limits": {}, "sandbox": {}}, edited.to_dict("records")), engine().ledger
+    {"contestants": launch.contestant_rows(contestants, preset.get("contestants"))}, engine().ledger
 ):
     st.caption("Stakes: escrowed at launch; returned at the end to all but the winner (README: Staking)")
     st.dataframe(stakes, hide_index=True, width="stretch")
 show_errors("contestants")
 
 col1, col2, col3, col4 = st.columns(4)
-limits = preset.get("limits", {})
-limits = {  # int(): a stored spec (Run again) holds the time budget as a float, which these int inputs refuse
-    "max_parallel": col1.number_input("Max parallel", 1, 64, int(limits.get("max_parallel", 4))),
-    "time_budget_s": col2.number_input("Time budget (s)", 10, 86_400, int(limits.get("time_budget_s", 1800))),
+old_limits = preset.get("limits") or {}
+limits = {
+    field: col.number_input(label, **launch.number_args(old_limits, field))
+    for col, (field, label) in zip((col1, col2), launch.LIMIT_INPUTS.items(), strict=True)
 }
-judge_model = col3.text_input("Reviewer model (optional)", value=preset.get("judge", {}).get("model") or "")
+judge_model = col3.text_input("Reviewer model (optional)", value=launch.text((preset.get("judge") or {}).get("model")))
 # Always shown, never silently kept from a preset: the backend decides whether commands run on the host.
 backend = col4.selectbox(
     "Sandbox backend",
@@ -99,20 +88,19 @@ backend = col4.selectbox(
 )
 for message in launch.backend_notes(backend, errors.get("sandbox.backend", [])):
     st.error(message, icon=":material/gpp_bad:")
-show_errors("limits")
-show_errors("sandbox")
-form = {
-    "task": task,
-    "limits": limits,
-    "sandbox": {**preset.get("sandbox", {}), "backend": backend},
-    "judge": {"model": judge_model},
-}
-raw = launch.spec_dict(form, edited.to_dict("records"))
-show_errors("form")
+shown.add("sandbox.backend")
+show_errors("limits", "limits.max_parallel", "limits.time_budget_s", "judge.model")
+form = {"task": task, "limits": launch.numbers(old_limits, limits), "sandbox": {"backend": backend}}
+form["judge"] = {"model": judge_model}
+raw = launch.spec_dict(form, contestants, preset)
+if kept := launch.kept(raw, form):
+    with st.expander(launch.kept_label(kept)):
+        st.code(launch.to_yaml(kept), language="yaml")
+show_errors(*(field for field in errors if field not in shown))  # the fields kept as is, and the form as a whole
 
 left, right = st.columns([1, 4])
-if left.button("Launch", type="primary", icon=":material/rocket_launch:"):
-    arena_id, st.session_state["launch_errors"] = launch.submit(raw, upload_dir(), engine())
+if left.button("Launch", type="primary", icon=":material/rocket_launch:") and not folder_errors:
+    arena_id, st.session_state["launch_errors"] = launch.submit(raw, base_dir, engine())
     if arena_id is None:
         st.rerun()
     queries.show_arena(arena_id, "live")

@@ -1,5 +1,6 @@
 """Fixtures and helpers of the app tests: a data dir of the test's own with a fresh app engine, the app under AppTest."""
 
+import json
 import os
 import shutil
 import socket
@@ -34,11 +35,18 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def server(tmp_path):
+def server_env() -> dict[str, str]:
+    """Variables the `server` gets on top of this process's; a test module overrides this fixture to set some."""
+    return {}
+
+
+@pytest.fixture
+def server(tmp_path, server_env):
     """`streamlit run app/main.py` on 127.0.0.1 with its own data dir; yields (url, data dir)."""
     data, port = tmp_path / "data", free_port()
     env = {**os.environ, "ARENA_DATA_DIR": str(data)}
     env.pop("ARENA_ALLOW_UNSAFE_LOCAL", None)  # the app's default, whatever this shell has
+    env |= server_env
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -120,3 +128,93 @@ def texts(at: AppTest) -> str:
         for kind in ("markdown", "caption", "success", "info", "warning", "error", "code")
         for e in getattr(at, kind)
     )
+
+
+GATEWAY_KEY = "ARENA_KEY_FOR_GATEWAY"
+"""The variable every_field_spec's api_key_env names: set it (to anything) where that spec is validated."""
+EXTRA_TEST = (
+    "import unittest\n\nfrom textstats import mean\n\n\n"
+    "class ExtraTest(unittest.TestCase):\n    def test_mean_of_one(self):\n        self.assertEqual(mean([7]), 7)\n"
+)
+
+
+def every_field_spec(sample: Path, folder: Path) -> dict:
+    """A spec that sets every field of ArenaSpec (problem_statement, not problem_statement_file: a spec gives one),
+    on the demo's repository and scripted contestants under `sample` (arena.demo.build_demo builds them there), and
+    launchable: only correct-fix passes the gates, so the reviewer (an address nobody answers) is never called.
+    Its SWE-bench instance file is written into `folder`."""
+    from arena.demo import PROBLEM, SCRIPTS, STRATEGIES, build_demo
+
+    steps = build_demo(sample).parent / "steps"
+    repo = sample / "demo-repo"
+    base = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True)
+    instance = folder / "textstats-instance.json"
+    folder.mkdir(parents=True, exist_ok=True)
+    instance.write_text(
+        json.dumps(
+            {
+                "instance_id": "textstats__median-1",
+                "repo": "demo/textstats",
+                "base_commit": base.stdout.strip(),
+                "problem_statement": PROBLEM,
+            }
+        )
+    )
+    lines = EXTRA_TEST.splitlines()
+    test_patch = (
+        "diff --git a/tests/test_extra.py b/tests/test_extra.py\nnew file mode 100644\n--- /dev/null\n"
+        f"+++ b/tests/test_extra.py\n@@ -0,0 +1,{len(lines)} @@\n" + "".join(f"+{line}\n" for line in lines)
+    )
+    return {
+        "task": {
+            "repo": str(repo),
+            "base": "main",
+            "title": "median() of an even-length list (every field)",
+            "problem_statement": PROBLEM,
+            "setup_command": "echo setting up\necho set up",
+            "test_command": "python3 -m unittest discover -s tests -t .",
+            "fail_to_pass": ["tests/test_stats.py::StatsTest::test_median_even"],
+            "pass_to_pass": [
+                "tests/test_stats.py::StatsTest::test_mean",
+                "tests/test_stats.py::StatsTest::test_median_odd",
+            ],
+            "swebench": str(instance),
+            "instance_id": "textstats__median-1",
+            "test_patch": test_patch,
+        },
+        "contestants": [
+            {
+                "name": name,
+                "model": f"scripted:{steps / f'{name}.yaml'}",
+                "strategy": STRATEGIES[name],
+                "step_limit": 20 + i,
+                "cost_limit": 1.5,
+                "wall_time_limit_s": 240,
+                "api_base": "http://127.0.0.1:9/v1",
+                "api_key_env": GATEWAY_KEY,
+                "model_kwargs": {"temperature": 0.2, "seed": i},
+            }
+            for i, name in enumerate(SCRIPTS)
+        ],
+        "limits": {"max_parallel": 3, "time_budget_s": 600.0},
+        "sandbox": {
+            "backend": "local",
+            "command_timeout_s": 90,
+            "output_limit_bytes": 50_000,
+            "memory_mb": 2048,
+            "cpu_time_s": 300,
+            "max_processes": 128,
+            "max_file_size_mb": 256,
+            "setup_timeout_s": 600,
+        },
+        "judge": {
+            "model": "openai/reviewer",
+            "api_base": "http://127.0.0.1:9/v1",
+            "api_key_env": GATEWAY_KEY,
+            "model_kwargs": {"temperature": 0},
+            "synthesize": False,
+            "cross_validate": True,
+            "test_timeout_s": 300,
+            "max_parallel": 2,
+        },
+    }
