@@ -313,11 +313,13 @@ def relative_paths(raw: dict) -> list[tuple[str, str]]:
     for i, c in enumerate(raw.get("contestants") or []):
         if not isinstance(c, dict):
             continue
+        # With its steps or strategy embedded (a stored spec), the name is a file name only and nothing is read.
         scheme, sep, path = str(c.get("model") or "").partition(":")
-        if sep and scheme in MODEL_SCHEMES and path and _relative(path):
+        if sep and scheme in MODEL_SCHEMES and path and _relative(path) and c.get("steps") is None:
             found.append((f"contestants[{i}].model", c["model"]))
         strategy = c.get("strategy")
-        if isinstance(strategy, str) and _strategy_file(strategy) and _relative(strategy):
+        embedded = c.get("strategy_definition") is not None
+        if isinstance(strategy, str) and _strategy_file(strategy) and _relative(strategy) and not embedded:
             found.append((f"contestants[{i}].strategy", strategy))
     return found
 
@@ -481,5 +483,18 @@ def stakes(raw: dict, ledger) -> list[dict]:
     return rows
 
 
+class _Dumper(yaml.SafeDumper):
+    """Multi-line text (a problem statement, a test patch) as a `|` block, as one would write it by hand."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    # U+0085 is a line break to a YAML reader: only double quotes escape it (PyYAML writes it raw otherwise).
+    style = '"' if "\x85" in value else "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
 def to_yaml(raw: dict) -> str:
-    return yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
+    return yaml.dump(raw, Dumper=_Dumper, sort_keys=False, allow_unicode=True)

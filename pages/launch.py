@@ -32,6 +32,8 @@ if source == "SWE-bench instance":
     if instance := st.file_uploader("SWE-bench instance (.json / .jsonl)", type=["json", "jsonl"], key="swebench"):
         (path := upload_dir() / instance.name).write_bytes(instance.getvalue())
         task["swebench"] = str(path)
+    elif swebench := (preset.get("task") or {}).get("swebench"):
+        st.caption(f"The spec's instance: `{swebench}` (upload one to replace it)")
     task["repo"] = st.text_input(
         "Local copy of its repository (optional; else cloned from GitHub)", key="repo_override"
     )

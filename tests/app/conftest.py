@@ -144,6 +144,7 @@ def every_field_spec(sample: Path, folder: Path) -> dict:
     launchable: only correct-fix passes the gates, so the reviewer (an address nobody answers) is never called.
     Its SWE-bench instance file is written into `folder`."""
     from arena.demo import PROBLEM, SCRIPTS, STRATEGIES, build_demo
+    from arena.spec import ContestantSpec
 
     steps = build_demo(sample).parent / "steps"
     repo = sample / "demo-repo"
@@ -165,6 +166,33 @@ def every_field_spec(sample: Path, folder: Path) -> dict:
         "diff --git a/tests/test_extra.py b/tests/test_extra.py\nnew file mode 100644\n--- /dev/null\n"
         f"+++ b/tests/test_extra.py\n@@ -0,0 +1,{len(lines)} @@\n" + "".join(f"+{line}\n" for line in lines)
     )
+    contestants = [
+        {
+            "name": name,
+            "model": f"scripted:{steps / f'{name}.yaml'}",
+            "strategy": STRATEGIES[name],
+            "step_limit": 20 + i,
+            "cost_limit": 1.5,
+            "wall_time_limit_s": 240,
+            "api_base": "http://127.0.0.1:9/v1",
+            "api_key_env": GATEWAY_KEY,
+            "model_kwargs": {"temperature": 0.2, "seed": i},
+        }
+        for i, name in enumerate(SCRIPTS)
+    ]
+    if "steps" in ContestantSpec.model_fields:  # self-contained specs (arena/spec.py, landing beside this)
+        contestants[1] |= {"model": "scripted:wrong-fix.yaml", "steps": SCRIPTS["wrong-fix"], "agent": "wrong-fixer"}
+        contestants[2] |= {
+            "strategy": "careful.yaml",
+            "strategy_definition": {
+                "name": "careful",
+                "description": "Reads before it writes.",
+                "persona": "You are careful.",
+                "instructions": "Run the tests before you submit.",
+                "agent": {},
+                "model": {},
+            },
+        }
     return {
         "task": {
             "repo": str(repo),
@@ -182,20 +210,7 @@ def every_field_spec(sample: Path, folder: Path) -> dict:
             "instance_id": "textstats__median-1",
             "test_patch": test_patch,
         },
-        "contestants": [
-            {
-                "name": name,
-                "model": f"scripted:{steps / f'{name}.yaml'}",
-                "strategy": STRATEGIES[name],
-                "step_limit": 20 + i,
-                "cost_limit": 1.5,
-                "wall_time_limit_s": 240,
-                "api_base": "http://127.0.0.1:9/v1",
-                "api_key_env": GATEWAY_KEY,
-                "model_kwargs": {"temperature": 0.2, "seed": i},
-            }
-            for i, name in enumerate(SCRIPTS)
-        ],
+        "contestants": contestants,
         "limits": {"max_parallel": 3, "time_budget_s": 600.0},
         "sandbox": {
             "backend": "local",

@@ -60,15 +60,19 @@ def fields_of(model: type[BaseModel], prefix: str = "") -> set[str]:
     return out
 
 
-def paths_in(raw: dict) -> set[str]:
-    out = {f"{section}.{k}" for section, value in raw.items() if isinstance(value, dict) for k in value}
-    return out | {f"contestants.{k}" for c in raw["contestants"] for k in c}
+def paths_in(value, known: set[str], prefix: str = "") -> set[str]:
+    """The field paths a spec dict sets, as fields_of names them (contestants' merged)."""
+    if prefix == "contestants" and isinstance(value, list):
+        return set().union(*(paths_in(c, known, prefix) for c in value))
+    if isinstance(value, dict) and (not prefix or any(f.startswith(f"{prefix}.") for f in known)):
+        return set().union(*(paths_in(v, known, f"{prefix}.{k}" if prefix else k) for k, v in value.items()))
+    return {prefix}
 
 
 def test_the_full_spec_sets_every_field_arena_spec_has(full):
     """A field added to arena/spec.py fails here until the round trips below cover it."""
     with_file = {**full, "task": {**full["task"], "problem_statement_file": "/x.md"}}
-    assert fields_of(ArenaSpec) == paths_in(with_file)
+    assert fields_of(ArenaSpec) == paths_in(with_file, fields_of(ArenaSpec))
     assert len(full["contestants"]) == 3
 
 
@@ -132,6 +136,15 @@ def test_any_mix_of_fields_and_values_comes_back_as_it_went_in(full, data):
         spec |= UNKNOWN
     assert untouched(spec) == spec
     assert yaml.safe_load(launch.to_yaml(untouched(spec))) == spec
+
+
+@given(hs.text())
+def test_downloaded_yaml_reads_back_as_the_same_text(value):
+    """Multi-line text is written as a `|` block; whatever the characters (U+0085 is a YAML line break)."""
+    assert yaml.safe_load(launch.to_yaml({"k": value, "multi": f"{value}\n{value}"})) == {
+        "k": value,
+        "multi": f"{value}\n{value}",
+    }
 
 
 def test_what_the_form_changes_wins_and_the_rest_stays(full):
@@ -255,6 +268,11 @@ def test_relative_paths_are_the_paths_the_spec_resolves():
     assert launch.relative_paths({"task": {"repo": "https://github.com/a/b.git", "swebench": "i.json"}}) == [
         ("task.swebench", "i.json")
     ]
+    embedded = [  # a stored spec: steps and strategy embedded, named by their file name only; nothing is read
+        {"name": "a", "model": "scripted:a.yaml", "steps": [{"commands": [SUBMIT]}]},
+        {"name": "b", "model": "openai/m", "strategy": "careful.yaml", "strategy_definition": {"name": "careful"}},
+    ]
+    assert launch.relative_paths({"task": {"repo": "/r"}, "contestants": embedded}) == []
 
 
 def test_without_a_folder_a_relative_path_is_an_error_on_its_field_and_nothing_runs(data, tmp_path):
@@ -308,10 +326,10 @@ def test_the_demo_spec_uploaded_needs_its_folder_then_launches(demo):
     assert at.title[0].value == "Live"
     from app.resources import engine
 
-    stored = engine().store.arena(at.session_state["arena_id"]).spec
-    assert stored["task"]["repo"] == str((demo / "sample" / "demo-repo").resolve())
-    assert stored["contestants"][0]["model"] == f"scripted:{(folder / 'steps' / 'correct-fix.yaml').resolve()}"
-    assert engine().wait(at.session_state["arena_id"], timeout=120)
+    arena_id = at.session_state["arena_id"]
+    assert engine().store.arena(arena_id).spec["task"]["repo"] == str((demo / "sample" / "demo-repo").resolve())
+    assert engine().wait(arena_id, timeout=120)  # it ran the steps in the folder: the demo's verdict
+    assert engine().store.latest_verdict(arena_id).winner == "correct-fix"
 
 
 # -- validation and Run again --------------------------------------------------------------------------------------
