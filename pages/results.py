@@ -14,7 +14,11 @@ if arena_id is None:
     st.stop()
 arena = queries.arena(arena_id)
 verdict = arena["verdict"]
-if st.button("Judge again", icon=":material/gavel:", disabled=arena["status"] in ("queued", "running")):
+with st.container(horizontal=True):
+    judge_again = st.button("Judge again", icon=":material/gavel:", disabled=arena["status"] in ("queued", "running"))
+    if st.button("Run again", icon=":material/replay:", help="Open Launch with this arena's spec, every field of it"):
+        queries.run_again(arena_id)
+if judge_again:
     try:
         st.session_state[f"judging-{arena_id}"] = results.judge_again(engine(), arena_id)
     except UserError as e:

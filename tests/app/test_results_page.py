@@ -230,3 +230,16 @@ def test_export_downloads_from_the_results_page_in_chromium(server, tmp_path):  
         browser.close()
     assert got == expected
     assert json.loads(got["swebench"].splitlines()[0])["instance_id"] == aid
+
+
+def test_run_again_from_results_opens_launch_with_the_arenas_spec(demo):
+    from app.resources import engine
+
+    at = app("results")
+    aid = arena_id(at)
+    next(b for b in at.button if b.label == "Run again").click().run()
+    at.switch_page("../pages/launch.py").run()
+    assert not at.exception, at.exception
+    assert at.session_state["launch_preset"] == {k: v for k, v in engine().store.arena(aid).spec.items() if v}
+    assert at.text_input(key="title").value == "median() is wrong for sequences of even length"
+    assert any("task.fail_to_pass" in e.label for e in at.expander)  # kept as is, shown
