@@ -215,7 +215,9 @@ def columns(frame: pd.DataFrame, models: list[str]) -> dict:
     """The table's column config: choices include the preset's own values (a strategy file, say), so none is hidden."""
     column = st.column_config
     return {
-        "model": column.SelectboxColumn(options=sorted(set(models) | set(frame["model"].dropna())), required=True),
+        # Not required=True: the editor would keep a row without a model in the browser, never sent, so a contestant
+        # seen on the form would be left out of the launch; sent, it is a field error ("model: required; add it").
+        "model": column.SelectboxColumn(options=sorted(set(models) | set(frame["model"].dropna()))),
         "strategy": column.SelectboxColumn(
             options=list(dict.fromkeys([*BUILTIN_STRATEGIES, *frame["strategy"].dropna()])), default="balanced"
         ),
