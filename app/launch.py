@@ -336,6 +336,12 @@ def relative_errors(found: list[tuple[str, str]]) -> dict[str, list[str]]:
     return errors
 
 
+def relative_note(found: list[tuple[str, str]]) -> str:
+    """What the form says as soon as a spec with relative paths is loaded, before Launch refuses them."""
+    paths = ", ".join(f"{field}: `{value}`" for field, value in found)
+    return f'This spec has relative paths ({paths}): type the folder it came from under "{FOLDER}".'
+
+
 def _relative(path: str) -> bool:
     return not Path(path).expanduser().is_absolute()
 

@@ -25,6 +25,8 @@ preset_key = launch.apply_preset(preset, st.session_state)
 base_dir, folder_errors = launch.folder(st.text_input(launch.FOLDER, key="spec_dir", **launch.FOLDER_HINTS))
 for message in folder_errors:
     st.error(message, icon=":material/error:")
+if base_dir is None and (relative := launch.relative_paths(preset)):
+    st.warning(launch.relative_note(relative), icon=":material/folder_open:")
 
 source = st.radio("Task from", ["Local path", "Git URL", "SWE-bench instance"], horizontal=True, key="source")
 task: dict = {}

@@ -315,12 +315,17 @@ def test_the_demo_spec_uploaded_needs_its_folder_then_launches(demo):
     at = app()
     at.session_state["launch_preset"] = yaml.safe_load((folder / "arena.yaml").read_text())
     at.switch_page("../pages/launch.py").run()
+    assert [w.value for w in at.warning] == [
+        launch.relative_note(launch.relative_paths(at.session_state["launch_preset"]))
+    ]
+    assert "task.repo: `../demo-repo`" in at.warning[0].value  # said at once, before any press
     next(b for b in at.button if b.label == "Launch").click().run()
     assert at.title[0].value == "Launch an arena"
     errors = [e.value for e in at.error]
     assert any(e.startswith("task.repo: '../demo-repo' is a relative path") for e in errors), errors
     assert any(e.startswith("contestants[2].model: 'scripted:steps/gives-up.yaml' is a relative") for e in errors)
     at.text_input(key="spec_dir").input(str(folder)).run()
+    assert not at.warning
     next(b for b in at.button if b.label == "Launch").click().run()
     assert not at.exception, at.exception
     assert at.title[0].value == "Live"
