@@ -1,10 +1,24 @@
-"""Bradley-Terry ratings: checked against an independent Newton fit, then ordering, bootstrap, tiers and edges."""
+"""Bradley-Terry ratings: checked against an independent Newton fit and the pure-Python MM fit numpy replaced, then
+ordering, bootstrap, tiers, edges and scale."""
 
 import math
+import random
+import statistics
+from collections import defaultdict
 
 import pytest
 
-from arena.reputation.ratings import MIN_GAMES, Outcome, Rating, bradley_terry, rate, tiers
+from arena.reputation import ratings as ratings_module
+from arena.reputation.ratings import (
+    EXACT_BOOTSTRAP_LIMIT,
+    MIN_GAMES,
+    Games,
+    Outcome,
+    Rating,
+    bradley_terry,
+    rate,
+    tiers,
+)
 
 
 def sigmoid(x: float) -> float:
@@ -218,3 +232,149 @@ def test_a_provisional_player_never_heads_a_tier():
     # lucky has the best rating and an interval that would otherwise open tier 1 above everyone
     board = [r("a", 1050, 1000, 1100, 20), r("lucky", 1400, 1200, 1600, 1), r("b", 1000, 970, 1030, 20)]
     assert [(x.name, x.tier) for x in tiers(board)] == [("a", 1), ("b", 1), ("lucky", None)]
+
+
+# -- the numpy fit against the pure-Python one it replaced ---------------------------------------------------------
+
+
+def reference_bradley_terry(
+    outcomes: list[Outcome],
+    *,
+    prior: float = 1.0,
+    iterations: int = 200,
+    tol: float = 1e-9,
+    players: list[str] | None = None,
+) -> dict[str, float]:
+    """The MM (Zermelo) fit this module used before numpy, kept verbatim as an oracle (validation left out)."""
+    kept = [o for o in outcomes if o.weight > 0]
+    players = sorted({o.a for o in kept} | {o.b for o in kept}) if players is None else players
+    if not players:
+        return {}
+    index = {p: i for i, p in enumerate(players)}
+    wins = [prior / 2] * len(players)
+    pair_games: dict[tuple[int, int], float] = defaultdict(float)  # (i, j) with i < j -> total weight
+    for o in kept:
+        i, j = index[o.a], index[o.b]
+        wins[i] += o.weight * o.score
+        wins[j] += o.weight * (1 - o.score)
+        pair_games[min(i, j), max(i, j)] += o.weight
+    strength = [1.0] * len(players)
+    for _ in range(iterations):
+        denom = [prior / (s + 1.0) for s in strength]
+        for (i, j), n in pair_games.items():
+            share = n / (strength[i] + strength[j])
+            denom[i] += share
+            denom[j] += share
+        new = [w / d for w, d in zip(wins, denom, strict=True)]
+        level = len(new) / 2 / sum(s / (s + 1.0) for s in new)
+        new = [s * level for s in new]
+        change = max(abs(math.log(n / s)) for n, s in zip(new, strength, strict=True))
+        strength = new
+        if change < tol:
+            break
+    logs = [math.log10(s) for s in strength]
+    return {p: 1000 + 400 * (x - statistics.fmean(logs)) for p, x in zip(players, logs, strict=True)}
+
+
+def reference_intervals(outcomes: list[Outcome], bootstrap: int, seed: int) -> dict[str, tuple[float, float]]:
+    """The bootstrap this module used before numpy: `bootstrap` resamples of the outcomes, each refit."""
+    players = sorted({o.a for o in outcomes} | {o.b for o in outcomes})
+    rng = random.Random(seed)
+    samples: dict[str, list[float]] = {p: [] for p in players}
+    for _ in range(bootstrap):
+        for p, r in reference_bradley_terry(rng.choices(outcomes, k=len(outcomes)), players=players).items():
+            samples[p].append(r)
+    cuts = {p: statistics.quantiles(samples[p], n=40, method="inclusive") for p in players}
+    return {p: (c[0], c[-1]) for p, c in cuts.items()}
+
+
+def random_board(rng: random.Random) -> list[Outcome]:
+    """A few players with hidden strengths, games between random pairs: wins, ties, fractional scores, weights."""
+    names = [f"p{i}" for i in range(rng.randint(2, 12))]
+    skill = {p: rng.gauss(0, 1) for p in names}
+    outcomes = []
+    for _ in range(rng.randint(1, 80)):
+        a, b = rng.sample(names, 2)
+        chance = 1 / (1 + math.exp(skill[b] - skill[a]))
+        score = rng.choice([float(rng.random() < chance), 0.5, round(rng.random(), 2)])
+        weight = rng.choice([1.0, 1.0, 1.0, round(rng.uniform(0.1, 3), 2), 0.0])
+        outcomes.append(Outcome(a, b, score, weight))
+    return outcomes
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_numpy_fit_equals_the_pure_python_fit_it_replaced(seed):
+    rng = random.Random(seed)
+    outcomes, prior = random_board(rng), rng.choice([0.1, 1.0, 3.0])
+    # The old fit stopped after 200 MM steps; a board whose wins chain without upsets may need more to converge,
+    # and the Newton fit gets there: compare with the old fit run to convergence.
+    want = reference_bradley_terry(outcomes, prior=prior, iterations=100_000, tol=1e-13)
+    assert bradley_terry(outcomes, prior=prior) == pytest.approx(want, abs=1e-6)
+    if want:
+        assert {r.name: r.rating for r in rate(outcomes, bootstrap=0)} == pytest.approx(
+            reference_bradley_terry(outcomes, iterations=100_000, tol=1e-13), abs=1e-6
+        )
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_default_fit_equals_the_old_default_where_the_old_one_converged(seed):
+    rng = random.Random(100 + seed)
+    outcomes = [o for _ in range(3) for o in random_board(rng)]  # more games per pair: MM converges in 200 steps
+    # MM stopped once a step moved every log-strength less than 1e-9, which can leave it ~1e-6 points short
+    assert bradley_terry(outcomes) == pytest.approx(reference_bradley_terry(outcomes), abs=1e-5)
+
+
+def test_batched_bootstrap_intervals_agree_with_the_one_by_one_bootstrap():
+    rng = random.Random(5)
+    names = [f"p{i}" for i in range(6)]
+    outcomes = [
+        Outcome(a, b, float(rng.random() < 1 / (1 + 10 ** ((names.index(a) - names.index(b)) / 4))))
+        for _ in range(150)
+        for a, b in [rng.sample(names, 2)]
+    ]
+    got = {r.name: (r.ci_low, r.ci_high) for r in rate(outcomes, bootstrap=400, seed=1)}
+    want = reference_intervals(outcomes, bootstrap=400, seed=1)
+    for name, (low, high) in want.items():  # different random draws: equal up to Monte Carlo error
+        assert got[name][0] == pytest.approx(low, abs=25) and got[name][1] == pytest.approx(high, abs=25), name
+        assert (got[name][1] - got[name][0]) == pytest.approx(high - low, rel=0.2), name
+
+
+# -- at scale -----------------------------------------------------------------------------------------------------
+
+
+def round_robin(players: int, seed: int = 0) -> list[Outcome]:
+    """Every pair once, like the pairwise events of one arena with `players` contestants."""
+    rng = random.Random(seed)
+    names = [f"agent-{i:03d}" for i in range(players)]
+    return [
+        Outcome(a, b, float(rng.random() < 1 / (1 + 10 ** ((i - j) / 100))))
+        for i, a in enumerate(names)
+        for j, b in enumerate(names[i + 1 :], start=i + 1)
+    ]
+
+
+def test_outcomes_fold_into_counts_so_a_billion_games_are_one_entry_each():
+    games = Games.of(["a", "a", "b", "b"], ["b", "b", "c", "c"], [1.0, 0.0, 1.0, 0.0], [10**9, 10**8, 10**9, 10**6])
+    ratings = {r.name: r for r in rate(games, bootstrap=50)}
+    assert {n: r.games for n, r in ratings.items()} == {"a": 11 * 10**8, "b": 2101 * 10**6, "c": 1001 * 10**6}
+    assert [r.name for r in ratings.values()] == ["a", "b", "c"]
+    assert ratings["a"].rating - ratings["b"].rating == pytest.approx(400, abs=0.01)  # 10:1
+    assert Games.fold(games_list := [Outcome("x", "y", 1.0)] * 5 + [Outcome("x", "y", 0.5)]).count.tolist() == [5, 1]
+    assert rate(games_list, bootstrap=30) == rate(Games.fold(games_list), bootstrap=30)
+
+
+def test_a_200_player_arena_takes_the_large_sample_bootstrap_and_it_matches_refitting():
+    outcomes = round_robin(200)
+    assert 200 * (200**3 + 50 * len(outcomes)) > EXACT_BOOTSTRAP_LIMIT  # refitting 200 resamples: too slow to wait
+    large = {r.name: r for r in rate(outcomes, seed=3)}
+    assert large == {r.name: r for r in rate(outcomes, seed=3)}  # seeded
+    assert {r.name: r.rating for r in large.values()} == pytest.approx(bradley_terry(outcomes), abs=1e-6)
+    sample = round_robin(40, seed=1) * 3  # small enough for both: the large-sample limit agrees with refitting
+    exact = {r.name: r for r in rate(sample, bootstrap=400, seed=2)}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ratings_module, "EXACT_BOOTSTRAP_LIMIT", 0)
+        approx = {r.name: r for r in rate(sample, bootstrap=400, seed=2)}
+    widths = [(approx[n].ci_high - approx[n].ci_low) / (r.ci_high - r.ci_low) for n, r in exact.items()]
+    assert statistics.median(widths) == pytest.approx(1.0, abs=0.1) and 0.7 < min(widths) < max(widths) < 1.4
+    for name, r in exact.items():
+        assert approx[name].rating == r.rating and approx[name].ci_low <= r.rating <= approx[name].ci_high
