@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 
 from arena import analytics
+from arena.analytics.ratings import counted
 from arena.errors import UserError
 from arena.reputation.ratings import rate
 from arena.storage import ArenaRow, ContestantRow, EvaluationRow, EventRow, ImportedRunRow, Store, VerdictRow
@@ -173,10 +174,10 @@ def test_runs_df_has_one_row_per_contestant_and_imported_run(store):
     )
     assert (a2b["won"], a2b["reverted"]) == (True, True)
     assert a3a["won"] is None and a3a["resolved"] is None  # not judged yet
-    assert (
-        a1a["duration_s"] == 100.0
-        and a1a["api_calls"] == json.loads(V2.read_text())["info"]["model_stats"]["api_calls"]
-    )
+    # An arena run's api_calls are its steps (our runner counts both from the same model calls): the trajectory file
+    # (a copied one here, which says 17) is not opened, a million of them would be a million reads per leaderboard.
+    assert (a1a["duration_s"], a1a["api_calls"], a1a["steps"]) == (100.0, 10, 10)
+    assert json.loads(V2.read_text())["info"]["model_stats"]["api_calls"] == 17
     imported = runs["imported/" + "1" * 12]
     assert (imported["source"], imported["strategy"], imported["won"], imported["repo"]) == (
         "imported",
@@ -362,3 +363,112 @@ def test_an_empty_store_gives_empty_frames_with_their_columns(tmp_path):
     assert analytics.leaderboard_json(empty) == []
     assert analytics.runs_df(empty).is_empty() and analytics.steps_df(empty).is_empty()
     assert analytics.issue_quality(empty).is_empty() and analytics.judges(empty).is_empty()
+
+
+# -- the polars fold of the ledger against the per-row loop it replaced ---------------------------------------------
+
+
+def reference_counted(events: pl.DataFrame, by: str) -> list[tuple[str, str, str, float]]:
+    """The per-event loop arena.analytics.ratings used before polars, kept as an oracle: (arena, a, b, outcome)."""
+    from arena.analytics.duck import split_agent
+
+    def player(agent: str, by: str) -> str | None:
+        if by == "agent":
+            return agent
+        model, strategy = split_agent(agent)
+        return model if by == "model" else strategy
+
+    reverted = set(events.filter(pl.col("kind") == "reverted").select("arena_id", "agent").iter_rows())
+    newest = (
+        events.filter(pl.col("kind") == "place")
+        .group_by("arena_id")
+        .agg(newest=pl.col("verdict_id").fill_null(0).max())
+    )
+    pairwise = events.filter(pl.col("kind") == "pairwise", pl.col("outcome").is_not_null()).join(
+        newest, on="arena_id", how="left", maintain_order="left"
+    )
+    pairwise = pairwise.filter(pl.col("verdict_id").fill_null(0) == pl.col("newest").fill_null(0))
+    outcomes = []
+    for e in pairwise.iter_rows(named=True):
+        winner = {1.0: e["agent"], 0.0: e["opponent"]}.get(e["outcome"])
+        if winner is not None and (e["arena_id"], winner) in reverted:
+            continue
+        a, b = player(e["agent"], by), player(e["opponent"] or "", by)
+        if a and b and a != b:
+            outcomes.append((e["arena_id"], a, b, e["outcome"]))
+    return outcomes
+
+
+def random_ledger(seed: int) -> pl.DataFrame:
+    """Arenas judged once or again (places and pairwise per verdict), some wins reverted, odd names and nulls."""
+    import random
+
+    rng = random.Random(seed)
+    agents = ["m1+s1", "m1+s2", "m2+s1", "org/m+x+s3", "m3+", "solo", "m2+s2"]
+    rows, verdict = [], 0
+    for k in range(rng.randint(1, 12)):
+        arena, entrants = f"A{k}", rng.sample(agents, rng.randint(2, 5))
+        for _ in range(rng.choice([1, 1, 2, 3])):
+            verdict += 1
+            vid = rng.choice([verdict, verdict, None])
+            for agent in entrants:
+                rows.append({"arena_id": arena, "agent": agent, "kind": "place", "verdict_id": vid, "outcome": 1.0})
+            for i, a in enumerate(entrants):
+                for b in entrants[i + 1 :]:
+                    outcome = rng.choice([1.0, 0.0, 0.5, None])
+                    opponent = rng.choice([b, b, b, None])
+                    rows.append(pairwise(arena, a, opponent, outcome) | {"verdict_id": vid})
+        if rng.random() < 0.4:
+            rows.append({"agent": rng.choice(entrants), "kind": "reverted", "arena_id": arena})
+    schema = {"arena_id": pl.String, "agent": pl.String, "opponent": pl.String, "kind": pl.String}
+    return pl.DataFrame(rows, schema=schema | {"outcome": pl.Float64, "verdict_id": pl.Int64})
+
+
+@pytest.mark.parametrize("seed", range(30))
+@pytest.mark.parametrize("by", ["agent", "model", "strategy"])
+def test_counted_outcomes_equal_the_per_event_loop_they_replaced(seed, by):
+    events = random_ledger(seed)
+    got = counted(events, by).select("arena_id", "a", "b", "outcome").rows()
+    assert got == reference_counted(events, by)
+    ratings = by_key(analytics.ratings_frame(events, by, bootstrap=0), "name")
+    arenas: dict[str, set[str]] = {}
+    for arena, a, b, _ in got:
+        arenas.setdefault(a, set()).add(arena)
+        arenas.setdefault(b, set()).add(arena)
+    assert {n: r["arenas"] for n, r in ratings.items()} == {n: len(a) for n, a in arenas.items()}
+    assert {n: r["games"] for n, r in ratings.items()} == {n: sum(n in (a, b) for _, a, b, _ in got) for n in arenas}
+
+
+def test_the_data_version_changes_with_every_write_the_frames_show_and_only_then(store):
+    version = analytics.data_version(store)
+    assert analytics.data_version(store) == version  # nothing written: the same key, so cached frames stay
+    seen = {version}
+
+    def changed() -> bool:
+        now = analytics.data_version(store)
+        new = now not in seen
+        seen.add(now)
+        return new
+
+    add_events(store, pairwise("A3", M1S1, M2S1, 1.0))
+    assert changed()
+    launched = ArenaRow(id="A8", repo="r1", title="t8", base="HEAD", base_sha="0" * 40, spec={}, status="running")
+    store.create_arena(launched, [ContestantRow(name="a", model="m1", strategy="s1", status="queued")])
+    assert changed()
+    row = store.arena("A8").contestants[0].id
+    store.update_contestant(row, status="running", steps=1, cost=0.5)
+    assert changed()
+    store.update_contestant(row, steps=2)  # a step of a running contestant: the Costs page shows it
+    assert changed()
+    store.update_contestant(row, cost=0.75, tokens_in=10)
+    assert changed()
+    store.update_contestant(row, status="completed", exit_status="Submitted")  # it ends
+    assert changed()
+    with store.session() as s:
+        s.get(ImportedRunRow, 2).resolved = True  # a later SWE-bench report
+    assert changed()
+    add_arena(
+        store, "A7", "r1", "t7", T0, [("a", "m1", "s1", 1.0, 1, None)], winner="a", verdict={"a": (True, True, [])}
+    )
+    assert changed()
+    assert analytics.data_version(store) in seen

@@ -6,45 +6,55 @@
     events_df(store)        the reputation ledger
     ratings_df(store, by)   Bradley-Terry ratings with bootstrap intervals (arena.reputation.ratings)
     leaderboard(store, by, source, period) / leaderboard_json(...)   per model, strategy, agent, repo or period
+    data_version(store)     a cheap key that changes whenever these frames could: cache them by it
+    outcome_events(store), ratings_frame(events, by), board(runs, ratings, by, ...)   the same from frames kept
     pareto(frame)           the cost-versus-win-rate frontier
     judges(store)           picked vs coverage per judge
     issue_quality(store)    per task: resolved by how many, ambiguous or not
     open_store(), shared_trajectories()   where notebooks find data (the demo arena when the store is empty)
 
 Rows come through SQLAlchemy into polars (SQLite and PostgreSQL alike) and meet in an in-memory DuckDB; trajectory
-files go through arena.trajectory's loader (their formats differ), except the run totals DuckDB's read_json reads.
+files go through arena.trajectory's loader (their formats differ) and only for steps_df.
 """
 
 from arena.analytics.data import open_store, shared_trajectories
-from arena.analytics.frames import events_df, runs_df, verdicts_df
+from arena.analytics.frames import events_df, outcome_events, runs_df, verdicts_df
 from arena.analytics.leaderboards import (
     BY,
     LEADERBOARD_KEYS,
     PERIODS,
     SOURCES,
+    board,
     judges,
     leaderboard,
     leaderboard_json,
     pareto,
+    rates,
 )
 from arena.analytics.quality import issue_quality
-from arena.analytics.ratings import pairwise_outcomes, ratings_df
+from arena.analytics.ratings import pairwise_outcomes, ratings_df, ratings_frame
 from arena.analytics.steps import steps_df, trajectory_files
+from arena.analytics.version import data_version
 
 __all__ = [
     "BY",
     "LEADERBOARD_KEYS",
     "PERIODS",
     "SOURCES",
+    "board",
+    "data_version",
     "events_df",
     "issue_quality",
     "judges",
     "leaderboard",
     "leaderboard_json",
     "open_store",
+    "outcome_events",
     "pareto",
     "pairwise_outcomes",
+    "rates",
     "ratings_df",
+    "ratings_frame",
     "runs_df",
     "shared_trajectories",
     "steps_df",

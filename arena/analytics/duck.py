@@ -24,6 +24,11 @@ def split_agent(agent: str | None) -> tuple[str | None, str | None]:
     return (match.group(1), match.group(2)) if match else (agent, None)
 
 
+def split_agent_columns(agent: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(model, strategy) expressions of an agent column, as split_agent splits one name."""
+    return pl.coalesce(agent.str.extract(AGENT.pattern, 1), agent), agent.str.extract(AGENT.pattern, 2)
+
+
 def rows_frame(store: Store, stmt: Select, schema: dict[str, Any]) -> pl.DataFrame:
     """The rows of `stmt` as a frame with exactly `schema` (so an empty result still has typed columns)."""
     with store.session() as s:

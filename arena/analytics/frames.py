@@ -1,11 +1,14 @@
-"""Frames of stored rows: runs_df (arena contestants and imported runs), verdicts_df, events_df."""
+"""Frames of stored rows: runs_df (arena contestants and imported runs), verdicts_df, events_df.
 
-import orjson
+Each reads only the columns it needs and builds its columns with polars expressions: at a million runs, a Python
+step per row (a JSON parse, a name split) costs seconds. Files are never read here (arena.analytics.steps reads
+trajectories, and imports this module, never the other way round).
+"""
+
 import polars as pl
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 
-from arena.analytics.duck import rows_frame, split_agent, sql
-from arena.analytics.steps import api_calls
+from arena.analytics.duck import rows_frame, split_agent_columns, sql
 from arena.storage import ArenaRow, ContestantRow, EvaluationRow, EventRow, ImportedRunRow, Store, VerdictRow
 
 EVENT_COLUMNS = {
@@ -44,19 +47,66 @@ EVALUATION_COLUMNS = [
 ]
 
 
+OUTCOME_COLUMNS = {
+    "arena_id": pl.String,
+    "agent": pl.String,
+    "opponent": pl.String,
+    "kind": pl.String,
+    "outcome": pl.Float64,
+    "verdict_id": pl.Int64,
+}
+OUTCOME_KINDS = ("pairwise", "place", "reverted")
+
+
 def events_df(store: Store) -> pl.DataFrame:
-    """The reputation ledger, one row per event (EVENT_COLUMNS plus model/strategy split from `agent`)."""
-    columns = [getattr(EventRow, name) for name in EVENT_COLUMNS]
-    with store.session() as s:
-        rows = [
-            (*r[:-1], orjson.dumps(r[-1] or {}).decode()) for r in s.execute(select(*columns).order_by(EventRow.id))
-        ]
-    frame = pl.DataFrame(rows, schema=EVENT_COLUMNS, orient="row")
-    parts = [split_agent(a) for a in frame["agent"]]
-    return frame.with_columns(
-        model=pl.Series([m for m, _ in parts], dtype=pl.String),
-        strategy=pl.Series([s for _, s in parts], dtype=pl.String),
+    """The reputation ledger, one row per event (EVENT_COLUMNS plus model/strategy split from `agent`).
+
+    `detail` is the stored JSON text ("{}" when there is none).
+    """
+    detail = func.coalesce(cast(EventRow.detail, String), "{}")
+    columns = [*(getattr(EventRow, name) for name in list(EVENT_COLUMNS)[:-1]), detail]
+    frame = rows_frame(store, select(*columns).order_by(EventRow.id), EVENT_COLUMNS)
+    model, strategy = split_agent_columns(pl.col("agent"))
+    return frame.with_columns(model=model, strategy=strategy)
+
+
+def outcome_events(store: Store) -> pl.DataFrame:
+    """The ledger rows wins and ratings read (OUTCOME_KINDS), with only the columns they need (OUTCOME_COLUMNS)."""
+    stmt = select(*(getattr(EventRow, c) for c in OUTCOME_COLUMNS)).where(EventRow.kind.in_(OUTCOME_KINDS))
+    return rows_frame(store, stmt, OUTCOME_COLUMNS)
+
+
+LATEST_COLUMNS = {
+    "arena_id": pl.String,
+    "verdict_id": pl.Int64,
+    "judge": pl.String,
+    "winner": pl.String,
+    "candidate": pl.String,
+    "resolved": pl.Boolean,
+}
+
+
+def latest_candidates(store: Store) -> pl.DataFrame:
+    """One row per candidate of each arena's latest successful verdict (LATEST_COLUMNS): what runs and judges need.
+
+    `judge` is the reviewer model, or "heuristic" without one (as in verdicts_df).
+    """
+    latest = select(func.max(VerdictRow.id)).where(VerdictRow.error.is_(None)).group_by(VerdictRow.arena_id)
+    reviewer = VerdictRow.judge["reviewer"].as_string()
+    verdicts = rows_frame(
+        store,
+        select(VerdictRow.id, VerdictRow.arena_id, reviewer, VerdictRow.winner).where(VerdictRow.id.in_(latest)),
+        {"verdict_id": pl.Int64, "arena_id": pl.String, "judge": pl.String, "winner": pl.String},
     )
+    evaluations = rows_frame(
+        store,
+        select(EvaluationRow.verdict_id, EvaluationRow.candidate, EvaluationRow.resolved).where(
+            EvaluationRow.verdict_id.in_(latest)
+        ),
+        {"verdict_id": pl.Int64, "candidate": pl.String, "resolved": pl.Boolean},
+    )
+    joined = evaluations.join(verdicts, on="verdict_id", maintain_order="left")
+    return joined.with_columns(pl.col("judge").fill_null("heuristic")).select(*LATEST_COLUMNS)
 
 
 def verdicts_df(store: Store) -> pl.DataFrame:
@@ -187,7 +237,7 @@ flags AS (
 )
 SELECT c.arena_id || '/' || c.contestant AS run, 'arenas' AS source, c.arena_id, c.contestant, c.title AS task,
        c.repo, NULL::VARCHAR AS instance_id, c.model, c.strategy, c.model || '+' || c.strategy AS agent, c.status,
-       c.exit_status, c.steps, a.api_calls, c.cost, c.tokens_in + c.tokens_out AS tokens,
+       c.exit_status, c.steps, c.steps AS api_calls, c.cost, c.tokens_in + c.tokens_out AS tokens,
        epoch(c.finished_at - c.started_at) AS duration_s, v.resolved,
        CASE WHEN j.arena_id IS NOT NULL THEN coalesce(j.winner = c.contestant, false) END AS won,
        coalesce(f.reverted, false) AS reverted, coalesce(f.merged, false) AS merged,
@@ -196,7 +246,6 @@ FROM c
 LEFT JOIN v ON v.arena_id = c.arena_id AND v.candidate = c.contestant
 LEFT JOIN judged j ON j.arena_id = c.arena_id
 LEFT JOIN flags f ON f.arena_id = c.arena_id AND f.contestant = c.contestant
-LEFT JOIN a ON a.path = c.trajectory_path
 UNION ALL BY NAME
 SELECT 'imported/' || left(sha256, 12) AS run, 'imported' AS source, instance_id AS task,
        CASE WHEN regexp_full_match(instance_id, '(.+?)__(.+)-\d+')
@@ -213,7 +262,8 @@ def runs_df(store: Store) -> pl.DataFrame:
 
     Columns: run (`<arena>/<contestant>` or `imported/<sha256[:12]>`), source ('arenas' | 'imported'), arena_id,
     contestant, task (arena title or instance id), repo, instance_id, model, strategy, agent (`model+strategy`; the
-    model alone for imported runs), status, exit_status, steps, api_calls, cost, tokens, duration_s, resolved (latest
+    model alone for imported runs), status, exit_status, steps, api_calls (an arena run's steps: our runner counts
+    both from the same model calls, so its trajectory file is not opened), cost, tokens, duration_s, resolved (latest
     verdict, or the SWE-bench report), won (null until judged), reverted and merged (that win was later reverted /
     merged), created_at, trajectory_path, patch_path. Null where a source does not record a value.
     """
@@ -223,11 +273,15 @@ def runs_df(store: Store) -> pl.DataFrame:
         _CONTESTANTS,
     )
     imported = rows_frame(store, select(*[getattr(ImportedRunRow, c) for c in _IMPORTED]), _IMPORTED)
+    flags = select(EventRow.arena_id, EventRow.contestant, EventRow.agent, EventRow.kind).where(
+        EventRow.kind.in_(("reverted", "merged"))
+    )
     return sql(
         RUNS_SQL,
         c=contestants,
-        v=verdicts_df(store).select("arena_id", "winner", "candidate", "resolved"),
-        e=events_df(store).select("arena_id", "contestant", "agent", "kind"),
+        v=latest_candidates(store).select("arena_id", "winner", "candidate", "resolved"),
+        e=rows_frame(
+            store, flags, {"arena_id": pl.String, "contestant": pl.String, "agent": pl.String, "kind": pl.String}
+        ),
         i=imported,
-        a=api_calls(contestants["trajectory_path"].drop_nulls().to_list()),
     )

@@ -23,7 +23,7 @@ from datetime import date, datetime
 import polars as pl
 
 from arena.analytics.duck import sql
-from arena.analytics.frames import runs_df, verdicts_df
+from arena.analytics.frames import latest_candidates, runs_df
 from arena.analytics.ratings import RATED, RATING_SCHEMA, ratings_df
 from arena.errors import UserError
 from arena.storage import Store
@@ -120,6 +120,27 @@ def leaderboard(
         period: day | week | month | quarter | year, for by='period'.
         bootstrap, seed: passed to the rating's bootstrap (ratings only for by model/strategy/agent, arena rows).
     """
+    _check(by, source, period)
+    ratings = ratings_df(store, by, bootstrap=bootstrap, seed=seed) if rates(by, source) else None
+    return board(runs_df(store), ratings, by, source, period)
+
+
+def rates(by: str, source: str) -> bool:
+    """Whether a leaderboard by `by` over `source` carries ratings (arena rows by model, strategy or agent)."""
+    return by in RATED and source != "imported"
+
+
+def board(
+    runs: pl.DataFrame,
+    ratings: pl.DataFrame | None,
+    by: str = "agent",
+    source: str = "arenas",
+    period: str = "week",
+) -> pl.DataFrame:
+    """`leaderboard` of frames already read: runs_df, and ratings_df by the same `by` when `rates(by, source)`.
+
+    For callers that keep frames between calls (the app caches them per data version), so the rows are read once.
+    """
     _check(by, source, period)  # only these validated names reach the SQL text
     keys = dict.fromkeys(("model", "strategy", "agent", "repo"), "NULL::VARCHAR") | {"period": "NULL::TIMESTAMP"}
     if by == "agent":
@@ -128,13 +149,15 @@ def leaderboard(
         keys["period"] = f"date_trunc('{period}', created_at)"
     else:
         keys[by] = by
-    rated = by in RATED and source != "imported"
-    ratings = ratings_df(store, by, bootstrap=bootstrap, seed=seed) if rated else pl.DataFrame(schema=RATING_SCHEMA)
+    rated = rates(by, source)
+    if rated and ratings is None:
+        raise ValueError(f"a leaderboard by {by} over {source} is rated: pass ratings_frame(outcome_events, {by!r})")
+    if not rated:
+        ratings = pl.DataFrame(schema=RATING_SCHEMA)
     where = "true" if source == "all" else f"source = '{source}'"
     # repo / period rows are not rated: `r` is empty then, and the join only needs a column to name
     query = BOARD_SQL.format(**keys, where=where, rated=by if by in RATED else "agent", rated_rows=str(rated).lower())
-    board = sql(query, runs=runs_df(store), r=ratings)
-    return board.select(*LEADERBOARD_KEYS, *EXTRA_KEYS)
+    return sql(query, runs=runs, r=ratings).select(*LEADERBOARD_KEYS, *EXTRA_KEYS)
 
 
 def leaderboard_json(store: Store, by: str = "agent", source: str = "arenas", period: str = "week", **kw) -> list[dict]:
@@ -180,5 +203,7 @@ def judges(store: Store) -> pl.DataFrame:
                   picked_resolved / arenas AS picked_rate, any_resolved / arenas AS coverage_rate,
                   picked_resolved / nullif(any_resolved, 0) AS pick_accuracy
            FROM v GROUP BY judge ORDER BY judge""",
-        v=verdicts_df(store).select("judge", "arena_id", "picked", "resolved"),
+        v=latest_candidates(store).select(
+            "judge", "arena_id", picked=pl.col("candidate") == pl.col("winner"), resolved="resolved"
+        ),
     )

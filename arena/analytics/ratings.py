@@ -8,13 +8,15 @@ For by='model' / by='strategy' each agent maps to its model / strategy (split on
 sides map to the same name says nothing about it and is dropped.
 Beside every interval: `games` (counted outcomes) and `arenas` (arenas with a counted outcome of the player); a player
 with fewer than MIN_GAMES games is `provisional`, with a null tier (arena.reputation.ratings).
+
+Everything here is polars expressions over whole columns: 19,900 pairwise events of one 200-contestant arena are
+folded into counts per (player, opponent, outcome) before any Python sees them.
 """
 
 import polars as pl
 
-from arena.analytics.duck import split_agent
-from arena.analytics.frames import events_df
-from arena.reputation.ratings import MIN_GAMES, Outcome, rate
+from arena.analytics.frames import outcome_events, split_agent_columns
+from arena.reputation.ratings import MIN_GAMES, Games, Outcome, rate
 from arena.storage import Store
 
 RATED = ("agent", "model", "strategy")
@@ -30,54 +32,76 @@ RATING_SCHEMA = {
 }
 
 
-def _player(agent: str, by: str) -> str | None:
-    if by == "agent":
-        return agent
-    model, strategy = split_agent(agent)
-    return model if by == "model" else strategy
-
-
 def pairwise_outcomes(events: pl.DataFrame, by: str = "agent") -> list[Outcome]:
     """Outcomes of every counted `pairwise` event in `events` (an events_df), players named per `by`."""
-    return [o for _, o in _counted(events, by)]
+    return [Outcome(a, b, score) for a, b, score in counted(events, by).select("a", "b", "outcome").iter_rows()]
 
 
-def _counted(events: pl.DataFrame, by: str) -> list[tuple[str, Outcome]]:
-    """(arena id, outcome) of every counted `pairwise` event."""
+def counted(events: pl.DataFrame, by: str) -> pl.DataFrame:
+    """(arena_id, a, b, outcome) of every counted `pairwise` event (module docstring: which count), in event order.
+
+    `events` needs the columns arena_id, agent, opponent, kind, outcome and verdict_id (events_df has them).
+    """
     if by not in RATED:
         raise ValueError(f"ratings are by one of {', '.join(RATED)}, not {by!r}")
-    reverted = set(events.filter(pl.col("kind") == "reverted").select("arena_id", "agent").iter_rows())
+    verdict = pl.col("verdict_id").fill_null(0)
+    reverted = events.filter(pl.col("kind") == "reverted").select("arena_id", winner="agent").unique()
     newest = (  # each arena's newest recorded verdict counts, as for wins (arena.reputation.ledger.newest_outcomes)
-        events.filter(pl.col("kind") == "place")
-        .group_by("arena_id")
-        .agg(newest=pl.col("verdict_id").fill_null(0).max())
+        events.filter(pl.col("kind") == "place").group_by("arena_id").agg(newest=verdict.max())
     )
-    pairwise = events.filter(pl.col("kind") == "pairwise", pl.col("outcome").is_not_null()).join(
-        newest, on="arena_id", how="left"
+    pairwise = (
+        events.filter(pl.col("kind") == "pairwise", pl.col("outcome").is_not_null())
+        .join(newest, on="arena_id", how="left", maintain_order="left")
+        .filter(verdict == pl.col("newest").fill_null(0))
+        .with_columns(
+            winner=pl.when(pl.col("outcome") == 1.0).then("agent").when(pl.col("outcome") == 0.0).then("opponent")
+        )
+        .join(reverted, on=["arena_id", "winner"], how="anti", nulls_equal=False, maintain_order="left")
     )
-    pairwise = pairwise.filter(pl.col("verdict_id").fill_null(0) == pl.col("newest").fill_null(0))
-    outcomes = []
-    for e in pairwise.iter_rows(named=True):
-        winner = {1.0: e["agent"], 0.0: e["opponent"]}.get(e["outcome"])
-        if winner is not None and (e["arena_id"], winner) in reverted:
-            continue
-        a, b = _player(e["agent"], by), _player(e["opponent"] or "", by)
-        if a and b and a != b:
-            outcomes.append((e["arena_id"], Outcome(a, b, e["outcome"])))
-    return outcomes
+    a, b = _player(pl.col("agent"), by), _player(pl.col("opponent").fill_null(""), by)
+    return (
+        pairwise.select("arena_id", a=a, b=b, outcome="outcome")
+        .filter(pl.col("a") != "", pl.col("b") != "", pl.col("a") != pl.col("b"))
+        .with_columns(pl.col("arena_id").cast(pl.String))
+    )
+
+
+def _player(agent: pl.Expr, by: str) -> pl.Expr:
+    """An agent column mapped to the player it counts for; "" when it names none (such outcomes are dropped)."""
+    if by == "agent":
+        return agent
+    model, strategy = split_agent_columns(agent)
+    return (model if by == "model" else strategy).fill_null("")
 
 
 def ratings_df(
     store: Store, by: str = "agent", *, bootstrap: int = 200, seed: int = 0, min_games: int = MIN_GAMES
 ) -> pl.DataFrame:
     """One row per rated player (RATING_SCHEMA): tiered players best first, then provisional ones best first."""
-    counted = _counted(events_df(store), by)
-    arenas: dict[str, set[str]] = {}
-    for arena_id, o in counted:
-        arenas.setdefault(o.a, set()).add(arena_id)
-        arenas.setdefault(o.b, set()).add(arena_id)
-    ratings = rate([o for _, o in counted], bootstrap=bootstrap, seed=seed, min_games=min_games)
+    return ratings_frame(outcome_events(store), by, bootstrap=bootstrap, seed=seed, min_games=min_games)
+
+
+def ratings_frame(
+    events: pl.DataFrame, by: str = "agent", *, bootstrap: int = 200, seed: int = 0, min_games: int = MIN_GAMES
+) -> pl.DataFrame:
+    """ratings_df of ledger rows already read (the columns `counted` needs)."""
+    outcomes = counted(events, by)
+    players = pl.concat(
+        [outcomes.select(name="a", arena_id="arena_id"), outcomes.select(name="b", arena_id="arena_id")]
+    )
+    arenas = players.unique().group_by("name").agg(arenas=pl.len())
+    roster = arenas["name"].sort().to_list()
+    folded = outcomes.group_by("a", "b", "outcome").agg(count=pl.len())
+    index = pl.DataFrame({"name": roster}, schema={"name": pl.String}).with_row_index("i")
+    folded = folded.join(index.rename({"name": "a", "i": "ia"}), on="a").join(
+        index.rename({"name": "b", "i": "ib"}), on="b"
+    )
+    games = Games.indexed(
+        roster, folded["ia"].to_numpy(), folded["ib"].to_numpy(), folded["outcome"].to_numpy(), folded["count"]
+    )
     rows = [
-        (r.name, r.rating, r.ci_low, r.ci_high, r.games, len(arenas[r.name]), r.tier, r.provisional) for r in ratings
+        (r.name, r.rating, r.ci_low, r.ci_high, r.games, r.tier, r.provisional)
+        for r in rate(games, bootstrap=bootstrap, seed=seed, min_games=min_games)
     ]
-    return pl.DataFrame(rows, schema=RATING_SCHEMA, orient="row")
+    frame = pl.DataFrame(rows, schema={k: v for k, v in RATING_SCHEMA.items() if k != "arenas"}, orient="row")
+    return frame.join(arenas, on="name", how="left", maintain_order="left").select(*RATING_SCHEMA).cast(RATING_SCHEMA)

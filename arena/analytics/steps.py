@@ -1,12 +1,13 @@
-"""Frames from trajectory files: one row per step (steps_df) and run totals read by DuckDB (api_calls)."""
+"""Frames from trajectory files: one row per step (steps_df). Built on frames.runs_df (this module imports frames,
+never the other way round)."""
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
+from arena.analytics.frames import runs_df
 from arena.storage import Store
 from arena.trajectory import Trajectory, TrajectoryError, load_trajectory
 
@@ -56,8 +57,6 @@ def steps_df(source: Store | Iterable[Path | str], runs: Iterable[str] | None = 
         `returncode` is the first non-zero return code among them, else 0, null when none was recorded.
     """
     if isinstance(source, Store):
-        from arena.analytics.frames import runs_df  # frames imports this module
-
         stored = runs_df(source).filter(pl.col("trajectory_path").is_not_null())
         keyed = stored.select("run", "trajectory_path", "model", "instance_id").rows()
     else:
@@ -106,26 +105,3 @@ def _rows(run: str, path: str, traj: Trajectory) -> list[tuple]:
             )
         )
     return rows
-
-
-def api_calls(paths: Iterable[str]) -> pl.DataFrame:
-    """(path, api_calls) as the mini-swe-agent files our runner writes record them (`info.model_stats.api_calls`).
-
-    DuckDB's read_json reads just that field; missing or unreadable files give no row.
-    """
-    existing = sorted({p for p in paths if p and Path(p).is_file()})
-    empty = pl.DataFrame(schema={"path": pl.String, "api_calls": pl.Int64})
-    if not existing:
-        return empty
-    con = duckdb.connect()
-    try:
-        return con.sql(
-            "SELECT filename AS path, max(TRY_CAST(info->>'$.model_stats.api_calls' AS BIGINT)) AS api_calls "
-            "FROM read_json($files, columns={'info': 'JSON'}, filename=true, maximum_object_size=1073741824, "
-            "ignore_errors=true) GROUP BY filename",
-            params={"files": existing},
-        ).pl()
-    except duckdb.Error:  # a file that changed shape under us: totals are optional
-        return empty
-    finally:
-        con.close()
