@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from arena.agents.environment import SandboxEnvironment
-from arena.agents.models import RetryPolicy, check_litellm_model, load_replay, load_script, make_model
+from arena.agents.models import load_replay, load_script, make_model
 from arena.agents.runner import ContestantAgent, StopSignal
 from arena.agents.strategies import agent_config, load_strategy, model_config
 from arena.config import Settings
@@ -29,6 +29,7 @@ from arena.judging.detect import detect_test_command
 from arena.judging.judge import Candidate, Judge
 from arena.judging.patches import read_patch
 from arena.judging.records import verdict_rows
+from arena.llm import RetryPolicy, check_litellm_model
 from arena.protocols import PreparedTask, Sandbox, SandboxBackend
 from arena.recovery import lease_s, lease_until, process_owner, recover, settle_arena
 from arena.reputation.ledger import Ledger, agent_name

@@ -212,7 +212,7 @@ def test_a_contestant_whose_every_call_failed_took_no_step(server, arena_dir, tm
 
 
 def test_endpoint_and_key_never_returns_a_provider_key(monkeypatch):
-    from arena.agents.models import endpoint_and_key
+    from arena.llm import endpoint_and_key
 
     assert endpoint_and_key("openai/gpt-4.1-mini", None, None) == (None, None)  # litellm: own key, own endpoint
     assert endpoint_and_key("openai/m", "http://h/v1", None) == ("http://h/v1", "sk-local-endpoint")

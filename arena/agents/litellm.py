@@ -1,30 +1,19 @@
-"""mini-swe-agent's LitellmModel with the arena's retry policy and token accounting.
+"""mini-swe-agent's LitellmModel with the arena's retry policy (arena/llm.py) and token accounting.
 
-Imported lazily: litellm is slow to import and needs LITELLM_LOCAL_MODEL_COST_MAP set first.
+Imported lazily: litellm is slow to import and needs LITELLM_LOCAL_MODEL_COST_MAP set first (import_litellm does).
 """
 
-import logging
-import os
 import time
 from typing import Any
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+from arena.llm import RetryPolicy, import_litellm
 
-import litellm  # noqa: E402
+litellm = import_litellm()
+
 from minisweagent.exceptions import FormatError  # noqa: E402
 from minisweagent.models import GLOBAL_MODEL_STATS  # noqa: E402
 from minisweagent.models.litellm_model import LitellmModel  # noqa: E402
-from tenacity import (  # noqa: E402
-    Retrying,
-    before_sleep_log,
-    retry_if_not_exception_type,
-    stop_after_attempt,
-    wait_exponential,  # noqa: E402
-)
-
-from arena.agents.models import RetryPolicy  # noqa: E402
-
-logger = logging.getLogger("arena.model")
+from tenacity import retry_if_not_exception_type  # noqa: E402
 
 
 def known_cost(model_name: str) -> bool:
@@ -41,9 +30,7 @@ class ArenaLitellmModel(LitellmModel):
     def __init__(self, *, retry: RetryPolicy, api_key: str | None = None, **kwargs: Any):
         kwargs.setdefault("cost_tracking", "default" if known_cost(kwargs["model_name"]) else "ignore_errors")
         kwargs.setdefault("model_kwargs", {})
-        kwargs["model_kwargs"] = {"drop_params": True, "timeout": retry.timeout_s, "num_retries": 0} | kwargs[
-            "model_kwargs"
-        ]
+        kwargs["model_kwargs"] = retry.litellm_kwargs() | kwargs["model_kwargs"]
         if kwargs["model_kwargs"].get("api_base") and not api_key:
             # litellm would fill a missing key from the provider's variable (OPENAI_API_KEY) and send it there.
             raise ValueError("a custom api_base needs a key of its own; build the model with make_model()")
@@ -57,16 +44,10 @@ class ArenaLitellmModel(LitellmModel):
         return super()._query(messages, **({"api_key": self._api_key} if self._api_key else {}) | kwargs)
 
     def query(self, messages: list[dict[str, str]], **kwargs: Any) -> dict:
-        retrying = Retrying(
-            reraise=True,
-            stop=stop_after_attempt(self.retry.attempts)
-            | (lambda _: bool(self.stop_signal and self.stop_signal.reason)),
+        retrying = self.retry.retrying(
+            retry_if_not_exception_type(tuple(self.abort_exceptions)),
+            stop=lambda _: bool(self.stop_signal and self.stop_signal.reason),
             sleep=self.stop_signal.sleep if self.stop_signal else time.sleep,
-            wait=wait_exponential(
-                multiplier=self.retry.wait_min_s, min=self.retry.wait_min_s, max=self.retry.wait_max_s
-            ),
-            before_sleep=before_sleep_log(logger, logging.WARNING),
-            retry=retry_if_not_exception_type(tuple(self.abort_exceptions)),
         )
         for attempt in retrying:
             with attempt:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from arena.agents.models import RetryPolicy
 from arena.errors import ArenaError
 from arena.judging.detect import detect_test_command
 from arena.judging.evaluate import (
@@ -32,6 +31,7 @@ from arena.judging.patches import is_test_file
 from arena.judging.reviewer import ReviewerError, prompt, review, synthesize
 from arena.judging.testrun import Runner, TestRun, run_tests, runner_for
 from arena.judging.verdict import Evidence, Expectations, assess, can_win, rank
+from arena.llm import RetryPolicy
 from arena.protocols import PreparedTask, SandboxBackend
 from arena.sandboxes import sandbox_uid
 from arena.sandboxes.repos import git

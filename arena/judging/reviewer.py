@@ -1,19 +1,19 @@
 """The LLM reviewer: ranks the candidates that passed the gates, and (opt-in) writes a synthesis patch.
 
 Its answer must be JSON that validates; anything else is a recorded fallback to the heuristic,
-never a crash. The call runs in the host process with litellm, like contestants' model calls.
+never a crash. The call runs in the host process with litellm, with the contestants' rules for endpoints, keys and
+retries (arena/llm.py).
 """
 
 import json
-import os
 import re
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from arena.agents.models import ENDPOINT_KWARGS, RetryPolicy, endpoint_and_key
 from arena.errors import SpecError
 from arena.judging.patches import patch_bytes
+from arena.llm import ENDPOINT_KWARGS, RetryPolicy, endpoint_and_key, import_litellm, transient_errors
 from arena.spec import JudgeSpec
 
 MAX_DIFF_CHARS = 12_000
@@ -45,32 +45,18 @@ class ReviewerError(Exception):
 
 
 def _complete(judge: JudgeSpec, messages: list[dict], retry: RetryPolicy) -> tuple[str, float]:
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    import litellm
-    from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+    from tenacity import retry_if_exception_type
 
-    kwargs: dict[str, Any] = {"timeout": retry.timeout_s, "num_retries": 0, "drop_params": True} | judge.model_kwargs
+    litellm = import_litellm()
+    kwargs: dict[str, Any] = retry.litellm_kwargs() | judge.model_kwargs
     try:  # the contestants' rule: a custom endpoint gets its own key or a placeholder, never a provider's
         api_base, api_key = endpoint_and_key(judge.model or "", judge.api_base, judge.api_key_env)
     except SpecError as e:
         raise ReviewerError(f"the reviewer cannot be called: {e}") from None
     if api_base:
         kwargs |= {"api_base": api_base, "api_key": api_key, **ENDPOINT_KWARGS}
-    retrying = Retrying(
-        reraise=True,
-        stop=stop_after_attempt(retry.attempts),
-        wait=wait_exponential(multiplier=retry.wait_min_s, min=retry.wait_min_s, max=retry.wait_max_s),
-        retry=retry_if_exception_type(
-            (
-                litellm.exceptions.RateLimitError,
-                litellm.exceptions.APIConnectionError,
-                litellm.exceptions.InternalServerError,
-                litellm.exceptions.Timeout,
-            )
-        ),
-    )
     try:
-        for attempt in retrying:
+        for attempt in retry.retrying(retry_if_exception_type(transient_errors())):
             with attempt:
                 response = litellm.completion(model=judge.model, messages=messages, **kwargs)
     except Exception as e:
