@@ -28,7 +28,7 @@ from arena.errors import ArenaError, SetupFailed, SpecError, UserError
 from arena.judging.detect import detect_test_command
 from arena.judging.judge import Candidate, Judge
 from arena.judging.patches import read_patch
-from arena.judging.records import verdict_rows
+from arena.judging.verdict import Verdict
 from arena.llm import RetryPolicy, check_litellm_model
 from arena.protocols import PreparedTask, Sandbox, SandboxBackend
 from arena.recovery import lease_s, lease_until, process_owner, recover, settle_arena
@@ -36,8 +36,9 @@ from arena.reputation.ledger import Ledger, agent_name
 from arena.sandboxes import RepoCache, get_backend, sandbox_uid
 from arena.sandboxes.process import kill_setups, setup_owner
 from arena.sandboxes.repos import git
+from arena.settlement import record_verdict
 from arena.spec import ArenaSpec, ContestantSpec
-from arena.storage import ArenaRow, ContestantRow, Status, Store, VerdictRow, utcnow
+from arena.storage import ArenaRow, ContestantRow, Status, Store, utcnow
 
 log = logging.getLogger("arena")
 DB_POLL_S = 1.0
@@ -223,7 +224,7 @@ class Engine:
             log_path = self.settings.runs_dir / arena_id / "setup.log"
             prepared = prepare_task(backend, spec, row.base_sha, log_path)
         except ArenaError as e:  # recorded like any judge failure, so the Results page can say why
-            return self.store.add_verdict(VerdictRow(arena_id=arena_id, error=f"{type(e).__name__}: {e}"), [])
+            return record_verdict(self.store, arena_id, Verdict(error=f"{type(e).__name__}: {e}"))
         verdict_id = self._judge(arena_id, spec, backend, prepared)
         settle_arena(self.store, self.ledger, arena_id, row.status)
         return verdict_id
@@ -244,12 +245,11 @@ class Engine:
         ]
         work_dir = self.settings.runs_dir / arena_id / "judge" / secrets.token_hex(3)
         try:
-            result = Judge(spec, backend, prepared, arena_id, work_dir).run(candidates)
+            verdict = Judge(spec, backend, prepared, arena_id, work_dir).run(candidates)
         except Exception as e:  # a broken judgement is recorded, never lost
             log.exception("judging arena %s failed", arena_id)
-            verdict = VerdictRow(arena_id=arena_id, error=f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
-            return self.store.add_verdict(verdict, [])
-        return self.store.add_verdict(*verdict_rows(arena_id, result))
+            verdict = Verdict(error=f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
+        return record_verdict(self.store, arena_id, verdict)
 
     def shutdown(self) -> None:
         for run in self.runs.values():

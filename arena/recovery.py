@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from arena.config import Settings, setting
 from arena.reputation.ledger import Ledger
+from arena.settlement import read_verdict
 from arena.storage import Store
 
 log = logging.getLogger("arena")
@@ -51,10 +52,10 @@ def settle_arena(store: Store, ledger: Ledger, arena_id: str, status: str) -> No
     The owner calls this as it ends an arena; recovery calls it for an arena whose owner died in between.
     Both may run at once: the ledger's unique indexes let one of them write.
     """
-    verdict = store.latest_verdict(arena_id, successful=True)
     try:
-        if verdict is not None:
-            ledger.settle(arena_id, verdict.winner, verdict.ranking, verdict.id)
+        if (verdict := read_verdict(store, arena_id, successful=True)) is not None:
+            ranking = [p.model_dump(mode="json") for p in verdict.ranking]
+            ledger.settle(arena_id, verdict.winner, ranking, verdict.id)
         elif returned := ledger.release(arena_id, f"the arena ended {status} without a verdict"):
             log.info("returned %d stake(s) of arena %s (%s)", returned, arena_id, status)
     except Exception:  # never turn an ended arena into a crash: the stake stays escrowed, the next look retries

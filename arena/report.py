@@ -1,5 +1,6 @@
 """Plain-data views of stored arenas, shared by the CLI, the app and notebooks."""
 
+from arena.judging.verdict import Verdict
 from arena.storage import ArenaRow, VerdictRow
 
 
@@ -42,19 +43,5 @@ def arena_json(row: ArenaRow, verdict: VerdictRow | None = None) -> dict:
 
 
 def verdict_json(verdict: VerdictRow | None) -> dict | None:
-    """The stable JSON of a verdict: winner, ranking (name, rank, resolved, reasons, evidence), coverage, judge."""
-    if verdict is None:
-        return None
-    return {
-        "winner": verdict.winner,
-        "ranking": [
-            {k: p[k] for k in ("name", "rank", "resolved", "passes_gates", "reasons", "evidence")}
-            for p in verdict.ranking
-        ],
-        "coverage": (verdict.judge or {}).get(
-            "coverage", {"resolved": verdict.resolved, "candidates": verdict.candidates}
-        ),
-        "judge": {k: v for k, v in (verdict.judge or {}).items() if k != "coverage"},
-        "error": verdict.error,
-        "created_at": verdict.created_at.isoformat() if verdict.created_at else None,
-    }
+    """The stable JSON of a verdict, read through its versioned record (arena/judging/verdict.py: Verdict.to_json)."""
+    return None if verdict is None else Verdict.model_validate(verdict).to_json()

@@ -165,11 +165,9 @@ def run_judge(ctx: dict, n: int, label: str) -> dict:
     judge = ctx["judge_cls"](ctx["spec"], ctx["backend"], ctx["prepared"], f"bench-{label}", ctx["tmp"] / label)
     result = judge.run(candidates)
     end = time.perf_counter()
-    resolved = result.coverage["resolved"]
-    if result.winner is None or resolved != n or result.judge.get("baseline", {}).get("failing") != [F2P]:
-        raise SystemExit(
-            f"judge {label}: winner {result.winner}, resolved {resolved}/{n}, baseline {result.judge.get('baseline')}"
-        )
+    resolved, baseline = result.coverage.resolved, result.judge.baseline
+    if result.winner is None or resolved != n or baseline is None or baseline.failing != [F2P]:
+        raise SystemExit(f"judge {label}: winner {result.winner}, resolved {resolved}/{n}, baseline {baseline}")
     m = judge.marks
     b0, b1 = m["baseline"]
     evals = m["evals"]

@@ -17,8 +17,9 @@ import pytest
 import yaml
 
 from arena.judging.integrity import link_escapes, make_sentinel, scan_patch, sentinel_dir, sentinel_failures
+from arena.judging.ranking import rank
 from arena.judging.testrun import TestRun, normalize_test_id, start_failure
-from arena.judging.verdict import Evidence, rank
+from arena.judging.verdict import Evidence
 from tests.conftest import make_repo, spec_dict, write_steps
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -271,11 +271,11 @@ def test_reviewer_ranks_and_a_malformed_answer_falls_back(pytest_arena):
         _, judge = rejudge(pytest_arena, model="openai/judge-model", api_base=server.api_base)
         good, bad = judge("rv1"), judge("rv2")
         prompt = server.requests_for("openai/judge-model")[0].body["messages"][1]["content"]
-    assert good.winner == "test-first-fix" and good.judge["fallback"] is None
-    assert good.judge["rationale"] == answer["rationale"]
+    assert good.winner == "test-first-fix" and good.judge.fallback is None
+    assert good.judge.rationale == answer["rationale"]
     assert "reviewer: #1: fix plus test" in good.ranking[0].reasons
     assert "Candidate `plain-fix`" in prompt and "+    return a + b" in prompt and "add(2, 3) returns -1" in prompt
-    assert "not JSON" in bad.judge["fallback"] and "heuristic" in bad.judge["fallback"]
+    assert "not JSON" in bad.judge.fallback and "heuristic" in bad.judge.fallback
     assert bad.winner in ("plain-fix", "test-first-fix") and all(p.evidence.reviewer_rank is None for p in bad.ranking)
 
 
@@ -293,9 +293,12 @@ def test_synthesis_competes_as_a_contestant(pytest_arena):
             "openai/judge-model", Text(json.dumps(answer)), Text(json.dumps({"patch": patches["test-first-fix"]}))
         )
         result = judge("syn")
-    synthesis = next(p for p in result.ranking if p.name == "synthesis")
+    synthesis = result.placement("synthesis")
     assert synthesis.passes_gates and synthesis.resolved is True
-    assert result.judge["synthesis"] == "evaluated as the contestant `synthesis`"
+    assert result.judge.synthesis == "evaluated as the contestant `synthesis`"
+    # The synthesis is a candidate of the verdict like any other: its patch, who wrote it, what it cost.
+    assert result.synthesis.patch == patches["test-first-fix"] and result.synthesis.model == "openai/judge-model"
+    assert (synthesis.evidence.model, synthesis.evidence.strategy) == ("openai/judge-model", "synthesis")
 
 
 def test_reviewer_errors_fall_back_and_say_so(pytest_arena, monkeypatch):
@@ -305,9 +308,27 @@ def test_reviewer_errors_fall_back_and_say_so(pytest_arena, monkeypatch):
         server.script("openai/judge-model", Text(json.dumps(wrong_names)), Fault("500", permanent=True))
         _, judge = rejudge(pytest_arena, model="openai/judge-model", api_base=server.api_base)
         first, second = judge("e1"), judge("e2")
-    assert "not exactly the candidates" in first.judge["fallback"]
-    assert "the reviewer model call failed: InternalServerError" in second.judge["fallback"]
+    assert "not exactly the candidates" in first.judge.fallback
+    assert "the reviewer model call failed: InternalServerError" in second.judge.fallback
     assert first.winner == second.winner and first.winner in ("plain-fix", "test-first-fix")
+
+
+def test_the_reviewer_retries_by_the_contestants_policy():
+    """arena/llm.py: a 429 or 5xx is retried as often as RetryPolicy says (as for contestants), and no more."""
+    from arena.judging.reviewer import ReviewerError, review
+    from arena.llm import RetryPolicy
+    from arena.spec import JudgeSpec
+
+    retry = RetryPolicy(attempts=3, wait_min_s=0.01, wait_max_s=0.01)
+    messages = [{"role": "user", "content": "rank a and b"}]
+    with FakeOpenAI() as server:
+        server.script("openai/judge-model", Fault("429"), Fault("500"), Text(json.dumps({"ranking": ["b", "a"]})))
+        answer, _ = review(JudgeSpec(model="openai/judge-model", api_base=server.api_base), messages, ["a", "b"], retry)
+        server.script("openai/down", Fault("500", permanent=True))
+        with pytest.raises(ReviewerError, match="the reviewer model call failed: InternalServerError"):
+            review(JudgeSpec(model="openai/down", api_base=server.api_base), messages, ["a", "b"], retry)
+        tries = len(server.requests_for("openai/judge-model")), len(server.requests_for("openai/down"))
+    assert answer.ranking == ["b", "a"] and tries == (3, 3)
 
 
 def test_without_a_test_command_the_judge_detects_one_and_shows_where(tmp_path, settings):
@@ -359,7 +380,8 @@ def test_unittest_adapter_reports_failing_subtests(tmp_path):
 
 
 def test_a_patch_that_applies_ranks_above_one_that_does_not():
-    from arena.judging.verdict import Evidence, rank
+    from arena.judging.ranking import rank
+    from arena.judging.verdict import Evidence
 
     broken = Evidence(name="a-broken", applies=False, gate_failures=["does not apply"], resolved=False)
     partial = Evidence(name="z-partial", regressions=["t"], files=["x.py"], diff_lines=2, gate_failures=["regression"])

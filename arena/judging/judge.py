@@ -5,15 +5,14 @@ baseline run at base ── which tests already fail (inferred F2P) and which pa
 every candidate, in parallel, in a fresh sandbox: apply ── restore task tests ── run ── gates
 cross-validation: each candidate against the reproduction tests the others wrote
 sentinel tests in every suite run, a scan of every diff (arena/judging/integrity.py)
-reviewer (LLM, optional) ── synthesis (optional) ── rank (arena/judging/verdict.py)
+reviewer (LLM, optional) ── synthesis (optional) ── rank (arena/judging/ranking.py)
+── a Verdict (arena/judging/verdict.py), which the engine stores: judging imports no storage
 """
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-
-from pydantic import BaseModel
 
 from arena.errors import ArenaError
 from arena.judging.detect import detect_test_command
@@ -28,9 +27,21 @@ from arena.judging.evaluate import (
 )
 from arena.judging.integrity import behaving_roles, scan_patch, sentinel_dir
 from arena.judging.patches import is_test_file
+from arena.judging.ranking import Expectations, assess, can_win, rank
 from arena.judging.reviewer import ReviewerError, prompt, review, synthesize
 from arena.judging.testrun import Runner, TestRun, run_tests, runner_for
-from arena.judging.verdict import Evidence, Expectations, assess, can_win, rank
+from arena.judging.verdict import (
+    SYNTHESIS,
+    Baseline,
+    Candidate,
+    Coverage,
+    CrossValidation,
+    Evidence,
+    JudgeInfo,
+    Placement,
+    ReproTests,
+    Verdict,
+)
 from arena.llm import RetryPolicy
 from arena.protocols import PreparedTask, SandboxBackend
 from arena.sandboxes import sandbox_uid
@@ -42,52 +53,25 @@ class JudgeError(ArenaError):
     """The task cannot be judged as given (e.g. its test_patch does not apply at base)."""
 
 
-@dataclass
-class Candidate:
-    name: str
-    patch: str
-    model: str = ""
-    strategy: str = ""
-    cost: float = 0.0
-    duration_s: float = 0.0
-
-
-class Placement(BaseModel):
-    name: str
-    rank: int
-    resolved: bool | None
-    passes_gates: bool
-    reasons: list[str]
-    evidence: Evidence
-
-
-class JudgeResult(BaseModel):
-    winner: str | None
-    ranking: list[Placement]
-    coverage: dict
-    """resolved (how many candidates resolved), candidates, picked_resolved (the winner did)."""
-    judge: dict
-    """How it decided: test command and evidence, F2P source, baseline, cross-validation, reviewer, fallback."""
-
-
 class Judge:
     def __init__(self, spec: ArenaSpec, backend: SandboxBackend, prepared: PreparedTask, arena_id: str, work_dir: Path):
         self.spec, self.backend, self.prepared, self.arena_id = spec, backend, prepared, arena_id
         self.work_dir = work_dir
         self.retry = RetryPolicy.from_env()
         self.pool = ThreadPoolExecutor(spec.judge.max_parallel or os.cpu_count() or 2, thread_name_prefix="judge")
-        self.info: dict = {"reviewer": spec.judge.model, "fallback": None, "rationale": ""}
+        self.info = JudgeInfo(reviewer=spec.judge.model)
+        self.synthesis: Candidate | None = None
 
     def _sandbox(self, label: str):
         return self.backend.create(self.prepared, self.work_dir / label, sandbox_uid(self.arena_id, f"judge/{label}"))
 
-    def run(self, candidates: list[Candidate]) -> JudgeResult:
+    def run(self, candidates: list[Candidate]) -> Verdict:
         try:
             return self._run(candidates)
         finally:
             self.pool.shutdown(wait=True)
 
-    def _run(self, candidates: list[Candidate]) -> JudgeResult:
+    def _run(self, candidates: list[Candidate]) -> Verdict:
         self._patches = {c.name: c.patch for c in candidates}
         runner = self._runner()
         existing = self._existing_tests()
@@ -116,32 +100,32 @@ class Judge:
         winner = placements[0].name if placements and can_win(placements[0].evidence) else None
         if winner is None:
             flagged = placements and placements[0].passes_gates
-            self.info["no_winner"] = (
+            self.info.no_winner = (
                 f"the only candidates that pass the gates are flagged for test-framework tampering "
                 f"({placements[0].name}: {placements[0].evidence.framework_flags[0]}); review them by hand"
                 if flagged
                 else "no candidate passes the gates"
             )
         resolved = sum(1 for p in placements if p.resolved)
-        coverage = {
-            "resolved": resolved,
-            "candidates": len(placements),
-            "picked_resolved": bool(winner) and placements[0].resolved is True,
-        }
-        return JudgeResult(winner=winner, ranking=placements, coverage=coverage, judge=self.info)
+        coverage = Coverage(
+            resolved=resolved,
+            candidates=len(placements),
+            picked_resolved=bool(winner) and placements[0].resolved is True,
+        )
+        return Verdict(winner=winner, ranking=placements, coverage=coverage, judge=self.info, synthesis=self.synthesis)
 
     # -- steps -------------------------------------------------------------------------------------
 
     def _runner(self) -> Runner | None:
         if self.spec.task.test_command:
-            self.info["test_command"], self.info["test_command_source"] = self.spec.task.test_command, "spec"
+            self.info.test_command, self.info.test_command_source = self.spec.task.test_command, "spec"
             return runner_for(self.spec.task.test_command, self.prepared.checkout)
         detected = detect_test_command(self.prepared.checkout)
         if detected is None:
-            self.info["test_command"] = None
-            self.info["test_command_source"] = "none found: candidates are judged without tests (set task.test_command)"
+            self.info.test_command = None
+            self.info.test_command_source = "none found: candidates are judged without tests (set task.test_command)"
             return None
-        self.info["test_command"], self.info["test_command_source"] = (
+        self.info.test_command, self.info.test_command_source = (
             detected.command,
             f"detected: {detected.evidence()}",
         )
@@ -167,46 +151,46 @@ class Judge:
         finally:
             sandbox.close()
         task = self.spec.task
-        self.info["baseline"] = _summary(run)
-        self.info["runner"] = bench.runner.kind
+        self.info.baseline = _summary(run)
+        self.info.runner = bench.runner.kind
         expect = Expectations(p2p=task.pass_to_pass, baseline_passing=sorted(run.passing()), baseline_ok=run.ok)
         expect.sentinel_roles = self._sentinels_at_base(probe)
         if run.start_error and not run.parsed:
-            self.info["note"] = (
+            self.info.note = (
                 f"at base, {run.start_error}; every candidate's tests will fail the same way:"
                 " fix task.test_command or install what it needs in task.setup_command"
             )
         elif run.start_error:  # e.g. a collection error the fix is meant to remove: judging goes on
-            self.info["note"] = f"at base, {run.start_error}"
+            self.info.note = f"at base, {run.start_error}"
         if not run.parsed:
             if task.fail_to_pass and not run.start_error:
-                self.info["note"] = "this test command writes no per-test report; F2P/P2P are judged by its exit code"
+                self.info.note = "this test command writes no per-test report; F2P/P2P are judged by its exit code"
             expect.p2p = []
         elif task.fail_to_pass:
             expect.f2p, expect.f2p_source = task.fail_to_pass, "spec"
         elif run.failing():
             expect.f2p, expect.f2p_source = sorted(run.failing()), "baseline"
-        self.info["f2p_source"] = expect.f2p_source
-        self.info["f2p"] = expect.f2p
+        self.info.f2p_source = expect.f2p_source
+        self.info.f2p = expect.f2p
         return expect
 
     def _sentinels_at_base(self, run: TestRun) -> list[str]:
         """The sentinel roles candidates are held to: those that behaved at base (say why if any did not)."""
         if self.bench.runner.kind == "opaque":
-            self.info["sentinels"] = "none: this test command writes no per-test report to check them in"
+            self.info.sentinels = "none: this test command writes no per-test report to check them in"
             return []
         if run.sentinels is None or (run.start_error and not any(o != "missing" for o in run.sentinels.values())):
-            self.info["sentinels"] = "not used: the test command did not start at base (see the note)"
+            self.info.sentinels = "not used: the test command did not start at base (see the note)"
             return []
         roles = behaving_roles(run.sentinels)
         misbehaved = {r: o for r, o in run.sentinels.items() if r not in roles}
         if not roles:
-            self.info["sentinels"] = (
+            self.info.sentinels = (
                 f"not used: at base they were {run.sentinels}, so this test command does not run the test files the"
                 " judge adds; framework tampering is then only looked for in the diffs"
             )
             return []
-        self.info["sentinels"] = f"required: {roles}" + (
+        self.info.sentinels = f"required: {roles}" + (
             f"; not required, as at base they were {misbehaved}" if misbehaved else ""
         )
         return roles
@@ -249,7 +233,9 @@ class Judge:
         Counting its own keeps the vote fair: otherwise writing a reproduction test would cost a candidate a vote.
         """
         if bench.runner.files(["x.py"], "/tmp/x") is None:
-            self.info["cross_validation"] = {"skipped": f"a {bench.runner.kind} test command cannot run single files"}
+            self.info.cross_validation = CrossValidation(
+                skipped=f"a {bench.runner.kind} test command cannot run single files"
+            )
             return
         by_name = {c.name: c for c in candidates}
         writers = [e for e in evidence if e.new_tests and e.applies]
@@ -271,11 +257,11 @@ class Judge:
             row = matrix.get(e.name, {})
             e.voters = len(row)
             e.votes = sum(1 for o in row.values() if o == "pass")
-        self.info["cross_validation"] = {
-            "tests": {w.name: {"files": w.new_tests, "at_base": at_base[w.name]} for w in writers},
-            "valid": [w.name for w in valid],
-            "matrix": matrix,
-        }
+        self.info.cross_validation = CrossValidation(
+            tests={w.name: ReproTests(files=w.new_tests, at_base=at_base[w.name]) for w in writers},
+            valid=[w.name for w in valid],
+            matrix=matrix,
+        )
 
     def _run_repro(self, bench: Workbench, target: Candidate | None, writer: Evidence) -> str:
         """pass | fail | n/a: `writer`'s new test files on `target`'s patch (None: on the base commit)."""
@@ -299,10 +285,10 @@ class Judge:
         judge = self.spec.judge
         passing = [e for e in evidence if e.passes_gates]
         if not judge.model:
-            self.info["fallback"] = "no reviewer model set (judge.model): ranked by the heuristic"
+            self.info.fallback = "no reviewer model set (judge.model): ranked by the heuristic"
             return
         if len(passing) < 2 and not judge.synthesize:
-            self.info["fallback"] = f"reviewer not needed: {len(passing)} candidate(s) pass the gates"
+            self.info.fallback = f"reviewer not needed: {len(passing)} candidate(s) pass the gates"
             return
         shown = passing or [e for e in evidence if e.applies and not e.empty]
         messages = prompt(
@@ -312,9 +298,9 @@ class Judge:
         try:
             answer, cost = review(judge, messages, [e.name for e in shown], self.retry)
         except ReviewerError as e:
-            self.info["fallback"] = f"{e}; ranked by the heuristic"
+            self.info.fallback = f"{e}; ranked by the heuristic"
             return
-        self.info["rationale"], self.info["reviewer_cost"] = answer.rationale, cost
+        self.info.rationale, self.info.reviewer_cost = answer.rationale, cost
         for e in shown:
             e.reviewer_rank, e.reviewer_note = answer.ranking.index(e.name), answer.notes.get(e.name, "")
         if judge.synthesize:
@@ -326,30 +312,29 @@ class Judge:
         try:
             patch, cost = synthesize(self.spec.judge, messages, reply, self.retry)
         except ReviewerError as e:
-            self.info["synthesis"] = f"not produced: {e}"
+            self.info.synthesis = f"not produced: {e}"
             return
-        self.info["synthesis"] = "evaluated as the contestant `synthesis`"
-        self.info["synthesis_patch"] = patch
-        synthesis = Candidate(
-            name="synthesis", patch=patch, model=self.spec.judge.model or "", strategy="synthesis", cost=cost
+        self.info.synthesis = f"evaluated as the contestant `{SYNTHESIS}`"
+        self.synthesis = synthesis = Candidate(
+            name=SYNTHESIS, patch=patch, model=self.spec.judge.model or "", strategy=SYNTHESIS, cost=cost
         )
-        self._patches["synthesis"] = patch
+        self._patches[SYNTHESIS] = patch
         evidence.append(self._score(synthesis, *self._test(self.bench, synthesis), self.expect))
         candidates.append(synthesis)
 
 
-def _summary(run: TestRun) -> dict:
-    return {
-        "command": run.command,
-        "returncode": run.returncode,
-        "timed_out": run.timed_out,
-        "parsed": run.parsed,
-        "passed": len(run.passing()),
-        "failing": sorted(run.failing())[:50],
-        "start_error": run.start_error,
-        "sentinels": run.sentinels,
-        "output_tail": run.output_tail[-1500:],
-    }
+def _summary(run: TestRun) -> Baseline:
+    return Baseline(
+        command=run.command,
+        returncode=run.returncode,
+        timed_out=run.timed_out,
+        parsed=run.parsed,
+        passed=len(run.passing()),
+        failing=sorted(run.failing())[:50],
+        start_error=run.start_error,
+        sentinels=run.sentinels,
+        output_tail=run.output_tail[-1500:],
+    )
 
 
 def _brief(e: Evidence) -> str:
@@ -367,4 +352,4 @@ def _brief(e: Evidence) -> str:
     return "; ".join(parts)
 
 
-__all__ = ["Candidate", "Judge", "JudgeError", "JudgeResult", "Placement"]
+__all__ = ["Candidate", "Judge", "JudgeError", "Verdict"]

@@ -1,21 +1,43 @@
-"""Gates, order and reasons: how the judge turns evidence into a ranking (README: How the judge decides).
+"""The verdict: a typed, versioned record of one judgement, which outlives the process that judged.
 
-1. Gates: the patch applies, changes something, its tests started, ran and can be trusted (report
-   and exit code agree, no timeout, the sentinel tests still fail and pass as they must), it
-   resolves the task (every F2P and P2P test passes) and breaks no test that passed at base.
-   Candidates that pass every gate rank above all that do not.
-2. Among those: no test-framework tampering found by the scan of its diff before any found, then
-   verified resolution before unverified (no F2P tests known), clean before tampered (edits
-   existing tests), more cross-validation votes, the reviewer's order, then a smaller diff, fewer
-   files, lower cost, less time.
-3. The winner is the first candidate only if it passes every gate; otherwise there is none.
+The judge builds a `Verdict` (arena/judging/judge.py), arena/settlement.py stores it, and every reader gets it back
+with `Verdict.model_validate(row)` from a stored row (any object with a VerdictRow's columns). How the judge ranks
+is in arena/judging/ranking.py; this module is only the record, so reading a verdict needs nothing but pydantic.
+
+Stored in a VerdictRow: `winner`, `resolved` and `candidates` (coverage, for SQL), `ranking` (the placements),
+`error`, and `judge`: the JudgeInfo fields plus `coverage`, `schema_version` and, when the reviewer wrote one, the
+synthesis patch as `synthesis_patch` (readers of the raw JSON find it where they always did).
+
+Versions (`schema_version`):
+  1  before versions were stored: no `schema_version`; an error verdict has no `coverage` (it is then read from
+     the row's `resolved` and `candidates` columns).
+  2  the same layout, typed: every JudgeInfo field stored (None when unknown), coverage always stored.
+Reading upgrades an older version; a newer one is refused with a message (never misread). A change to the stored
+layout raises SCHEMA_VERSION and teaches `_from_columns` to read the previous one.
 """
 
-from pydantic import BaseModel
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
 
-from arena.judging.evaluate import Applied
-from arena.judging.integrity import sentinel_failures
-from arena.judging.testrun import TestRun, normalize_test_id
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from arena.errors import UserError
+
+SCHEMA_VERSION = 2
+SYNTHESIS = "synthesis"
+"""The name the reviewer's combined patch competes under."""
+
+
+class Candidate(BaseModel):
+    """A patch to judge: a contestant's, or the reviewer's combined patch (named `synthesis`)."""
+
+    name: str
+    patch: str
+    model: str = ""
+    strategy: str = ""
+    cost: float = 0.0
+    duration_s: float = 0.0
 
 
 class Evidence(BaseModel):
@@ -66,151 +88,182 @@ class Evidence(BaseModel):
         return not self.gate_failures
 
 
-class Expectations(BaseModel):
-    """Which tests decide: F2P/P2P from the spec, or inferred from the baseline run."""
+class Placement(BaseModel):
+    """One candidate's place (1 = first), why it is there, and the evidence."""
 
-    f2p: list[str] = []
-    p2p: list[str] = []
-    f2p_source: str = "none"
+    name: str
+    rank: int
+    resolved: bool | None
+    passes_gates: bool
+    reasons: list[str]
+    evidence: Evidence
+
+
+class Coverage(BaseModel):
+    """How many candidates resolved the task, beside whether the pick did."""
+
+    resolved: int = 0
+    candidates: int = 0
+    picked_resolved: bool = False
+
+
+class Baseline(BaseModel):
+    """The test run at the base commit, in brief."""
+
+    command: str = ""
+    returncode: int | None = None
+    timed_out: bool = False
+    parsed: bool = False
+    passed: int = 0
+    failing: list[str] = []
+    """The first 50."""
+    start_error: str = ""
+    sentinels: dict[str, str] | None = None
+    output_tail: str = ""
+
+
+class ReproTests(BaseModel):
+    """The reproduction tests one candidate wrote, and how they did at base (pass | fail | n/a)."""
+
+    files: list[str] = []
+    at_base: str = ""
+
+
+class CrossValidation(BaseModel):
+    """Every candidate against the reproduction tests the others wrote (valid ones fail at base)."""
+
+    skipped: str | None = None
+    """Why it did not run (the test command cannot run single files)."""
+    tests: dict[str, ReproTests] = {}
+    valid: list[str] = []
+    matrix: dict[str, dict[str, str]] = {}
+    """candidate -> writer of the tests -> pass | fail | n/a."""
+
+
+class JudgeInfo(BaseModel):
+    """How the judge decided: tests and their source, baseline, sentinels, cross-validation, reviewer."""
+
+    model_config = ConfigDict(validate_assignment=True)
+
+    reviewer: str | None = None
+    """The reviewer model (None: ranked by the heuristic alone)."""
+    fallback: str | None = None
+    """Why the reviewer did not rank (not set, not needed, or its failure): the heuristic did."""
+    rationale: str = ""
+    reviewer_cost: float | None = None
+    test_command: str | None = None
+    test_command_source: str = ""
+    """spec, `detected: file:line: text`, or why there is none."""
+    runner: str | None = None
+    baseline: Baseline | None = None
+    f2p_source: str | None = None
     """spec | baseline (tests failing at base) | none"""
-    baseline_passing: list[str] = []
-    baseline_ok: bool | None = None
-    """Opaque runners: did the whole suite pass at base?"""
-    sentinel_roles: list[str] = []
-    """Sentinel roles that behaved at base: the ones every candidate's run must show behaving too."""
+    f2p: list[str] = []
+    sentinels: str | None = None
+    note: str | None = None
+    """What the judge could not check, in words."""
+    cross_validation: CrossValidation | None = None
+    synthesis: str | None = None
+    """What became of the synthesis (the candidate itself is Verdict.synthesis)."""
+    no_winner: str | None = None
 
 
-def assess(ev: Evidence, applied: Applied, run: TestRun | None, expect: Expectations, timeout_s: float) -> Evidence:
-    """Fill the test evidence and the gate failures of `ev`."""
-    ev.applies, ev.apply_error, ev.empty = applied.applies, applied.apply_error, applied.info.empty
-    ev.files = [f.path for f in applied.info.files]
-    ev.diff_lines, ev.tampered, ev.dropped = applied.info.diff_lines, applied.tampered, applied.dropped
-    gates = []
-    if not ev.applies:
-        gates.append(f"does not apply: {ev.apply_error.splitlines()[-1] if ev.apply_error else 'git apply failed'}")
-    elif ev.empty:
-        gates.append("empty patch: it changes nothing")
-    if run is None:
-        ev.gate_failures, ev.resolved = gates, False
-        return ev
-    ev.tests_ran, ev.timed_out, ev.test_returncode = True, run.timed_out, run.returncode
-    ev.test_output_tail = run.output_tail
-    ev.sentinels = run.sentinels
-    if run.sentinels is not None and not run.timed_out and not run.start_error:
-        ev.sentinel_failures = sentinel_failures(run.sentinels, expect.sentinel_roles)
-    ev.trusted = not run.timed_out and run.consistent and not run.start_error and not ev.sentinel_failures
-    if run.timed_out:
-        gates.append(f"tests timed out after {timeout_s:g} s")
-    elif run.start_error:
-        gates.append(run.start_error)
-    elif ev.sentinel_failures:
-        gates += [f"{f}; results not trusted" for f in ev.sentinel_failures]
-    elif not run.consistent:
-        gates.append(
-            f"test report and exit code disagree (exit {run.returncode}, report: {len(run.failing())} failing"
-            f" of {len(run.results)}): results not trusted"
-        )
-    if run.parsed and not run.timed_out and not ev.sentinel_failures:
-        ev.f2p_failed = [t for t in expect.f2p if run.outcome(t) != "passed"]
-        ev.p2p_failed = [t for t in expect.p2p if run.outcome(t) != "passed"]
-        ev.f2p_total, ev.p2p_total = len(expect.f2p), len(expect.p2p)
-        ev.f2p_passed, ev.p2p_passed = ev.f2p_total - len(ev.f2p_failed), ev.p2p_total - len(ev.p2p_failed)
-        fails = {normalize_test_id(t) for t in run.failing()} | {
-            normalize_test_id(t) for t in expect.baseline_passing if run.outcome(t) == "missing"
+class Verdict(BaseModel):
+    """One judgement of an arena: the winner (or none), every candidate's place, coverage and how it was decided."""
+
+    schema_version: int = SCHEMA_VERSION
+    winner: str | None = None
+    ranking: list[Placement] = []
+    coverage: Coverage = Coverage()
+    judge: JudgeInfo = JudgeInfo()
+    synthesis: Candidate | None = None
+    """The reviewer's combined patch: judged like any contestant, its place is in `ranking` as `synthesis`."""
+    error: str | None = None
+    """Why the judge could not decide (then nothing else is known)."""
+    id: int | None = None
+    """Where it is stored: set when read back."""
+    arena_id: str | None = None
+    created_at: datetime | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read(cls, data: Any) -> Any:
+        """A stored row (an object with a VerdictRow's columns) is read by its schema version; dicts are ours."""
+        if isinstance(data, BaseModel):
+            return data
+        if isinstance(data, Mapping):
+            _check_version(data.get("schema_version", SCHEMA_VERSION), data.get("id"), data.get("arena_id"))
+            return data
+        return _from_columns(data)
+
+    def placement(self, name: str) -> Placement | None:
+        return next((p for p in self.ranking if p.name == name), None)
+
+    def columns(self) -> dict[str, Any]:
+        """The VerdictRow columns that store this verdict (see the module docstring)."""
+        judge = self.judge.model_dump(mode="json")
+        judge |= {"coverage": self.coverage.model_dump(), "schema_version": self.schema_version}
+        if self.synthesis is not None:
+            judge["synthesis_patch"] = self.synthesis.patch
+        return {
+            "winner": self.winner,
+            "resolved": self.coverage.resolved,
+            "candidates": self.coverage.candidates,
+            "judge": judge,
+            "ranking": [p.model_dump(mode="json") for p in self.ranking],
+            "error": self.error,
         }
-        ev.regressions = sorted(t for t in expect.baseline_passing if normalize_test_id(t) in fails)
-    if ev.f2p_failed:
-        gates.append(f"F2P {ev.f2p_passed}/{ev.f2p_total} passed; failing: {_names(ev.f2p_failed)}")
-    if ev.p2p_failed:
-        gates.append(f"P2P {ev.p2p_passed}/{ev.p2p_total} passed; failing: {_names(ev.p2p_failed)}")
-    regressions = [t for t in ev.regressions if t not in ev.p2p_failed]
-    if regressions:
-        gates.append(f"regression: {_names(regressions)} passed at base and fail with this patch")
-    opaque = not run.parsed and run.consistent and not run.timed_out  # only its exit code speaks
-    if opaque and not run.ok and not run.start_error:
-        gates.append(f"the test command fails (exit {run.returncode})")
-    ev.gate_failures = gates
-    if gates:
-        ev.resolved = False
-    elif expect.f2p:
-        ev.resolved = True
-    elif not run.parsed and expect.baseline_ok is False:
-        ev.resolved = run.ok  # the suite failed at base and passes now
-    else:
-        ev.resolved = None
-    return ev
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable JSON of `--json` output and the app (fields are added, never removed)."""
+        judge = self.judge.model_dump(mode="json")
+        if self.synthesis is not None:
+            judge["synthesis_patch"] = self.synthesis.patch
+        return {
+            "schema_version": self.schema_version,
+            "winner": self.winner,
+            "ranking": [p.model_dump(mode="json") for p in self.ranking],
+            "coverage": self.coverage.model_dump(),
+            "judge": judge,
+            "synthesis": self.synthesis.model_dump() if self.synthesis else None,
+            "error": self.error,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+        }
 
 
-def _names(tests: list[str], limit: int = 3) -> str:
-    shown = ", ".join(tests[:limit])
-    return shown + (f" and {len(tests) - limit} more" if len(tests) > limit else "")
+def _check_version(version: Any, verdict_id: Any, arena_id: Any) -> None:
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise UserError(
+            f"verdict {verdict_id} of arena {arena_id} has schema_version {version!r}, and this Agent Arena reads"
+            f" versions 1 to {SCHEMA_VERSION}: upgrade agent-arena to read it (or judge the arena again here)"
+        )
 
 
-CRITERIA = [
-    ("passes every gate", lambda e: not e.passes_gates),
-    ("applies and changes something", lambda e: not e.applies or e.empty),
-    ("has no test-framework tampering in its diff", lambda e: bool(e.framework_flags)),
-    ("verified by failing-then-passing tests", lambda e: e.resolved is not True),
-    ("leaves existing tests alone", lambda e: bool(e.tampered)),
-    ("more F2P tests pass", lambda e: -(e.f2p_passed / e.f2p_total) if e.f2p_total else 0),
-    ("fewer regressions", lambda e: len(e.regressions)),
-    ("more cross-validation votes", lambda e: -e.votes),
-    ("ranked higher by the reviewer", lambda e: e.reviewer_rank if e.reviewer_rank is not None else 10**6),
-    ("smaller diff", lambda e: e.diff_lines),
-    ("fewer files", lambda e: len(e.files)),
-    ("lower cost", lambda e: round(e.cost, 6)),
-    ("less time", lambda e: round(e.duration_s, 1)),
-]
-
-
-def can_win(ev: Evidence) -> bool:
-    """Passing the gates is not enough when the diff is flagged: sentinels can be told apart by a hijack aimed at
-    this judge, so a flagged candidate ranks below every clean one and never wins on its own (no winner instead)."""
-    return ev.passes_gates and not ev.framework_flags
-
-
-def rank(evidence: list[Evidence]) -> list[tuple[Evidence, list[str]]]:
-    """Candidates in order, each with the reasons for its place."""
-    ordered = sorted(evidence, key=lambda e: ([f(e) for _, f in CRITERIA], e.name))
-    out = []
-    for i, ev in enumerate(ordered):
-        reasons = _facts(ev)
-        if i == 0:
-            first = "winner: passes every gate" if ev.passes_gates else "first, but fails a gate: no winner"
-            if ev.passes_gates and not can_win(ev):
-                first = "first, but flagged for test-framework tampering: no winner (a flagged diff never wins alone)"
-            reasons.insert(0, first)
-        else:
-            prev = ordered[i - 1]
-            why = next((label for label, f in CRITERIA if f(prev) != f(ev)), "tie; by name")
-            tied = why == "tie; by name"
-            reasons.insert(
-                0, f"tied with {prev.name}; ordered by name" if tied else f"behind {prev.name}: {prev.name} {why}"
-            )
-        out.append((ev, reasons))
-    return out
-
-
-def _facts(ev: Evidence) -> list[str]:
-    if ev.gate_failures:
-        facts = list(ev.gate_failures)
-    else:
-        facts = [f"applies; {len(ev.files)} file(s), {ev.diff_lines} changed line(s)"]
-        if ev.f2p_total:
-            facts.append(f"F2P {ev.f2p_passed}/{ev.f2p_total} passed")
-        elif ev.resolved is None:
-            facts.append("no failing test identifies the bug: resolution not verified by tests")
-        if ev.p2p_total:
-            facts.append(f"P2P {ev.p2p_passed}/{ev.p2p_total} passed")
-        facts.append("no regressions")
-    if ev.tampered:
-        facts.append(f"edits existing tests ({_names(ev.tampered)}); they ran from their base versions")
-    if ev.framework_flags:
-        facts.append(f"test-framework tampering suspected: {_names(ev.framework_flags)}")
-    if ev.dropped:
-        facts.append(f"adds {_names(ev.dropped)}; removed while judging (it could rewrite test results)")
-    if ev.voters:
-        facts.append(f"cross-validation: passes {ev.votes} of {ev.voters} valid reproduction tests (its own included)")
-    if ev.reviewer_rank is not None:
-        facts.append(f"reviewer: #{ev.reviewer_rank + 1}" + (f": {ev.reviewer_note}" if ev.reviewer_note else ""))
-    return facts
+def _from_columns(row: Any) -> dict[str, Any]:
+    """A stored verdict of any known version, as this version's fields."""
+    judge = dict(getattr(row, "judge", None) or {})
+    _check_version(judge.pop("schema_version", 1), getattr(row, "id", None), getattr(row, "arena_id", None))
+    ranking = list(getattr(row, "ranking", None) or [])
+    winner = getattr(row, "winner", None)
+    coverage = judge.pop("coverage", None)
+    if coverage is None:  # only version 1 error verdicts: every judgement stored its coverage
+        coverage = {"resolved": getattr(row, "resolved", 0) or 0, "candidates": getattr(row, "candidates", 0) or 0}
+    synthesis = None
+    if (patch := judge.pop("synthesis_patch", None)) is not None:
+        # Who wrote it and what it cost are the synthesis placement's evidence, as for any candidate.
+        evidence = next((p.get("evidence") or {} for p in ranking if p.get("name") == SYNTHESIS), {})
+        synthesis = {"name": SYNTHESIS, "patch": patch} | {
+            k: evidence[k] for k in ("model", "strategy", "cost", "duration_s") if k in evidence
+        }
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "winner": winner,
+        "ranking": ranking,
+        "coverage": coverage,
+        "judge": judge,
+        "synthesis": synthesis,
+        "error": getattr(row, "error", None),
+        "id": getattr(row, "id", None),
+        "arena_id": getattr(row, "arena_id", None),
+        "created_at": getattr(row, "created_at", None),
+    }
