@@ -60,6 +60,15 @@ SETTINGS: dict[str, Setting] = {
         Setting("ARENA_GITHUB_APP_ID", None, str, "a GitHub App instead of GITHUB_TOKEN: its id"),
         Setting("ARENA_GITHUB_APP_PRIVATE_KEY", None, str, "the App's private key: the .pem file's path or contents"),
         Setting("ARENA_GITHUB_MAX_WAIT_S", 900.0, float, "longest wait for a GitHub rate limit to reset"),
+        Setting(
+            "E2B_API_KEY",
+            None,
+            str,
+            "E2B's key for `backend: e2b` (https://e2b.dev/dashboard?tab=keys); never sent into a sandbox",
+        ),
+        Setting(
+            "ARENA_E2B_TEMPLATE", "base", str, "the E2B template of `backend: e2b` when the spec's sandbox names none"
+        ),
     ]
 }
 

@@ -11,6 +11,7 @@ from arena.spec import SandboxSpec
 BACKENDS = {
     "local": "arena.sandboxes.local.LocalBackend",
     "unsafe-local": "arena.sandboxes.unsafe.UnsafeLocalBackend",
+    "e2b": "arena.sandboxes.e2b.E2BBackend",
 }
 
 
