@@ -1,4 +1,4 @@
-"""The contract every sandbox backend keeps (local and unsafe-local here; e2b's fake later)."""
+"""The contract every sandbox backend keeps: local, unsafe-local, and e2b through a fake of its SDK (tests/fakes)."""
 
 import subprocess
 import threading
@@ -10,6 +10,7 @@ import pytest
 from arena.sandboxes import RepoCache, get_backend
 from arena.spec import SandboxSpec
 from tests.conftest import CALC_FILES, make_repo
+from tests.fakes.e2b_fake import FakeE2B
 
 
 def make_pair(backend_name: str, tmp_path):
@@ -23,8 +24,15 @@ def make_pair(backend_name: str, tmp_path):
     return [backend.create(prepared, tmp_path / "runs" / n, uid) for n, uid in (("a", 1_500_001), ("b", 1_500_002))]
 
 
-@pytest.fixture(params=["local", "unsafe-local"])
-def sandbox_pair(request, tmp_path):
+@pytest.fixture(params=["local", "unsafe-local", "e2b"])
+def sandbox_pair(request, tmp_path, monkeypatch):
+    if request.param == "e2b":
+        if reason := FakeE2B.unavailable():
+            pytest.skip(reason)
+        service = FakeE2B(tmp_path / "e2b")
+        monkeypatch.setattr("arena.sandboxes.e2b.Sandbox", service.sandbox_class)
+        monkeypatch.setenv("E2B_API_KEY", "e2b_test_key")
+        request.addfinalizer(service.close)
     boxes = make_pair(request.param, tmp_path)
     yield boxes
     for box in boxes:
