@@ -1,4 +1,7 @@
-"""Plotly figures for the Leaderboard and Costs pages (theme colours from .streamlit/config.toml)."""
+"""Plotly figures for the Leaderboard and Costs pages (theme colours from .streamlit/config.toml).
+
+Boards reach hundreds of agents: charts show the top few (`top`) and name only what matters; tables list everyone.
+"""
 
 import plotly.graph_objects as go
 import polars as pl
@@ -16,9 +19,9 @@ def rated(board: pl.DataFrame, by: str) -> pl.DataFrame:
     return rows.select(pl.col(by).alias("name"), *RATING_COLUMNS)
 
 
-def top(frame: pl.DataFrame, n: int = TOP, also: list[str] | tuple[str, ...] = ()) -> pl.DataFrame:
-    """The first `n` rows of a ratings frame, plus the players named in `also`, in the frame's order."""
-    return frame.with_row_index("_row").filter((pl.col("_row") < n) | pl.col("name").is_in(list(also))).drop("_row")
+def top(frame: pl.DataFrame, n: int = TOP, also: list[str] | tuple[str, ...] = (), name: str = "name") -> pl.DataFrame:
+    """The first `n` rows of a frame (a ratings frame: players by `name`), plus those named in `also`, in its order."""
+    return frame.with_row_index("_row").filter((pl.col("_row") < n) | pl.col(name).is_in(list(also))).drop("_row")
 
 
 def ratings(frame: pl.DataFrame) -> go.Figure:
@@ -70,16 +73,24 @@ def _hover(r: dict) -> str:
 
 
 def pareto(frame: pl.DataFrame, label: str) -> go.Figure:
-    """Mean cost against win rate; the Pareto frontier (cheapest for its win rate) highlighted and joined."""
+    """Mean cost against win rate; the Pareto frontier (cheapest for its win rate) highlighted, joined and named.
+
+    Only frontier points carry their name on the chart (every point has it on hover): with hundreds of agents, a
+    name on each point is a blot.
+    """
     rows = [r for r in frame.to_dicts() if r.get("cost_mean") is not None and r.get("win_rate") is not None]
     fig = go.Figure(
         go.Scatter(
             x=[r["cost_mean"] for r in rows],
             y=[r["win_rate"] for r in rows],
             mode="markers+text",
-            text=[r[label] or "" for r in rows],
+            text=[(r[label] or "") if r["pareto"] else "" for r in rows],
+            hovertext=[
+                f"{r[label] or ''}<br>{r['cost_mean']:.4g} $ per run, win rate {r['win_rate']:.0%}" for r in rows
+            ],
+            hoverinfo="text",
             textposition="top center",
-            marker=dict(size=12, color=[AMBER if r["pareto"] else MUTED for r in rows]),
+            marker=dict(size=12 if len(rows) <= 50 else 7, color=[AMBER if r["pareto"] else MUTED for r in rows]),
         )
     )
     front = sorted((r for r in rows if r["pareto"]), key=lambda r: r["cost_mean"])
@@ -97,8 +108,15 @@ def pareto(frame: pl.DataFrame, label: str) -> go.Figure:
 
 
 def bars(frame: pl.DataFrame, x: str, y: str, title: str) -> go.Figure:
-    fig = go.Figure(go.Bar(x=frame[x].to_list(), y=frame[y].to_list(), marker_color=AMBER))
-    fig.update_layout(height=300, yaxis_title=title, **LAYOUT)
+    """Horizontal bars of `y` per `x`, top to bottom in the frame's order (pass the top few: see `top`)."""
+    names = frame[x].to_list()
+    fig = go.Figure(go.Bar(x=frame[y].to_list(), y=names, orientation="h", marker_color=AMBER))
+    fig.update_layout(
+        height=100 + 24 * len(names),
+        xaxis_title=title,
+        yaxis=dict(categoryorder="array", categoryarray=names[::-1]),
+        **LAYOUT,
+    )
     return fig
 
 

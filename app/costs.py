@@ -1,16 +1,40 @@
-"""The Costs page's step rollup (kept out of the page: pages stay thin)."""
+"""The Costs page's data, once per data version (kept out of the page: pages stay thin)."""
 
 import polars as pl
+import streamlit as st
 
+from app import queries
 from arena.analytics.duck import sql
 
+RECENT = 1_000
+"""Runs the per-contestant table lists, newest first (a browser table of a million rows helps nobody)."""
 
-def per_step(steps: pl.DataFrame, runs: pl.DataFrame) -> pl.DataFrame:
-    """Mean cost per step and steps per run, per agent (steps joined to their runs)."""
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _recent(limit: int, version: tuple) -> tuple[int, pl.DataFrame]:
+    arena_runs = queries.runs(version).filter(source="arenas")
+    columns = ("run", "agent", "status", "steps", "cost", "tokens", "won", "created_at")
+    return arena_runs.height, arena_runs.sort("created_at", "run", descending=True).head(limit).select(columns)
+
+
+def recent(limit: int = RECENT) -> tuple[int, pl.DataFrame]:
+    """(arena runs in all, the newest `limit` of them: run, agent, status, steps, cost, tokens, won, created_at)."""
+    return _recent(limit, queries.data_version())
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _per_step(version: tuple) -> pl.DataFrame:
     return sql(
-        """SELECT r.agent, count(*) AS steps, count(DISTINCT s.run) AS runs,
-                  coalesce(avg(s.cost), 0) AS cost_per_step, count(*) / count(DISTINCT s.run) AS steps_per_run
-           FROM s JOIN r ON s.run = r.run GROUP BY r.agent ORDER BY cost_per_step DESC""",
-        s=steps.select("run", "cost"),
-        r=runs.select("run", "agent"),
+        """SELECT agent, sum(steps) AS steps, count(*) AS runs,
+                  coalesce(sum(cost) / nullif(sum(steps), 0), 0) AS cost_per_step, avg(steps) AS steps_per_run
+           FROM r WHERE source = 'arenas' GROUP BY agent ORDER BY cost_per_step DESC, agent""",
+        r=queries.runs(version).select("source", "agent", "steps", "cost"),
     )
+
+
+def per_step() -> pl.DataFrame:
+    """Per agent, from its arena runs' totals: steps (model calls), runs, cost per step, steps per run; dearest first.
+
+    A run records its cost and its model calls, so no trajectory file is read (a million runs would be a million).
+    """
+    return _per_step(queries.data_version())

@@ -1,8 +1,15 @@
-"""Cached queries: plain dicts for pages (pages never talk to SQL directly)."""
+"""Cached queries: plain dicts and frames for pages (pages never talk to SQL directly).
 
+Analytics frames are computed once per data version (arena.analytics.data_version: a few index lookups asked on
+every run): a repeat visit with no new data reads nothing, and every page shares one runs frame and one rating per
+grouping. A million runs take seconds to read; the version changes only when what they show could have.
+"""
+
+import polars as pl
 import streamlit as st
 
 from app.resources import engine
+from arena import analytics
 from arena.report import arena_json
 
 
@@ -58,3 +65,45 @@ def run_again(arena_id: str) -> None:
     spec = engine().store.arena(arena_id).spec
     st.session_state["launch_preset"] = {k: v for k, v in spec.items() if v}
     st.switch_page(nav_page("launch"))
+
+
+def data_version() -> tuple:
+    """The store's data version now (cached frames are keyed by it, so they never outlive a write)."""
+    return analytics.data_version(engine().store)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Reading every run…")
+def runs(version: tuple) -> pl.DataFrame:
+    """analytics.runs_df, shared (not copied) by every session: nobody changes a frame in place."""
+    return analytics.runs_df(engine().store)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Reading the ledger…")
+def _outcome_events(version: tuple) -> pl.DataFrame:
+    return analytics.outcome_events(engine().store)
+
+
+@st.cache_data(max_entries=16, show_spinner="Rating the players…")
+def _ratings(by: str, version: tuple) -> pl.DataFrame:
+    return analytics.ratings_frame(_outcome_events(version), by)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _leaderboard(by: str, source: str, period: str, version: tuple) -> pl.DataFrame:
+    ratings = _ratings(by, version) if analytics.rates(by, source) else None
+    return analytics.board(runs(version), ratings, by, source, period)
+
+
+def leaderboard(by: str = "agent", source: str = "arenas", period: str = "week") -> pl.DataFrame:
+    """analytics.leaderboard of the app's store, computed once per data version and arguments."""
+    return _leaderboard(by, source, period, data_version())
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _judges(version: tuple) -> pl.DataFrame:
+    return analytics.judges(engine().store)
+
+
+def judges() -> pl.DataFrame:
+    """analytics.judges of the app's store, once per data version."""
+    return _judges(data_version())

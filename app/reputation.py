@@ -1,17 +1,39 @@
-"""The Reputation page's data: agents, and an agent's balance, escrow and stake multiplier over its history."""
+"""The Reputation page's data: agents, and an agent's balance, escrow and stake multiplier over its history.
+
+Both once per data version (app.queries): the ledger holds millions of events at scale, and a repeat visit reads none.
+"""
 
 import plotly.graph_objects as go
+import streamlit as st
 from sqlalchemy import select
 
+from app import queries
 from app.resources import engine
+from arena.reputation.ledger import AgentState
 from arena.storage import EventRow
 
 MARKERS = {"place": "win", "merged": "merged", "reverted": "reverted"}
 
 
-def agents() -> list[str]:
+@st.cache_data(max_entries=4, show_spinner=False)
+def _agents(version: tuple) -> list[str]:
     with engine().store.session() as s:
         return sorted(set(s.scalars(select(EventRow.agent).distinct())))
+
+
+def agents() -> list[str]:
+    """Every agent in the ledger, sorted."""
+    return _agents(queries.data_version())
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _state(agent: str, version: tuple) -> AgentState:
+    return engine().ledger.state(agent)
+
+
+def state(agent: str) -> AgentState:
+    """The agent's balance, escrow, stake, wins, merges, reverts and full history (arena.reputation.ledger)."""
+    return _state(agent, queries.data_version())
 
 
 def timeline(history: list[dict], rules) -> go.Figure:

@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from app import charts
-from app.resources import engine
+from app import charts, queries
 from arena import analytics
 from arena.reputation.ratings import MIN_GAMES
 
@@ -12,11 +11,11 @@ cols = st.columns(3)
 by = cols[0].selectbox("By", analytics.BY, index=analytics.BY.index("agent"))
 source = cols[1].selectbox("Runs", analytics.SOURCES, help="arenas run here, imported trajectories, or both")
 period = cols[2].selectbox("Period", analytics.PERIODS, index=1, disabled=by != "period")
-board = analytics.leaderboard(engine().store, by=by, source=source, period=period)
+board = queries.leaderboard(by, source, period)  # once per data version: a repeat visit recomputes nothing
 if board.is_empty():
     st.info("Nothing to rank yet: run a few arenas (`arena demo`) or `arena ingest` trajectories.")
     st.stop()
-if by in ("model", "strategy", "agent") and source != "imported":
+if analytics.rates(by, source):
     ratings = charts.rated(board, by)  # the board's own ratings: one Bradley-Terry fit per visit, not two
     if ratings.is_empty():
         st.caption("No pairwise outcomes yet: ratings need arenas with at least two agents.")
@@ -37,7 +36,7 @@ if by in ("model", "strategy", "agent") and source != "imported":
         st.plotly_chart(charts.ratings(chart), width="stretch", key="ratings")
 st.subheader("Table")
 st.dataframe(charts.table(board), hide_index=True, width="stretch")
-judges = analytics.judges(engine().store)
+judges = queries.judges()
 if not judges.is_empty():
     st.subheader("Judges: picked vs coverage")
     st.dataframe(charts.table(judges), hide_index=True, width="stretch")

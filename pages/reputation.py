@@ -12,7 +12,7 @@ if not agents:
     st.stop()
 agent = st.selectbox("Agent (model+strategy)", agents, key="reputation-agent")
 ledger = engine().ledger
-state = ledger.state(agent)
+state = reputation.state(agent)
 cols = st.columns(6)
 cols[0].metric("balance", f"{state.balance:g}")
 cols[1].metric("escrowed", f"{state.escrow:g}")

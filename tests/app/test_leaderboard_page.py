@@ -1,4 +1,5 @@
-"""The Leaderboard page at scale: many agents, a chart of the top few, every agent in the table, provisional apart.
+"""The Leaderboard and Costs pages at scale: many agents, charts of the top few, every agent in the table, provisional
+apart, and frames computed once per data version.
 
 63 agents: 60 in 30 four-agent arenas (two arenas, 6 games each; the lower number always wins) and 3 newcomers
 who met once in a three-agent arena (2 games each: provisional).
@@ -8,10 +9,11 @@ import json
 from datetime import datetime
 
 import pandas as pd
+from streamlit.testing.v1 import AppTest
 
 from app import charts
 from arena.reputation.ratings import MIN_GAMES
-from tests.app.conftest import app, texts
+from tests.app.conftest import ROOT, app, texts
 from tests.test_analytics import add_arena, add_events, pairwise
 
 T0 = datetime(2024, 1, 1, 12)
@@ -86,3 +88,55 @@ def test_games_arenas_and_provisional_beside_every_rating(data):
     assert "new0+s" not in traces["tiered"]["y"]
     assert "provisional" in traces["provisional (not tiered)"]["hovertext"][0]
     assert "6 games in 2 arenas" in traces["tiered"]["hovertext"][0]
+
+
+def test_ratings_and_runs_are_computed_once_per_data_version(data, monkeypatch):
+    """A repeat visit, or the Costs page after the Leaderboard, reads and rates nothing again; new data does."""
+    from app.resources import engine
+    from arena import analytics
+    from arena.analytics import ratings as analytics_ratings
+
+    calls = {"rate": 0, "runs_df": 0}
+
+    def counted(name, real):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return real(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(analytics_ratings, "rate", counted("rate", analytics_ratings.rate))
+    monkeypatch.setattr(analytics, "runs_df", counted("runs_df", analytics.runs_df))
+    many_agents(engine().store)
+    at = app("leaderboard")
+    assert calls == {"rate": 1, "runs_df": 1} and len(charted(at)) == 25
+    at.run()
+    assert calls == {"rate": 1, "runs_df": 1}  # the same data: nothing recomputed
+    at.switch_page("../pages/costs.py").run()
+    assert not at.exception, at.exception
+    assert calls == {"rate": 1, "runs_df": 1}  # Costs shows the same board
+    add_events(engine().store, pairwise("late", "m59+s", "m00+s", 1.0))
+    at.switch_page("../pages/leaderboard.py").run()
+    assert calls == {"rate": 2, "runs_df": 2}  # new data: computed again, once
+    assert table(at).set_index("agent").loc["m59+s", "games"] == 7
+
+
+def test_costs_charts_stay_readable_with_many_agents(data):
+    from app.resources import engine
+
+    store = engine().store
+    for k in range(15):  # judged arenas: the earlier model wins; agents differ in cost
+        models = REGULARS[4 * k : 4 * k + 4]
+        contestants = [(f"c{i}", m, "s", 1.0 + REGULARS.index(m) % 7, 3, "Submitted") for i, m in enumerate(models)]
+        verdict = {f"c{i}": (True, True, ["x.py"]) for i in range(4)}
+        add_arena(store, f"judged-{k}", "r1", f"t{k}", T0, contestants, winner="c0", verdict=verdict)
+    at = AppTest.from_file(str(ROOT / "pages" / "costs.py"), default_timeout=60).run()  # Arenas needs full verdicts
+    assert not at.exception, at.exception
+    charts_ = {c.proto.id: json.loads(c.proto.spec)["data"] for c in at.get("plotly_chart")}
+    pareto = next(data for key, data in charts_.items() if "pareto" in key)[0]
+    named = [t for t in pareto["text"] if t]
+    assert len(pareto["x"]) == 60 and 0 < len(named) < 60  # every agent a point, only the frontier named
+    assert all(h.split("<br>")[0] for h in pareto["hovertext"])  # every point named on hover
+    bars = next(data for key, data in charts_.items() if "pareto" not in key)[0]
+    assert len(bars["y"]) == charts.TOP  # the 25 dearest per step; the table below lists all 60
+    assert "25 of 60 agents charted" in texts(at) and "The newest 60 of 60 runs." in texts(at)
