@@ -472,3 +472,19 @@ def test_the_data_version_changes_with_every_write_the_frames_show_and_only_then
     )
     assert changed()
     assert analytics.data_version(store) in seen
+
+
+def test_the_text_table_never_cuts_a_name(store):
+    """Three agents whose models share their first 40 characters read the same when names are cut at 40."""
+    prefix = "openrouter/meta-llama/llama-3.3-70b-instruct"  # 44 characters
+    models = [f"{prefix}:{tag}" for tag in ("free", "nitro", "floor")]
+    add_arena(store, "L1", "r1", "long", T0, [(f"c{i}", m, "s1", 1.0, 1, "Submitted") for i, m in enumerate(models)])
+    add_events(store, pairwise("L1", f"{models[0]}+s1", f"{models[1]}+s1", 1.0))
+    rows = analytics.leaderboard_json(store, by="agent", bootstrap=20)
+    lines = analytics.leaderboard_lines(rows)
+    assert len(lines) == len(rows) + 1 and lines[0].split()[:3] == ["model", "strategy", "runs"]
+    for model in models:
+        assert sum(line.split()[0] == model for line in lines) == 1
+    column = lines[0].index("strategy")  # one model column, as wide as the widest name, then the strategies
+    assert column == len(models[1]) + 2 and all(line[column:].startswith("s") for line in lines[1:])
+    assert analytics.leaderboard_lines([]) == [""]

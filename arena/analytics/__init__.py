@@ -6,6 +6,7 @@
     events_df(store)        the reputation ledger
     ratings_df(store, by)   Bradley-Terry ratings with bootstrap intervals (arena.reputation.ratings)
     leaderboard(store, by, source, period) / leaderboard_json(...)   per model, strategy, agent, repo or period
+    leaderboard_lines(rows) the CLI's text table of leaderboard_json rows (names never cut)
     data_version(store)     a cheap key that changes whenever these frames could: cache them by it
     outcome_events(store), ratings_frame(events, by), board(runs, ratings, by, ...)   the same from frames kept
     pareto(frame)           the cost-versus-win-rate frontier
@@ -28,6 +29,7 @@ from arena.analytics.leaderboards import (
     judges,
     leaderboard,
     leaderboard_json,
+    leaderboard_lines,
     pareto,
     rates,
 )
@@ -48,6 +50,7 @@ __all__ = [
     "judges",
     "leaderboard",
     "leaderboard_json",
+    "leaderboard_lines",
     "open_store",
     "outcome_events",
     "pareto",

@@ -165,6 +165,30 @@ def leaderboard_json(store: Store, by: str = "agent", source: str = "arenas", pe
     return [{k: _json(v) for k, v in row.items()} for row in leaderboard(store, by, source, period, **kw).to_dicts()]
 
 
+NAME_KEYS = ("model", "strategy")
+
+
+def leaderboard_lines(rows: list[dict]) -> list[str]:
+    """`arena leaderboard`'s table of leaderboard_json rows: a header, then a line per row.
+
+    Columns are the LEADERBOARD_KEYS some row fills, each as wide as its widest cell: names are never cut (two
+    agents whose models differ only after the 40th character must not read the same); numbers right-aligned, floats
+    to 4 significant digits, "-" where a value does not apply.
+    """
+    shown = [k for k in LEADERBOARD_KEYS if any(r.get(k) is not None for r in rows)]
+    cells = [
+        [f"{r[k]:.4g}" if isinstance(r[k], float) else "-" if r[k] is None else str(r[k]) for k in shown] for r in rows
+    ]
+    widths = [max(len(k), 12 if k not in NAME_KEYS else 0, *(len(c[i]) for c in cells)) for i, k in enumerate(shown)]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(
+            v.ljust(w) if k in NAME_KEYS else v.rjust(w) for k, v, w in zip(shown, values, widths, strict=True)
+        ).rstrip()
+
+    return [line(shown), *(line(c) for c in cells)]
+
+
 def _json(value):
     if isinstance(value, datetime | date):
         return value.isoformat()
