@@ -10,7 +10,7 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pandas as pd
 import streamlit as st
@@ -52,7 +52,7 @@ KEPT = "kept as is"
 ROW = "_row"
 """The table's hidden column: the preset row a table row came from, so its other fields follow it."""
 SECTIONS = {"task": TaskSpec, "limits": LimitsSpec, "sandbox": SandboxSpec, "judge": JudgeSpec}
-BACKENDS = ["local", "unsafe-local"]
+BACKENDS = list(get_args(SandboxSpec.model_fields["backend"].annotation))
 UNSAFE = "unsafe-local"
 REFUSAL = (
     "this spec asks for the unsafe-local backend, which runs contestants' and setup commands as plain host "
