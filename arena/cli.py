@@ -11,6 +11,7 @@ from pathlib import Path
 
 from arena.config import Settings
 from arena.errors import ArenaError, UserError
+from arena.identity import agent_identity
 from arena.report import arena_json, verdict_json
 from arena.spec import is_git_url
 from arena.storage import ArenaRow, Status
@@ -27,7 +28,10 @@ EPILOG = {
     "apply": "example:\n  arena apply 3f9c2a1b          # commits the winner on branch arena/3f9c2a1b-<name>",
     "sync": "example:\n  arena sync --json              # records merges and reverts of applied patches",
     "abandon": "example:\n  arena abandon 3f9c2a1b        # the winner's stake is returned, nothing merges",
-    "agent": "example:\n  arena agent openai/gpt-4.1-mini+minimal-fix --json",
+    "agent": "examples:\n  arena agent openai/gpt-4.1-mini+minimal-fix --json\n"
+    "  arena agent scripted:fix.yaml@1a2b3c4d+balanced     # as `arena show --json` names it\n"
+    "  arena agent scripted:steps/fix.yaml+balanced        # as a spec names it: the file is hashed",
+    "spec": "example:\n  arena spec 3f9c2a1b > again.yaml && arena run again.yaml   # runs wherever the repo is",
     "ingest": "example:\n  arena ingest ../shared/data/trajectories --json",
     "leaderboard": "example:\n  arena leaderboard --by model --source imported --json",
     "db": "examples:\n  arena db upgrade     # bring the schema to the newest migration (also done on first use)\n"
@@ -70,10 +74,12 @@ def _print_arena(row: ArenaRow, verdict=None) -> None:
         if row.status == Status.FAILED:
             tail = Path(row.setup_log_path).read_text().splitlines()[-15:] if Path(row.setup_log_path).exists() else []
             print("\n".join(f"    | {line}" for line in tail))
-    print(f"  {'contestant':<20} {'status':<12} {'exit':<18} {'steps':>5} {'cost':>8}  patch")
+    print(f"  {'contestant':<20} {'status':<12} {'exit':<18} {'steps':>5} {'cost':>8}  agent")
     for c in row.contestants:
-        patch = c.patch_path or "-"
-        print(f"  {c.name:<20} {c.status:<12} {c.exit_status or '-':<18} {c.steps:>5} {c.cost:>8.4f}  {patch}")
+        agent = agent_identity(c.model, c.strategy)
+        print(f"  {c.name:<20} {c.status:<12} {c.exit_status or '-':<18} {c.steps:>5} {c.cost:>8.4f}  {agent}")
+        if c.patch_path:
+            print(f"      patch {c.patch_path}")
         if c.error:  # a completed contestant can still carry one (its patch was refused, say)
             print("\n".join(f"      {line}" for line in c.error.strip().splitlines()[:3]))
     _print_verdict(verdict)
@@ -306,10 +312,23 @@ def cmd_abandon(args: argparse.Namespace) -> int:
     return 0
 
 
+def agent_of(text: str) -> str:
+    """The agent `arena agent` is asked about: an identity as printed, or MODEL+STRATEGY as a spec writes them."""
+    from arena.identity import split_identity
+
+    try:
+        return agent_identity(*split_identity(text)) if "+" in text else text
+    except UserError as e:
+        raise UserError(
+            f"{e}; name the agent as `arena show ID --json` prints it (e.g. scripted:fix.yaml@1a2b3c4d+balanced), "
+            "or give MODEL+STRATEGY with the path of a file that exists"
+        ) from None
+
+
 def cmd_agent(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    state = _ledger().state(args.name)
+    state = _ledger().state(agent_of(args.name))
     if args.json:
         print(json.dumps(asdict(state)))
         return 0
@@ -320,6 +339,24 @@ def cmd_agent(args: argparse.Namespace) -> int:
     for e in state.history[-20:]:
         print(f"  {e['at'][:19]}  {e['kind']:<9} {e['arena_id'] or '':<9} {e['amount']:+g} {e['commit'] or ''}")
     return 0
+
+
+def cmd_spec(args: argparse.Namespace) -> int:
+    import yaml
+
+    spec = _store().arena(args.arena_id).spec
+    print(f"# arena {args.arena_id}: `arena run` this file to run it again", file=sys.stderr)
+    sys.stdout.write(yaml.safe_dump(_without_nulls(spec), sort_keys=False, allow_unicode=True))
+    return 0
+
+
+def _without_nulls(value):
+    """The spec as a person writes it: fields left at null (their default) are left out."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -417,6 +454,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("show", cmd_show, "Show one arena and its contestants.")
     p.add_argument("arena_id")
     p.add_argument("--json", action="store_true")
+    p = add(
+        "spec", cmd_spec, "Print the spec an arena was launched with, as YAML (its files embedded: it runs anywhere)."
+    )
+    p.add_argument("arena_id")
     p = add("cancel", cmd_cancel, "Cancel a running arena, or one of its contestants.")
     p.add_argument("arena_id")
     p.add_argument("--contestant", help="cancel only this contestant")
@@ -461,10 +502,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", choices=["model", "strategy", "agent"], default="agent")
     p.add_argument("--source", choices=["arenas", "imported", "all"], default="arenas")
     p.add_argument("--json", action="store_true", help="one JSON array of rows")
-    p = add(
-        "agent", cmd_agent, "An agent's balance, stake, wins, merges, reverts and history (NAME is model+strategy)."
+    p = add("agent", cmd_agent, "An agent's balance, stake, wins, merges, reverts and history.")
+    p.add_argument(
+        "name",
+        metavar="AGENT",
+        help="its identity as `arena show --json` prints it, or MODEL+STRATEGY as a spec writes them",
     )
-    p.add_argument("name", help="model+strategy, the model exactly as written in the spec")
     p.add_argument("--json", action="store_true")
     p = add("db", cmd_db, "Database schema migrations (Alembic); every command also upgrades on first use.")
     p.add_argument("action", choices=["upgrade", "current"])
@@ -475,6 +518,7 @@ COMMANDS = [
     "run",
     "list",
     "show",
+    "spec",
     "cancel",
     "demo",
     "judge",

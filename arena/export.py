@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from arena.errors import UserError
+from arena.identity import agent_identity
 from arena.judging.patches import read_patch
 from arena.storage import Store
 from arena.tasks.swebench import prediction, write_predictions
@@ -39,7 +40,7 @@ def export(store: Store, arena_id: str, contestant: str | None = None, fmt: str 
         patch, agent = verdict.judge["synthesis_patch"], f"{verdict.judge.get('reviewer')}+synthesis"
     elif name in by_name and by_name[name].patch_path and Path(by_name[name].patch_path).is_file():
         c = by_name[name]
-        patch, agent = read_patch(Path(c.patch_path)), f"{c.model}+{c.strategy}"
+        patch, agent = read_patch(Path(c.patch_path)), agent_identity(c.model, c.strategy)
     else:
         raise UserError(f"arena {row.id} has no candidate '{name}' with a patch; candidates: {', '.join(by_name)}")
     text = patch if fmt == "patch" else write_predictions(None, [prediction(instance_id, agent, patch)])

@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from arena.agents.environment import SandboxEnvironment
-from arena.agents.models import load_replay, load_script, make_model
+from arena.agents.models import make_model
 from arena.agents.runner import ContestantAgent, StopSignal
-from arena.agents.strategies import agent_config, load_strategy, model_config
+from arena.agents.strategies import agent_config, model_config
 from arena.config import Settings
 from arena.errors import ArenaError, SetupFailed, SpecError, UserError
+from arena.identity import split_identity
 from arena.judging.detect import detect_test_command
 from arena.judging.judge import Candidate, Judge
 from arena.judging.patches import read_patch
@@ -32,12 +33,12 @@ from arena.judging.verdict import Verdict
 from arena.llm import RetryPolicy, check_litellm_model
 from arena.protocols import PreparedTask, Sandbox, SandboxBackend
 from arena.recovery import lease_s, lease_until, process_owner, recover, settle_arena
-from arena.reputation.ledger import Ledger, agent_name
+from arena.reputation.ledger import Ledger
 from arena.sandboxes import RepoCache, get_backend, sandbox_uid
 from arena.sandboxes.process import kill_setups, setup_owner
 from arena.sandboxes.repos import git
 from arena.settlement import record_verdict
-from arena.spec import ArenaSpec, ContestantSpec
+from arena.spec import ArenaSpec, ContestantSpec, self_contained
 from arena.storage import ArenaRow, ContestantRow, Status, Store, utcnow
 
 log = logging.getLogger("arena")
@@ -68,15 +69,14 @@ def validate(spec: ArenaSpec, repos: RepoCache) -> str:
         RetryPolicy.from_env()  # a malformed ARENA_MODEL_* variable fails here, not mid-run
     for i, c in enumerate(spec.contestants):
         try:
-            load_strategy(c.strategy)
-            if c.kind == "scripted":
-                load_script(c.model_file)
-            elif c.kind == "replay":
-                load_replay(c.model_file)
-            else:
+            c.read_strategy()
+            if c.kind == "litellm":
                 check_litellm_model(c.model, c.api_base, c.api_key_env)
+            else:
+                c.read_steps()
         except SpecError as e:
             raise SpecError(f"contestants[{i}] ({c.name}): {e}") from None
+    spec.agents()  # two contestants that would be one agent but are not the same underneath are refused
     if spec.judge.model:
         try:
             check_litellm_model(spec.judge.model, spec.judge.api_base, spec.judge.api_key_env)
@@ -107,6 +107,8 @@ class ContestantRun:
     row_id: int
     spec: ContestantSpec
     run_dir: Path
+    agent: str = ""
+    """Its agent identity (arena.identity)."""
     stop: StopSignal = field(default_factory=StopSignal)
     sandbox: Sandbox | None = None
 
@@ -158,8 +160,15 @@ class Engine:
         before anything is written); given, the spec is not validated (and a remote mirror not fetched) again.
         """
         base_sha = base_sha or validate(spec, self.repos)
+        # Stored and run as it will be run again: its files embedded, so nothing depends on paths of this machine.
+        spec = self_contained(spec)
+        agents = spec.agents()
         arena_id = secrets.token_hex(4)
-        rows = [ContestantRow(name=c.name, model=c.model, strategy=c.strategy) for c in spec.contestants]
+        # A row's model and strategy are its agent's two halves (the analytics join them with '+').
+        rows = [
+            ContestantRow(name=c.name, model=m, strategy=s)
+            for c, (m, s) in zip(spec.contestants, map(split_identity, agents), strict=True)
+        ]
         arena = ArenaRow(
             id=arena_id,
             title=spec.task.title or (spec.problem_statement.strip().splitlines() or [""])[0][:120],
@@ -174,7 +183,7 @@ class Engine:
         # a refused agent (StakeRefused, exit 2) takes the row back out: nothing is left of the launch.
         self.store.create_arena(arena, rows)
         try:
-            self.ledger.enter(arena_id, [(c.name, agent_name(c.model, c.strategy)) for c in spec.contestants])
+            self.ledger.enter(arena_id, [(c.name, agent) for c, agent in zip(spec.contestants, agents, strict=True)])
         except BaseException:
             self.store.delete_arena(arena_id)
             raise
@@ -183,7 +192,10 @@ class Engine:
             arena_id,
             spec,
             base_sha,
-            {r.name: ContestantRun(r.id, c, run_dir / c.name) for r, c in zip(rows, spec.contestants, strict=True)},
+            {
+                r.name: ContestantRun(r.id, c, run_dir / c.name, agent)
+                for r, c, agent in zip(rows, spec.contestants, agents, strict=True)
+            },
         )
         self.runs[arena_id] = run
         self.coordinators.submit(self._coordinate, run)
@@ -413,7 +425,7 @@ class Engine:
         try:
             if c.stop.reason:  # stopped between being scheduled and starting
                 raise _Stopped()
-            strategy = load_strategy(c.spec.strategy)
+            strategy = c.spec.read_strategy()
             c.sandbox = backend.create(prepared, c.run_dir / "sandbox", sandbox_uid(run.arena_id, c.spec.name))
             if c.stop.reason:
                 c.sandbox.cancel()
@@ -428,8 +440,9 @@ class Engine:
                 arena_info={
                     "arena_id": run.arena_id,
                     "contestant": c.spec.name,
-                    "model": c.spec.model,
-                    "strategy": c.spec.strategy,
+                    "model": split_identity(c.agent)[0],
+                    "strategy": split_identity(c.agent)[1],
+                    "agent": c.agent,
                 },
                 step_limit=c.spec.step_limit,
                 cost_limit=c.spec.cost_limit,

@@ -1,5 +1,6 @@
 """Plain-data views of stored arenas, shared by the CLI, the app and notebooks."""
 
+from arena.identity import agent_identity
 from arena.judging.verdict import Verdict
 from arena.storage import ArenaRow, VerdictRow
 
@@ -21,6 +22,7 @@ def arena_json(row: ArenaRow, verdict: VerdictRow | None = None) -> dict:
         "contestants": [
             {
                 "name": c.name,
+                "agent": agent_identity(c.model, c.strategy),
                 "model": c.model,
                 "strategy": c.strategy,
                 "status": c.status,

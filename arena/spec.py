@@ -2,6 +2,8 @@
 
 Relative paths (a local repo, problem_statement_file, scripted:/replay: files, strategy files)
 resolve against the folder of the spec file, so a spec and its files can be moved together.
+A launched arena stores its spec `self_contained`: the problem statement, steps and strategy
+definitions are embedded, so it runs and is judged again where none of those files exist.
 """
 
 import re
@@ -11,12 +13,20 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from arena.agentfiles import BUILTIN_STRATEGIES as BUILTIN_STRATEGIES  # where callers have always found it
+from arena.agentfiles import (
+    MODEL_SCHEMES,
+    ScriptStep,
+    Strategy,
+    is_strategy_file,
+    load_steps,
+    load_strategy,
+)
 from arena.config import SETTINGS
 from arena.errors import SpecError
+from arena.identity import ALIAS_PATTERN, agent_identity
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-BUILTIN_STRATEGIES = ("minimal-fix", "test-first", "balanced")
-MODEL_SCHEMES = ("scripted", "replay")
 # model_kwargs that would route a model call or carry credentials around api_base:.
 ROUTING_WORDS = (
     "base",
@@ -104,10 +114,44 @@ class ContestantSpec(_Strict):
     """Name of the variable holding the key for `api_base` (ARENA_<...>); default ARENA_API_KEY, else no key."""
     model_kwargs: dict[str, Any] = {}
     """Extra arguments passed to litellm.completion (temperature, ...)."""
+    agent: str | None = None
+    """Your own name for this agent, in place of its model (NAME) or of its whole identity (NAME+LABEL)."""
+    steps: Annotated[list[ScriptStep], Field(min_length=1)] | None = None
+    """The scripted/replay steps, embedded (a launched arena's stored spec has them); `model` then names the file only."""
+    strategy_definition: Strategy | None = None
+    """The strategy YAML's content, embedded; `strategy` then names the file only."""
 
     @field_validator("api_key_env")
     def _key_variable(cls, value: str | None) -> str | None:
         return _check_key_variable(value)
+
+    @field_validator("agent")
+    def _readable_alias(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.fullmatch(ALIAS_PATTERN, value) or any(p.endswith((".yaml", ".yml")) for p in value.split("+")):
+            raise ValueError(
+                f"'{value}' is not an agent name: write NAME or NAME+LABEL, each up to 64 letters, digits, '.', '_' "
+                "or '-' (no '/', ':' or '@', not ending in .yaml), e.g. acme-fixer or acme-fixer+careful"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _embedded_names_a_file(self) -> "ContestantSpec":
+        if self.steps is not None:
+            if self.kind == "litellm":
+                raise ValueError(f"steps: are for scripted: and replay: models, not '{self.model}'; remove them")
+            if "/" in str(self.model_file):
+                raise ValueError(
+                    f"with steps: embedded, model names the file only (e.g. {self.kind}:{self.model_file.name}); "
+                    "remove the folder, or remove steps: to read the file"
+                )
+        if self.strategy_definition is not None and ("/" in self.strategy or self.strategy in BUILTIN_STRATEGIES):
+            raise ValueError(
+                f"with strategy_definition: embedded, strategy names its YAML file only (e.g. careful.yaml), "
+                f"not '{self.strategy}'"
+            )
+        return self
 
     @field_validator("model")
     def _known_scheme(cls, value: str) -> str:
@@ -135,6 +179,30 @@ class ContestantSpec(_Strict):
     def model_file(self) -> Path | None:
         return Path(self.model.partition(":")[2]) if self.kind != "litellm" else None
 
+    def read_steps(self) -> list[ScriptStep]:
+        """The steps a scripted/replay contestant plays: embedded, else read from its file (SpecError if unreadable)."""
+        return self.steps if self.steps is not None else load_steps(self.kind, self.model_file)
+
+    def read_strategy(self) -> Strategy:
+        """The strategy's definition: embedded, else built in or read from its YAML (SpecError if unusable)."""
+        return self.strategy_definition or load_strategy(self.strategy)
+
+    @property
+    def identity(self) -> str:
+        """The agent this contestant is (arena.identity); reads its files unless the spec embeds them."""
+        return agent_identity(
+            self.model,
+            self.strategy,
+            agent=self.agent,
+            steps=self.steps,
+            strategy_definition=self.strategy_definition,
+        )
+
+    @property
+    def underlying(self) -> str:
+        """The identity without the `agent:` alias: what the contestant runs."""
+        return self.model_copy(update={"agent": None}).identity
+
 
 class LimitsSpec(_Strict):
     max_parallel: Annotated[int, Field(ge=1, le=64)] = 4
@@ -144,8 +212,9 @@ class LimitsSpec(_Strict):
 
 
 class SandboxSpec(_Strict):
-    backend: Literal["local", "unsafe-local"] = "local"
-    """local: bubblewrap, no network, per-contestant overlay. unsafe-local: plain processes (no isolation)."""
+    backend: Literal["local", "unsafe-local", "e2b"] = "local"
+    """local: bubblewrap, no network, per-contestant overlay. unsafe-local: plain processes (no isolation).
+    e2b: an E2B cloud sandbox per contestant, started from a snapshot prepared once (needs E2B_API_KEY)."""
     command_timeout_s: Annotated[int, Field(ge=1)] = 120
     """Per command; the whole process group is killed when it passes."""
     output_limit_bytes: Annotated[int, Field(ge=1024)] = 100_000
@@ -155,6 +224,10 @@ class SandboxSpec(_Strict):
     max_processes: Annotated[int, Field(ge=8)] = 256
     max_file_size_mb: Annotated[int, Field(ge=1)] = 1024
     setup_timeout_s: Annotated[int, Field(ge=1)] = 1800
+    template: str | None = None
+    """e2b: the E2B template sandboxes start from; default ARENA_E2B_TEMPLATE."""
+    lifetime_s: Annotated[int, Field(ge=60, le=86_400)] = 3600
+    """e2b: how long each sandbox may live (E2B's `timeout`; Hobby accounts allow at most 3600)."""
 
 
 class JudgeSpec(_Strict):
@@ -206,6 +279,25 @@ class ArenaSpec(_Strict):
         if self.task.problem_statement is not None:
             return self.task.problem_statement
         return Path(self.task.problem_statement_file or "").read_text()
+
+    def agents(self) -> list[str]:
+        """Each contestant's agent identity, in order (reads the files the spec does not embed).
+
+        Contestants may share an agent only when they are the same agent underneath (the same model, steps and
+        strategy, entered twice: it pays two stakes); an alias that would merge two different agents in one arena
+        is refused, since their outcomes against each other could not be recorded.
+        """
+        names = [c.identity for c in self.contestants]
+        first: dict[str, ContestantSpec] = {}
+        for c, name in zip(self.contestants, names, strict=True):
+            other = first.setdefault(name, c)
+            if other is not c and other.underlying != c.underlying:
+                raise SpecError(
+                    f"contestants {other.name} and {c.name} would both be agent {name}, but {other.name} is "
+                    f"{other.underlying} and {c.name} is {c.underlying}; give them different agent: names "
+                    "(contestants share an agent only when they run the same model, steps and strategy)"
+                )
+        return names
 
 
 # What model_kwargs may hold: sampling and output controls only. An allowlist, because litellm takes
@@ -336,12 +428,36 @@ def resolve_paths(spec: ArenaSpec, base_dir: Path) -> ArenaSpec:
     contestants = []
     for c in spec.contestants:
         changes: dict[str, Any] = {}
-        if c.kind != "litellm":
+        if c.kind != "litellm" and c.steps is None:
             changes["model"] = f"{c.kind}:{absolute(str(c.model_file))}"
-        if c.strategy not in BUILTIN_STRATEGIES and (c.strategy.endswith((".yaml", ".yml")) or "/" in c.strategy):
+        if is_strategy_file(c.strategy) and c.strategy_definition is None:
             changes["strategy"] = absolute(c.strategy)
         contestants.append(c.model_copy(update=changes))
     return spec.model_copy(update={"task": task.model_copy(update=updates), "contestants": contestants})
+
+
+def self_contained(spec: ArenaSpec) -> ArenaSpec:
+    """The spec with every file it names, but the repository, embedded: what a launched arena stores.
+
+    The problem statement file becomes `problem_statement`; a scripted/replay file becomes `steps` under
+    `model: scripted:NAME`; a strategy YAML becomes `strategy_definition` under `strategy: NAME`; the SWE-bench
+    file, whose fields the task already holds, is dropped. Each contestant's identity stays what it was.
+    Raises SpecError when a file cannot be read.
+    """
+    task = spec.task
+    if task.problem_statement_file or task.swebench:
+        task = task.model_copy(
+            update={"problem_statement": spec.problem_statement, "problem_statement_file": None, "swebench": None}
+        )
+    contestants = []
+    for c in spec.contestants:
+        changes: dict[str, Any] = {}
+        if c.kind != "litellm" and c.steps is None:
+            changes |= {"model": f"{c.kind}:{c.model_file.name}", "steps": c.read_steps()}
+        if is_strategy_file(c.strategy) and c.strategy_definition is None:
+            changes |= {"strategy": Path(c.strategy).name, "strategy_definition": c.read_strategy()}
+        contestants.append(c.model_copy(update=changes))
+    return spec.model_copy(update={"task": task, "contestants": contestants})
 
 
 def format_validation_error(error: ValidationError, source: str) -> str:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -316,3 +317,46 @@ def test_export_works_for_any_arena_as_predictions_or_a_plain_patch(good_spec, a
     assert applied.returncode == 0
     wrong = arena("export", out["arena_id"], "-o", str(tmp_path / "preds.json"), data_dir=data)
     assert wrong.returncode == 2 and "*.jsonl" in wrong.stderr
+
+
+def test_a_stored_spec_runs_and_judges_again_where_its_files_are_gone(good_spec, arena_dir, tmp_path):
+    """`arena spec ID` prints the launched spec with its files embedded; run again, it makes the same agents."""
+    data = tmp_path / "data"
+    (arena_dir / "issue.md").write_text("add(2, 3) returns -1; it must return 5.")
+    (arena_dir / "careful.yaml").write_text(yaml.safe_dump({"name": "careful", "persona": "Change little."}))
+    del good_spec["task"]["problem_statement"]
+    good_spec["task"] |= {
+        "problem_statement_file": "issue.md",
+        "test_command": "python3 -c 'from calc.ops import add; assert add(2, 3) == 5'",
+    }
+    good_spec["contestants"][1]["strategy"] = "careful.yaml"
+    first = json.loads(arena("run", str(write_spec(arena_dir, good_spec)), "--json", data_dir=data).stdout)
+    assert first["status"] == "completed" and first["verdict"]["winner"] == "fix-a"
+    shutil.rmtree(arena_dir)  # the steps, the strategy, the issue and the spec itself
+
+    printed = arena("spec", first["arena_id"], data_dir=data)
+    assert printed.returncode == 0, printed.stderr
+    stored = yaml.safe_load(printed.stdout)
+    assert str(arena_dir) not in printed.stdout
+    assert stored["task"]["problem_statement"] == "add(2, 3) returns -1; it must return 5."
+    assert [(c["model"], c["strategy"]) for c in stored["contestants"]] == [
+        ("scripted:fix.yaml", "minimal-fix"),
+        ("scripted:idle.yaml", "careful.yaml"),
+    ]
+    elsewhere = tmp_path / "another-machine"
+    elsewhere.mkdir()
+    (elsewhere / "again.yaml").write_text(printed.stdout)
+    second = arena("run", str(elsewhere / "again.yaml"), "--json", data_dir=data)
+    assert second.returncode == 0, second.stderr
+    again = json.loads(second.stdout)
+    assert [c["agent"] for c in again["contestants"]] == [c["agent"] for c in first["contestants"]]
+    assert again["verdict"]["winner"] == "fix-a"
+    assert (
+        Path(again["contestants"][0]["patch_path"]).read_text()
+        == Path(first["contestants"][0]["patch_path"]).read_text()
+    )
+
+    judged = arena("judge", first["arena_id"], "--json", data_dir=data)
+    assert judged.returncode == 0 and json.loads(judged.stdout)["winner"] == "fix-a", judged.stderr
+    missing = arena("spec", "nosuchid", data_dir=data)
+    assert missing.returncode == 2 and "no arena with id 'nosuchid'" in missing.stderr

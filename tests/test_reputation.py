@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -130,11 +131,12 @@ def test_a_revert_raises_the_stake_tenfold_and_then_refuses_entry(tmp_path):
     }
     (arena_dir / "arena.yaml").write_text(yaml.safe_dump(spec))
     env = {**os.environ, "ARENA_DATA_DIR": str(tmp_path / "data"), "ARENA_STARTING_GRANT": "5"}
-    fixer = f"scripted:{arena_dir / 'fix.yaml'}+minimal-fix"
+    fixer = f"scripted:{arena_dir / 'fix.yaml'}+minimal-fix"  # as a spec names it; `arena agent` hashes the file
 
     run = arena_cli("run", str(arena_dir / "arena.yaml"), "--json", env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     arena_id = json.loads(run.stdout)["arena_id"]
+    identity = json.loads(run.stdout)["contestants"][0]["agent"]
     agent = json.loads(arena_cli("agent", fixer, "--json", env=env, cwd=tmp_path).stdout)
     assert (agent["balance"], agent["stake"], agent["k"], agent["wins"]) == (4, 1, 0, 1)  # its stake stays escrowed
 
@@ -157,11 +159,16 @@ def test_a_revert_raises_the_stake_tenfold_and_then_refuses_entry(tmp_path):
     assert (agent["k"], agent["stake"], agent["reverted"], agent["balance"], agent["wins"]) == (1, 10, 1, 5, 0)
     assert [h["kind"] for h in agent["history"]][-2:] == ["reverted", "penalty"]
 
+    refusal = f"agent {identity} cannot enter: balance 5 < stake 10 (1 x 10^1 after 1 unredeemed revert(s))"
     refused = arena_cli("run", str(arena_dir / "arena.yaml"), env=env, cwd=tmp_path)
-    assert refused.returncode == 2
-    assert f"agent {fixer} cannot enter: balance 5 < stake 10 (1 x 10^1 after 1 unredeemed revert(s))" in refused.stderr
+    assert refused.returncode == 2 and refusal in refused.stderr
+    # The same steps in another checkout are the same agent: moving the files does not shed the revert.
+    moved = tmp_path / "another-checkout"
+    shutil.copytree(arena_dir, moved)
+    refused = arena_cli("run", str(moved / "arena.yaml"), env=env, cwd=tmp_path)
+    assert refused.returncode == 2 and refusal in refused.stderr
     listed = arena_cli("list", "--json", env=env, cwd=tmp_path)
-    assert len(json.loads(listed.stdout)) == 1  # the refused arena wrote nothing
+    assert len(json.loads(listed.stdout)) == 1  # the refused arenas wrote nothing
     idler = json.loads(
         arena_cli("agent", f"scripted:{arena_dir / 'idle.yaml'}+balanced", "--json", env=env, cwd=tmp_path).stdout
     )

@@ -6,47 +6,19 @@ mini-swe-agent's config keys directly (e.g. a whole `instance_template`).
 """
 
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import yaml
 from minisweagent.config import builtin_config_dir
-from pydantic import BaseModel, ConfigDict, ValidationError
 
-from arena.errors import SpecError
-from arena.spec import BUILTIN_STRATEGIES
-
-STRATEGY_DIR = Path(__file__).parent / "strategies"
-
-
-class Strategy(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    description: str = ""
-    persona: str = ""
-    instructions: str = ""
-    agent: dict[str, Any] = {}
-    model: dict[str, Any] = {}
+from arena.agentfiles import STRATEGY_DIR as STRATEGY_DIR  # strategy files are read low (arena/agentfiles.py)
+from arena.agentfiles import Strategy
+from arena.agentfiles import load_strategy as load_strategy
 
 
 @cache
 def _mini_config() -> dict[str, Any]:
     return yaml.safe_load((builtin_config_dir / "mini.yaml").read_text())
-
-
-def load_strategy(name_or_path: str) -> Strategy:
-    """A built-in strategy by name, or a strategy YAML by path; SpecError if it cannot be used."""
-    path = STRATEGY_DIR / f"{name_or_path}.yaml" if name_or_path in BUILTIN_STRATEGIES else Path(name_or_path)
-    if not path.is_file():
-        raise SpecError(
-            f"strategy '{name_or_path}' is neither built in ({', '.join(BUILTIN_STRATEGIES)}) nor an existing YAML file; "
-            "use a built-in name or the path of a strategy YAML (see README: Strategies)"
-        )
-    try:
-        return Strategy.model_validate(yaml.safe_load(path.read_text()))
-    except (yaml.YAMLError, ValidationError) as e:
-        raise SpecError(f"strategy file {path} is not valid: {e}") from None
 
 
 def agent_config(strategy: Strategy) -> dict[str, Any]:

@@ -24,7 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from arena.config import env_numbers
-from arena.errors import UserError
+from arena.errors import SpecError, UserError
+from arena.identity import agent_identity
 from arena.storage import EventRow, Store
 
 
@@ -54,8 +55,16 @@ class StakeRules:
 
 
 def agent_name(model: str, strategy: str) -> str:
-    """The agent behind a contestant: the model exactly as written in the spec, then its strategy."""
-    return f"{model}+{strategy}"
+    """The agent behind a model and strategy as a form holds them (arena.identity.agent_identity names agents).
+
+    For callers showing stakes before a spec is validated (the Launch page): a file that cannot be read yet is
+    named as written; the launch itself refuses it. Everything else names agents with agent_identity or
+    ContestantSpec.identity.
+    """
+    try:
+        return agent_identity(model, strategy)
+    except SpecError:
+        return f"{model}+{strategy}"
 
 
 @dataclass

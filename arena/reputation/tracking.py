@@ -14,7 +14,8 @@ import tempfile
 from pathlib import Path
 
 from arena.errors import UserError
-from arena.reputation.ledger import Ledger, agent_name
+from arena.identity import agent_identity
+from arena.reputation.ledger import Ledger
 from arena.storage import Store
 
 
@@ -50,7 +51,7 @@ def apply_winner(
         )
     if any(e.kind == "applied" for e in ledger.events(arena_id=arena_id)):
         raise UserError(f"arena {arena_id} was applied already; see `arena agent` for its history")
-    agent = agent_name(row.model, row.strategy)
+    agent = agent_identity(row.model, row.strategy)  # a row holds its agent's two halves
     branch = f"arena/{arena_id}-{name}"
     base_branch = base_branch or _git(arena.repo, "symbolic-ref", "--short", "-q", "HEAD", check=False)
     if not base_branch:

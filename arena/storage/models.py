@@ -39,7 +39,7 @@ class ArenaRow(Base):
     """The commit-ish as written in the spec."""
     base_sha: Mapped[str] = mapped_column(String(64))
     spec: Mapped[dict] = mapped_column(JSON)
-    """The resolved spec (absolute paths), as JSON."""
+    """The spec as launched, self-contained (arena.spec.self_contained: files embedded), as JSON."""
     status: Mapped[str] = mapped_column(String(16), default=Status.QUEUED, index=True)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     setup_log_path: Mapped[str | None] = mapped_column(Text, default=None)
@@ -65,7 +65,9 @@ class ContestantRow(Base):
     arena_id: Mapped[str] = mapped_column(ForeignKey("arenas.id"), index=True)
     name: Mapped[str] = mapped_column(String(64))
     model: Mapped[str] = mapped_column(Text)
+    """The MODEL half of the contestant's agent identity (arena/identity.py); the spec has what it ran."""
     strategy: Mapped[str] = mapped_column(Text)
+    """The STRATEGY half: `model + '+' + strategy` is the agent the ledger knows."""
     status: Mapped[str] = mapped_column(String(16), default=Status.QUEUED, index=True)
     exit_status: Mapped[str | None] = mapped_column(String(64), default=None)
     """Why the agent stopped: Submitted, LimitsExceeded, TimeExceeded, Cancelled, an exception name..."""
@@ -213,7 +215,7 @@ class EventRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     agent: Mapped[str] = mapped_column(String(256), index=True)
-    """`<model>+<strategy>`, the model exactly as written in the spec."""
+    """The agent's identity, `MODEL+STRATEGY` (arena/identity.py)."""
     kind: Mapped[str] = mapped_column(String(16), index=True)
     arena_id: Mapped[str | None] = mapped_column(String(32), index=True, default=None)
     contestant: Mapped[str | None] = mapped_column(String(64), default=None)

@@ -155,7 +155,8 @@ def test_leaderboard_costs_and_reputation_pages_on_demo_arenas(demo):
     at = app("leaderboard")
     table = next(d.value for d in at.dataframe if "win_rate" in d.value.columns)
     assert len(table) == 3 and table["runs"].tolist() == [3, 3, 3]
-    assert table.sort_values("rating", ascending=False)["agent"].iloc[0].endswith("correct-fix.yaml+minimal-fix")
+    best = table.sort_values("rating", ascending=False)["agent"].iloc[0]
+    assert best.startswith("scripted:correct-fix.yaml@") and best.endswith("+minimal-fix")  # its identity: no path
     assert len(at.get("plotly_chart")) == 1  # the ratings with their intervals
     at = app("costs")
     assert not at.exception and len(at.get("plotly_chart")) >= 1
