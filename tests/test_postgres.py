@@ -131,3 +131,18 @@ def test_many_processes_open_a_fresh_postgresql_database_at_once(postgres_url, t
     state = json.loads(cli("agent", f"scripted:{arena_dir / 'fix.yaml'}+minimal-fix", "--json").stdout)
     assert [e["kind"] for e in state["history"]].count("grant") == 1
     assert state["balance"] + state["escrow"] == 100
+
+
+def test_0003_names_old_agents_by_identity_on_postgresql(postgres_url, tmp_path, calc_repo):
+    """The agent-identity migration (tests/test_migrations.py) on PostgreSQL: JSON columns, the grant index."""
+    from tests.test_migrations import check_migrated, old_database
+
+    url = postgres_url.rsplit("/", 1)[0] + "/before_identities"
+    port = url.rsplit(":", 1)[1].split("/")[0]
+    subprocess.run(
+        ["runuser", "-u", "postgres", "--"] * (os.geteuid() == 0)
+        + [_pg_bin() / "createdb", "-h", "127.0.0.1", "-p", port, "-U", "arena", "before_identities"],
+        check=True,
+    )
+    expected = old_database(url, tmp_path, calc_repo)
+    check_migrated(expected, tmp_path, tmp_path / "data", url)
