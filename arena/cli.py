@@ -395,7 +395,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from arena.analytics import LEADERBOARD_KEYS, leaderboard_json
+    from arena.analytics import leaderboard_json, leaderboard_lines
 
     rows = leaderboard_json(_store(), by=args.by, source=args.source)
     if args.json:
@@ -403,16 +403,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         return 0
     if not rows:
         print("nothing to rank yet: run arenas (`arena demo`) or `arena ingest` trajectories")
-    shown = [k for k in LEADERBOARD_KEYS if any(r.get(k) is not None for r in rows)]
-    print("  ".join(f"{k:>12}" if k not in ("model", "strategy") else f"{k:<40}" for k in shown))
-    for r in rows:
-        cells = [f"{r[k]:.4g}" if isinstance(r[k], float) else str(r[k] if r[k] is not None else "-") for k in shown]
-        print(
-            "  ".join(
-                f"{c:>12}" if k not in ("model", "strategy") else f"{c[:40]:<40}"
-                for k, c in zip(shown, cells, strict=True)
-            )
-        )
+        return 0
+    print("\n".join(leaderboard_lines(rows)))  # names in full: two agents never read the same
     return 0
 
 

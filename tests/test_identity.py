@@ -149,3 +149,21 @@ def test_show_names_each_agent_and_a_moved_checkout_keeps_its_reputation(tmp_pat
     assert (by_identity["name"], kinds.count("entered"), kinds.count("grant")) == (fixer, 2, 1)
     gone = arena("agent", f"scripted:{arena_dir}/steps/fix.yaml+careful.yaml", data=data, cwd=tmp_path)
     assert gone.returncode == 2 and "does not exist" in gone.stderr and "arena show ID --json" in gone.stderr
+
+
+def test_the_cli_prints_agent_names_in_full(tmp_path, calc_repo, arena_dir):
+    """Names longer than a table column used to be cut at 40 characters, so two agents could read the same."""
+    long = "fix-the-subtraction-in-add-then-submit-the-patch"
+    names = [f"{long}-{n}.yaml" for n in ("one", "two")]
+    for name in names:
+        write_steps(arena_dir / name, FIX)
+    contestants = [{"name": f"c{i}", "model": f"scripted:{name}"} for i, name in enumerate(names)]
+    (arena_dir / "arena.yaml").write_text(yaml.safe_dump(spec_dict(calc_repo, contestants)))
+    data = tmp_path / "data"
+    run = arena("run", str(arena_dir / "arena.yaml"), "--json", data=data, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    agents = [c["agent"] for c in json.loads(run.stdout)["contestants"]]
+    board = arena("leaderboard", "--by", "model", data=data, cwd=tmp_path).stdout
+    shown = arena("show", json.loads(run.stdout)["arena_id"], data=data, cwd=tmp_path).stdout
+    for agent in agents:
+        assert split_identity(agent)[0] in board and agent in shown
