@@ -18,7 +18,7 @@ import yaml
 
 from arena.config import setting
 from arena.errors import UserError
-from arena.orchestrator import validate
+from arena.engine import validate
 from arena.reputation.ledger import agent_name
 from arena.spec import (
     BUILTIN_STRATEGIES,

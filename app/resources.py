@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from arena.config import Settings
-from arena.orchestrator import Engine
+from arena.engine import Engine
 
 # Suggested models per provider key; any litellm name can still be typed in a spec.
 PROVIDER_MODELS = {

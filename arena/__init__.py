@@ -18,7 +18,7 @@ __all__ = ["ArenaError", "ArenaSpec", "Settings", "SpecError", "UserError", "loa
 
 def __getattr__(name: str):
     if name == "Engine":  # lazy: pulls in mini-swe-agent
-        from arena.orchestrator import Engine
+        from arena.engine import Engine
 
         return Engine
     raise AttributeError(name)

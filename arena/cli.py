@@ -86,7 +86,7 @@ def _print_arena(row: ArenaRow, verdict=None) -> None:
 
 
 def _engine():
-    from arena.orchestrator import Engine
+    from arena.engine import Engine
 
     return Engine(Settings.from_env())
 
@@ -99,7 +99,7 @@ def _store():
 
 
 def _run_spec(spec_path: Path | None, as_json: bool, swebench_args: argparse.Namespace | None = None) -> int:
-    from arena.orchestrator import validate
+    from arena.engine import validate
     from arena.sandboxes import RepoCache
     from arena.spec import load_spec, spec_from_dict
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from arena.config import Settings, setting
 from arena.reputation.ledger import Ledger
-from arena.settlement import read_verdict
+from arena.settlement import settle_arena
 from arena.storage import Store
 
 log = logging.getLogger("arena")
@@ -44,22 +44,6 @@ def recover(store: Store, ledger: Ledger | None = None) -> list[str]:
     for arena_id in store.unsettled_arenas():
         settle_arena(store, ledger, arena_id, store.arena(arena_id).status)
     return interrupted
-
-
-def settle_arena(store: Store, ledger: Ledger, arena_id: str, status: str) -> None:
-    """Stakes move once an arena has ended: by its newest successful verdict, or all returned without one.
-
-    The owner calls this as it ends an arena; recovery calls it for an arena whose owner died in between.
-    Both may run at once: the ledger's unique indexes let one of them write.
-    """
-    try:
-        if (verdict := read_verdict(store, arena_id, successful=True)) is not None:
-            ranking = [p.model_dump(mode="json") for p in verdict.ranking]
-            ledger.settle(arena_id, verdict.winner, ranking, verdict.id)
-        elif returned := ledger.release(arena_id, f"the arena ended {status} without a verdict"):
-            log.info("returned %d stake(s) of arena %s (%s)", returned, arena_id, status)
-    except Exception:  # never turn an ended arena into a crash: the stake stays escrowed, the next look retries
-        log.exception("settling the stakes of arena %s failed", arena_id)
 
 
 def open_store(settings: Settings | None = None) -> Store:

@@ -1,13 +1,28 @@
-"""After the judge: its Verdict into the store, and back out typed.
+"""After the contestants: the judge runs, its Verdict goes into the store (and back out typed), the stakes move.
+
+    judge_arena   the contestants' patches -> Judge -> Verdict -> stored (a failure is stored as the verdict's error)
+    settle_arena  stakes move once the arena has ended, by its newest successful verdict (or all returned)
 
 The judge returns a Verdict and imports no storage (tests/test_architecture.py); the engine records it here as one
 VerdictRow (the record, arena/judging/verdict.py) and one flat EvaluationRow per candidate (for analytics). Readers
 get it back through `read_verdict`, or `Verdict.model_validate(row)` on a row they already hold. The stakes then
-move by the stored verdict (arena/recovery.py: settle_arena).
+move by the stored verdict (settle_arena), whether the owner or recovery (arena/recovery.py) gets there first.
 """
 
+import logging
+import secrets
+import traceback
+from pathlib import Path
+
+from arena.judging.judge import Candidate, Judge
+from arena.judging.patches import read_patch
 from arena.judging.verdict import Verdict
+from arena.protocols import PreparedTask, SandboxBackend
+from arena.reputation.ledger import Ledger
+from arena.spec import ArenaSpec
 from arena.storage import EvaluationRow, Store, VerdictRow
+
+log = logging.getLogger("arena")
 
 
 def verdict_rows(arena_id: str, verdict: Verdict) -> tuple[VerdictRow, list[EvaluationRow]]:
@@ -47,3 +62,44 @@ def read_verdict(store: Store, arena_id: str, successful: bool = False) -> Verdi
     """The arena's newest verdict, or its newest that was reached (`successful`: what decides stakes); typed."""
     row = store.latest_verdict(arena_id, successful=successful)
     return None if row is None else Verdict.model_validate(row)
+
+
+def judge_arena(
+    store: Store, runs_dir: Path, arena_id: str, spec: ArenaSpec, backend: SandboxBackend, prepared: PreparedTask
+) -> int:
+    """Judge the contestants' patches and store the verdict (a failure is stored as the verdict's error); its id."""
+    rows = [c for c in store.arena(arena_id).contestants if c.patch_path and Path(c.patch_path).is_file()]
+    candidates = [
+        Candidate(
+            name=c.name,
+            patch=read_patch(Path(c.patch_path)),
+            model=c.model,
+            strategy=c.strategy,
+            cost=c.cost,
+            duration_s=(c.finished_at - c.started_at).total_seconds() if c.finished_at and c.started_at else 0.0,
+        )
+        for c in rows
+    ]
+    work_dir = runs_dir / arena_id / "judge" / secrets.token_hex(3)
+    try:
+        verdict = Judge(spec, backend, prepared, arena_id, work_dir).run(candidates)
+    except Exception as e:  # a broken judgement is recorded, never lost
+        log.exception("judging arena %s failed", arena_id)
+        verdict = Verdict(error=f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
+    return record_verdict(store, arena_id, verdict)
+
+
+def settle_arena(store: Store, ledger: Ledger, arena_id: str, status: str) -> None:
+    """Stakes move once an arena has ended: by its newest successful verdict, or all returned without one.
+
+    The owner calls this as it ends an arena; recovery calls it for an arena whose owner died in between.
+    Both may run at once: the ledger's unique indexes let one of them write.
+    """
+    try:
+        if (verdict := read_verdict(store, arena_id, successful=True)) is not None:
+            ranking = [p.model_dump(mode="json") for p in verdict.ranking]
+            ledger.settle(arena_id, verdict.winner, ranking, verdict.id)
+        elif returned := ledger.release(arena_id, f"the arena ended {status} without a verdict"):
+            log.info("returned %d stake(s) of arena %s (%s)", returned, arena_id, status)
+    except Exception:  # never turn an ended arena into a crash: the stake stays escrowed, the next look retries
+        log.exception("settling the stakes of arena %s failed", arena_id)

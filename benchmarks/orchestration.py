@@ -90,7 +90,7 @@ def main() -> int:
     os.environ.pop("ARENA_DATABASE_URL", None)
     os.environ.setdefault("MSWEA_SILENT_STARTUP", "1")
     from arena.config import Settings
-    from arena.orchestrator import Engine
+    from arena.engine import Engine
     from arena.spec import spec_from_dict
 
     engine = None

@@ -103,7 +103,7 @@ FLOORS = [  # lowest first: a module imports only from its own floor or below
     (
         "engine",
         {
-            "arena.orchestrator",
+            "arena.engine",
             "arena.recovery",
             "arena.settlement",
             "arena.reputation",

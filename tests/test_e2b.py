@@ -12,7 +12,7 @@ from e2b.sandbox_sync.filesystem.filesystem import Filesystem
 from e2b.sandbox_sync.paginator import SnapshotPaginator
 
 from arena.errors import SandboxError, SandboxUnavailable, SetupFailed
-from arena.orchestrator import Engine, validate
+from arena.engine import Engine, validate
 from arena.sandboxes import RepoCache, get_backend
 from arena.spec import SandboxSpec, spec_from_dict
 from tests.conftest import CALC_FILES, make_repo, spec_dict, write_steps

@@ -3,7 +3,7 @@
 import pytest
 
 from arena.errors import UserError
-from arena.publish.intake import fill_task, parse_issue_ref
+from arena.tasks.github_issue import fill_task, parse_issue_ref
 from tests.conftest import GITHUB_REPO as REPO
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from arena.orchestrator import Engine
+from arena.engine import Engine
 from arena.sandboxes import sandbox_uid
 from arena.spec import spec_from_dict
 from tests.conftest import observations, spec_dict, write_steps

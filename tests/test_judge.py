@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from arena.judging.judge import Candidate, Judge
-from arena.orchestrator import Engine
+from arena.engine import Engine
 from arena.sandboxes import get_backend
 from arena.spec import spec_from_dict
 from tests.conftest import make_repo, spec_dict, write_steps

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from arena.orchestrator import Engine
+from arena.engine import Engine
 from arena.spec import spec_from_dict
 from arena.storage import ContestantRow
 from tests.conftest import spec_dict, write_steps

@@ -7,7 +7,7 @@ import pytest
 
 from arena.agents.models import V1_ACTION, load_replay, load_script
 from arena.errors import SpecError
-from arena.orchestrator import Engine
+from arena.engine import Engine
 from arena.spec import spec_from_dict
 from tests.conftest import spec_dict, write_steps
 

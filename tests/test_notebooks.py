@@ -20,7 +20,7 @@ from plotly.offline import get_plotlyjs
 
 from arena import analytics
 from arena.config import Settings
-from arena.orchestrator import Engine
+from arena.engine import Engine
 from arena.spec import spec_from_dict
 from arena.storage import Store
 from tests.app.conftest import ARGS, CHROMIUM

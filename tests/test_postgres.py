@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from arena.config import Settings
-from arena.orchestrator import Engine
+from arena.engine import Engine
 from arena.spec import spec_from_dict
 from tests.conftest import spec_dict, write_steps
 

@@ -176,7 +176,7 @@ def test_a_revert_raises_the_stake_tenfold_and_then_refuses_entry(tmp_path):
 
 
 def test_abandoning_returns_the_winners_stake(tmp_path, calc_repo, arena_dir, settings):
-    from arena.orchestrator import Engine
+    from arena.engine import Engine
     from arena.spec import spec_from_dict
     from tests.conftest import spec_dict
 

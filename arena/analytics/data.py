@@ -47,7 +47,7 @@ def run_demo(settings: Settings) -> str:
     """
     # Imported here: the engine brings litellm and mini-swe-agent, which a notebook over your own arenas never needs.
     from arena.demo import build_demo
-    from arena.orchestrator import Engine
+    from arena.engine import Engine
     from arena.spec import load_spec
 
     spec = load_spec(build_demo(settings.data_dir / "sample"))

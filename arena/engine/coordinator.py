@@ -1,10 +1,11 @@
-"""The engine: validate a spec, queue an arena, run its contestants on one process-wide thread pool.
+"""The coordinator: queue an arena, prepare its task once, keep max_parallel contestants on one process-wide pool.
 
     launch(spec) ── validate (nothing written if bad) ── rows `queued` ── coordinator thread
     coordinator: prepare (mirror, pristine checkout, setup once) ── keep max_parallel contestants
-                 on the pool ── watch the time budget and cancel requests (in-process or from the
-                 database, so `arena cancel` works from another process) ── final arena status
-    contestant:  sandbox ── ContestantAgent.run ── patch.diff ── row (always, in `finally`)
+                 on the pool (arena/engine/contestant.py) ── watch the time budget and cancel requests
+                 (in-process or from the database, so `arena cancel` works from another process) ──
+                 judge (arena/settlement.py) ── final arena status ── settle the stakes
+    leases:      a keeper thread renews this process's leases and recovers dead owners' runs (arena/recovery.py)
 
 Worker threads never touch Streamlit; the app reads rows and trajectory files.
 """
@@ -14,31 +15,25 @@ import secrets
 import threading
 import time
 import traceback
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Literal
 
-from arena.agents.environment import SandboxEnvironment
-from arena.agents.models import make_model
-from arena.agents.runner import ContestantAgent, StopSignal
-from arena.agents.strategies import agent_config, model_config
 from arena.config import Settings
-from arena.errors import ArenaError, SetupFailed, SpecError, UserError
+from arena.engine.contestant import ContestantRun, run_contestant
+from arena.engine.preparation import prepare_task, validate
+from arena.errors import ArenaError, SetupFailed, UserError
 from arena.identity import split_identity
-from arena.judging.detect import detect_test_command
-from arena.judging.judge import Candidate, Judge
-from arena.judging.patches import read_patch
 from arena.judging.verdict import Verdict
-from arena.llm import RetryPolicy, check_litellm_model
-from arena.protocols import PreparedTask, Sandbox, SandboxBackend
-from arena.recovery import lease_s, lease_until, process_owner, recover, settle_arena
+from arena.protocols import PreparedTask, SandboxBackend
+from arena.recovery import lease_s, lease_until, process_owner, recover
 from arena.reputation.ledger import Ledger
-from arena.sandboxes import RepoCache, get_backend, sandbox_uid
+from arena.sandboxes import RepoCache, get_backend
 from arena.sandboxes.process import kill_setups, setup_owner
-from arena.sandboxes.repos import git
-from arena.settlement import record_verdict
-from arena.spec import ArenaSpec, ContestantSpec, self_contained
+from arena.settlement import judge_arena, record_verdict, settle_arena
+from arena.spec import ArenaSpec, self_contained
 from arena.storage import ArenaRow, ContestantRow, Status, Store, utcnow
 
 log = logging.getLogger("arena")
@@ -46,76 +41,13 @@ DB_POLL_S = 1.0
 HEARTBEAT_S = 10.0
 
 
-def validate(spec: ArenaSpec, repos: RepoCache) -> str:
-    """Check everything a launch needs and return the base commit's sha. Raises UserError; writes no rows."""
-    get_backend(spec.sandbox, repos).check_available()
-    task = spec.task
-    if not task.is_remote:
-        if not Path(task.repo).is_dir():
-            raise SpecError(f"task.repo: {task.repo} does not exist; give a local git repository or an https git URL")
-        top = git("rev-parse", "--show-toplevel", cwd=task.repo, check=False).strip()
-        if not top:
-            raise SpecError(f"task.repo: {task.repo} is not a git repository; run `git init` there or point to one")
-        if Path(top).resolve() != Path(task.repo).resolve():
-            raise SpecError(f"task.repo: {task.repo} is a folder inside the repository {top}; point task.repo at {top}")
-    if task.problem_statement_file:
-        try:
-            Path(task.problem_statement_file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise SpecError(
-                f"task.problem_statement_file: cannot read {task.problem_statement_file} as UTF-8 text ({e})"
-            ) from None
-    if any(c.kind == "litellm" for c in spec.contestants) or spec.judge.model:
-        RetryPolicy.from_env()  # a malformed ARENA_MODEL_* variable fails here, not mid-run
-    for i, c in enumerate(spec.contestants):
-        try:
-            c.read_strategy()
-            if c.kind == "litellm":
-                check_litellm_model(c.model, c.api_base, c.api_key_env)
-            else:
-                c.read_steps()
-        except SpecError as e:
-            raise SpecError(f"contestants[{i}] ({c.name}): {e}") from None
-    spec.agents()  # two contestants that would be one agent but are not the same underneath are refused
-    if spec.judge.model:
-        try:
-            check_litellm_model(spec.judge.model, spec.judge.api_base, spec.judge.api_key_env)
-        except SpecError as e:
-            raise SpecError(f"judge.model: {e}") from None
-    return repos.resolve(task.repo, task.base)
+@dataclass(frozen=True)
+class EngineEvent:
+    """What listeners hear: `candidate` (contestant left a non-empty patch) or `verdict` (stored and settled)."""
 
-
-def prepare_task(backend: SandboxBackend, spec: ArenaSpec, base_sha: str, log_path: Path) -> PreparedTask:
-    """The prepared checkout, its Python environment ready for the test command the judge will run.
-
-    Without a test command in the spec the judge detects one in the checkout; the backend detects the same
-    one as it creates the checkout, so it can add pytest before the checkout is shared.
-    """
-    task = spec.task
-    return backend.prepare(
-        task.repo, base_sha, task.setup_command, log_path, test_command=task.test_command or _detected
-    )
-
-
-def _detected(checkout: Path) -> str | None:
-    found = detect_test_command(checkout)
-    return found.command if found else None
-
-
-@dataclass
-class ContestantRun:
-    row_id: int
-    spec: ContestantSpec
-    run_dir: Path
-    agent: str = ""
-    """Its agent identity (arena.identity)."""
-    stop: StopSignal = field(default_factory=StopSignal)
-    sandbox: Sandbox | None = None
-
-    def halt(self, reason: str) -> None:
-        self.stop.stop(reason)
-        if self.sandbox is not None:
-            self.sandbox.cancel()
+    kind: Literal["candidate", "verdict"]
+    arena_id: str
+    contestant: str | None = None
 
 
 @dataclass
@@ -136,8 +68,16 @@ class ArenaRun:
 class Engine:
     """Process-wide: one store, one repo cache, one contestant thread pool. Build one per process."""
 
-    def __init__(self, settings: Settings | None = None, max_workers: int = 32):
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        max_workers: int = 32,
+        listeners: Sequence[Callable[[EngineEvent], None]] = (),
+    ):
+        """`listeners` hear each EngineEvent (a contestant left a candidate, a verdict was stored), on the engine's
+        threads: the layers above the engine (publishing to GitHub) hook in here without the engine knowing them."""
         self.settings = settings or Settings.from_env()
+        self.listeners = list(listeners)
         self.settings.runs_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(self.settings.database_url)
         self.repos = RepoCache(self.settings.cache_dir)
@@ -237,31 +177,10 @@ class Engine:
             prepared = prepare_task(backend, spec, row.base_sha, log_path)
         except ArenaError as e:  # recorded like any judge failure, so the Results page can say why
             return record_verdict(self.store, arena_id, Verdict(error=f"{type(e).__name__}: {e}"))
-        verdict_id = self._judge(arena_id, spec, backend, prepared)
+        verdict_id = judge_arena(self.store, self.settings.runs_dir, arena_id, spec, backend, prepared)
         settle_arena(self.store, self.ledger, arena_id, row.status)
+        self._tell(EngineEvent("verdict", arena_id))
         return verdict_id
-
-    def _judge(self, arena_id: str, spec: ArenaSpec, backend: SandboxBackend, prepared: PreparedTask) -> int:
-        """Judge the contestants' patches and store the verdict (a failure is stored as the verdict's error)."""
-        rows = [c for c in self.store.arena(arena_id).contestants if c.patch_path and Path(c.patch_path).is_file()]
-        candidates = [
-            Candidate(
-                name=c.name,
-                patch=read_patch(Path(c.patch_path)),
-                model=c.model,
-                strategy=c.strategy,
-                cost=c.cost,
-                duration_s=(c.finished_at - c.started_at).total_seconds() if c.finished_at and c.started_at else 0.0,
-            )
-            for c in rows
-        ]
-        work_dir = self.settings.runs_dir / arena_id / "judge" / secrets.token_hex(3)
-        try:
-            verdict = Judge(spec, backend, prepared, arena_id, work_dir).run(candidates)
-        except Exception as e:  # a broken judgement is recorded, never lost
-            log.exception("judging arena %s failed", arena_id)
-            verdict = Verdict(error=f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
-        return record_verdict(self.store, arena_id, verdict)
 
     def shutdown(self) -> None:
         for run in self.runs.values():
@@ -283,6 +202,8 @@ class Engine:
                     if run.arena_id not in held and not run.done.is_set():
                         log.error("arena %s: lease lost (another process recovered it); stopping it", run.arena_id)
                         run.lost = run.cancel_arena = True
+                        for c in run.contestants.values():
+                            c.lost = True
                         kill_setups(run.arena_id)
                 recover(self.store, self.ledger)
             except Exception:  # a database hiccup: the next round tries again, well within the lease
@@ -293,7 +214,7 @@ class Engine:
     def _coordinate(self, run: ArenaRun) -> None:
         store, arena_id = self.store, run.arena_id
         setup_owner.set(arena_id)
-        final = Status.FAILED
+        final, judged = Status.FAILED, False
         try:
             store.update_arena(arena_id, status=Status.RUNNING, started_at=utcnow())
             backend = get_backend(run.spec.sandbox, self.repos)
@@ -315,7 +236,8 @@ class Engine:
                 store.update_arena(arena_id, setup_log_path=str(setup_log))
             final = self._schedule(run, backend, prepared)
             if final in (Status.COMPLETED, Status.TIMED_OUT) and not run.lost:
-                self._judge(arena_id, run.spec, backend, prepared)
+                judge_arena(store, self.settings.runs_dir, arena_id, run.spec, backend, prepared)
+                judged = True
         except Exception as e:  # the coordinator itself broke: record it, never leave rows `running`
             log.exception("arena %s failed", arena_id)
             store.update_arena(arena_id, error=f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
@@ -328,6 +250,8 @@ class Engine:
                 leftover = [c for c in run.contestants.values() if c.spec.name in unended]
                 self._end_unstarted(run, leftover, Status.FAILED, "not started: the arena failed")
                 settle_arena(store, self.ledger, arena_id, final)
+                if judged:
+                    self._tell(EngineEvent("verdict", arena_id))
             run.done.set()
 
     @contextmanager
@@ -400,7 +324,7 @@ class Engine:
                     c.halt("cancelled")
             while pending and len(running) < run.spec.limits.max_parallel:
                 c = pending.pop(0)
-                running[self.pool.submit(self._run_contestant, run, c, backend, prepared)] = c
+                running[self.pool.submit(self._contestant, run, c, backend, prepared)] = c
             if running:
                 timeout = max(0.0, min(next_poll, deadline) - time.monotonic()) if ending is None else 0.5
                 done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
@@ -408,88 +332,19 @@ class Engine:
                     running.pop(future)
         return ending or Status.COMPLETED
 
+    def _contestant(self, run: ArenaRun, c: ContestantRun, backend: SandboxBackend, prepared: PreparedTask) -> None:
+        run_contestant(self.store, run.arena_id, run.spec, c, backend, prepared)
+        if not c.lost and c.patch_path.is_file() and c.patch_path.stat().st_size > 0:
+            self._tell(EngineEvent("candidate", run.arena_id, c.spec.name))
+
+    def _tell(self, event: EngineEvent) -> None:
+        """Every listener hears `event`; a listener that fails is logged and never stops the engine."""
+        for listener in self.listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("engine listener %r failed on %s", listener, event)
+
     def _end_unstarted(self, run: ArenaRun, contestants: list[ContestantRun], status: Status, why: str) -> None:
         for c in contestants:
             self.store.update_contestant(c.row_id, status=status, error=why, finished_at=utcnow())
-
-    # -- one contestant -----------------------------------------------------------------------------
-
-    def _run_contestant(self, run: ArenaRun, c: ContestantRun, backend: SandboxBackend, prepared: PreparedTask) -> None:
-        store = self.store
-        traj_path, patch_path = c.run_dir / "traj.json", c.run_dir / "patch.diff"
-        store.update_contestant(
-            c.row_id, status=Status.RUNNING, started_at=utcnow(), heartbeat_at=utcnow(), trajectory_path=str(traj_path)
-        )
-        fields: dict = {}
-        agent: ContestantAgent | None = None
-        try:
-            if c.stop.reason:  # stopped between being scheduled and starting
-                raise _Stopped()
-            strategy = c.spec.read_strategy()
-            c.sandbox = backend.create(prepared, c.run_dir / "sandbox", sandbox_uid(run.arena_id, c.spec.name))
-            if c.stop.reason:
-                c.sandbox.cancel()
-            model = make_model(c.spec, model_config(strategy), RetryPolicy.from_env())
-            env = SandboxEnvironment(c.sandbox, backend.name, run.spec.sandbox.command_timeout_s)
-            agent = ContestantAgent(
-                model,
-                env,
-                trajectory_path=traj_path,
-                stop=c.stop,
-                on_step=lambda a: store.update_contestant(c.row_id, **_progress(a)),
-                arena_info={
-                    "arena_id": run.arena_id,
-                    "contestant": c.spec.name,
-                    "model": split_identity(c.agent)[0],
-                    "strategy": split_identity(c.agent)[1],
-                    "agent": c.agent,
-                },
-                step_limit=c.spec.step_limit,
-                cost_limit=c.spec.cost_limit,
-                wall_time_limit_seconds=c.spec.wall_time_limit_s,
-                **agent_config(strategy),
-            )
-            result = agent.run(run.spec.problem_statement)
-            fields["exit_status"] = result.get("exit_status") or "Unknown"
-            fields["status"] = Status(c.stop.reason) if c.stop.reason else Status.COMPLETED
-        except _Stopped:
-            fields |= {"status": Status(c.stop.reason), "exit_status": _exit_name(c.stop.reason)}
-        except Exception as e:  # one contestant's crash is data; it never disturbs the others
-            fields |= {
-                "status": Status(c.stop.reason) if c.stop.reason else Status.FAILED,
-                "exit_status": type(e).__name__,
-                "error": f"{type(e).__name__}: {e}"[:4000],
-                "traceback": traceback.format_exc(),
-            }
-        finally:
-            if c.sandbox is not None:
-                try:
-                    patch_path.parent.mkdir(parents=True, exist_ok=True)
-                    patch_path.write_bytes(c.sandbox.diff())
-                    fields["patch_path"] = str(patch_path)
-                except ArenaError as e:
-                    fields["error"] = ((fields.get("error") or "") + f"\npatch not collected: {e}").strip()
-                c.sandbox.close()
-            if agent is not None:
-                fields |= _progress(agent)
-            if run.lost:  # recovered elsewhere as interrupted: keep that status, add what we learned
-                fields.pop("status", None)
-            store.update_contestant(c.row_id, finished_at=utcnow(), **fields)
-
-
-class _Stopped(Exception):
-    """A contestant stopped before its agent started."""
-
-
-def _exit_name(reason: str | None) -> str:
-    return {"cancelled": "Cancelled", "timed_out": "TimedOut"}.get(reason or "", "Stopped")
-
-
-def _progress(agent: ContestantAgent) -> dict:
-    return {
-        "steps": agent.n_calls,
-        "cost": agent.cost,
-        "tokens_in": agent.tokens_in,
-        "tokens_out": agent.tokens_out,
-        "heartbeat_at": utcnow(),
-    }

@@ -1,0 +1,13 @@
+"""The engine: validate a spec, queue an arena, run its contestants, judge, settle.
+
+preparation.py  validate (nothing written if bad), prepare_task (the checkout and its setup, once)
+coordinator.py  Engine: launch, the coordinator thread per arena, the pool, cancel, leases, listeners
+contestant.py   one contestant in its sandbox, its row always written
+arena/settlement.py  judge_arena, record/read the verdict, settle_arena (stakes)
+arena/recovery.py    leases and recovery of runs whose owner died
+"""
+
+from arena.engine.coordinator import Engine, EngineEvent
+from arena.engine.preparation import prepare_task, validate
+
+__all__ = ["Engine", "EngineEvent", "prepare_task", "validate"]
