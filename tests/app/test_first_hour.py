@@ -31,7 +31,7 @@ def git(repo, *args: str) -> str:
 
 
 def test_the_first_hour(server, tmp_path, request):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     url, data = server
     demo = subprocess.run(
@@ -61,14 +61,15 @@ def test_the_first_hour(server, tmp_path, request):
         try:
             # The demo on Arenas, and Run again: Launch opens prefilled with its spec.
             page.goto(f"{url}/arenas")
-            page.wait_for_selector("text=median() is wrong for sequences of even length", timeout=30_000)
+            demo_title = "median() is wrong for sequences of even length"
+            page.wait_for_selector(f"text={demo_title}", timeout=30_000)
             page.wait_for_selector(f"text={demo_id}", timeout=30_000)
             no_exception("arenas")
             page.get_by_role("button", name="Run again").first.click()
             page.wait_for_selector("h1:has-text('Launch an arena')", timeout=30_000)
             page.wait_for_selector("text=Kept as is", timeout=30_000)  # fail_to_pass, pass_to_pass, ...
-            assert page.get_by_label("Title").input_value() == "median() is wrong for sequences of even length"
             no_exception("launch after Run again")
+            expect(page.get_by_label("Title")).to_have_value(demo_title, timeout=10_000)  # the input fills a beat late
 
             # Upload the spec with every field; the form shows it; Download gives it back unchanged.
             page.locator("input[type=file]").first.set_input_files(str(tmp_path / "arena.yaml"))
@@ -79,7 +80,7 @@ def test_the_first_hour(server, tmp_path, request):
             )
             page.wait_for_selector("text=judge.synthesize", timeout=30_000)  # in the kept-as-is expander's label
             no_exception("launch after the upload")
-            assert page.get_by_label("Time budget (s)").input_value() == "600"
+            expect(page.get_by_label("Time budget (s)")).to_have_value("600", timeout=10_000)
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "first-hour-launch.png"))
             with page.expect_download(timeout=30_000) as info:
