@@ -75,6 +75,9 @@ class TaskSpec(_Strict):
     """Which instance of a multi-instance swebench file; set from the instance."""
     test_patch: str = ""
     """Applied only when judging (SWE-bench's test_patch); contestants never see it."""
+    github_issue: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+#[0-9]+$")] | None = None
+    """OWNER/REPO#N (or the issue's URL, normalised): its repository, default branch head, title and text fill every
+    task field not given here (arena/tasks/github_issue.py); kept so the arena records where its task came from."""
 
     @field_validator("test_command")
     def _not_blank(cls, value: str | None) -> str | None:
@@ -256,6 +259,13 @@ class JudgeSpec(_Strict):
         return _check_key_variable(value)
 
 
+class PublishSpec(_Strict):
+    """What reaches GitHub (arena/publish): candidates' branches always when the task is on GitHub; a PR if asked."""
+
+    pull_request: bool = False
+    """A draft PR from the first candidate with a patch, updated to the judge's winner with the evidence."""
+
+
 class ArenaSpec(_Strict):
     """Task + contestants + limits + sandbox + judge: everything one arena needs."""
 
@@ -264,6 +274,7 @@ class ArenaSpec(_Strict):
     limits: LimitsSpec = LimitsSpec()
     sandbox: SandboxSpec = SandboxSpec()
     judge: JudgeSpec = JudgeSpec()
+    publish: PublishSpec = PublishSpec()
 
     @model_validator(mode="after")
     def _unique_names(self) -> "ArenaSpec":
@@ -394,6 +405,10 @@ def spec_from_dict(raw: Any, base_dir: Path | str = ".", source: str = "spec") -
         raise SpecError(f"{source}: expected a mapping with task:, contestants:, limits:, sandbox:")
     if isinstance(raw.get("task"), dict) and raw["task"].get("swebench"):
         raw = {**raw, "task": with_swebench(raw["task"], Path(base_dir))}
+    if isinstance(raw.get("task"), dict) and raw["task"].get("github_issue"):
+        from arena.tasks.github_issue import fill_task
+
+        raw = {**raw, "task": fill_task(raw["task"])}
     try:
         spec = ArenaSpec.model_validate(raw)
     except ValidationError as e:

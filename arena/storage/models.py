@@ -249,3 +249,32 @@ class ImportedRunRow(Base):
     resolved: Mapped[bool | None] = mapped_column(Boolean, nullable=True, default=None)
     """From a SWE-bench report when one was given; None when unknown."""
     imported_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class PublicationRow(Base):
+    """An arena's life on GitHub (arena/publish): its pushed candidate branches and its one pull request.
+
+    One row per arena (the primary key), claimed before a PR is created, so two processes can never open two PRs
+    for the same arena. `pr_*` mirror GitHub's answer at the last push or sync.
+    """
+
+    __tablename__ = "publications"
+
+    arena_id: Mapped[str] = mapped_column(ForeignKey("arenas.id"), primary_key=True)
+    repo: Mapped[str] = mapped_column(String(256))
+    """owner/name on the configured GitHub"""
+    issue: Mapped[int | None] = mapped_column(Integer, default=None)
+    branches: Mapped[dict] = mapped_column(JSON, default=dict)
+    """contestant -> {"branch": ..., "commit": ...} for every candidate pushed"""
+    head_contestant: Mapped[str | None] = mapped_column(String(64), default=None)
+    """the candidate the PR's head branch points at"""
+    pr_number: Mapped[int | None] = mapped_column(Integer, default=None)
+    pr_url: Mapped[str | None] = mapped_column(Text, default=None)
+    pr_state: Mapped[str | None] = mapped_column(String(16), default=None)
+    """open | closed"""
+    pr_draft: Mapped[bool] = mapped_column(Boolean, default=True)
+    pr_merged: Mapped[bool] = mapped_column(Boolean, default=False)
+    merge_commit: Mapped[str | None] = mapped_column(String(64), default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    """the last push or PR failure (cleared by the next success): `arena pr` retries"""
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

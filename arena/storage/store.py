@@ -8,12 +8,21 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, func, make_url, select, text, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
 
 from arena.errors import NotFound, UserError
 from arena.storage import migrate
-from arena.storage.models import ArenaRow, ContestantRow, EvaluationRow, EventRow, Status, VerdictRow, utcnow
+from arena.storage.models import (
+    ArenaRow,
+    ContestantRow,
+    EvaluationRow,
+    EventRow,
+    PublicationRow,
+    Status,
+    VerdictRow,
+    utcnow,
+)
 
 
 def make_engine(url: str) -> Engine:
@@ -246,3 +255,34 @@ class Store:
         )
         with self.session() as s:
             return list(s.scalars(query))
+
+    # -- publications (arena/publish) -------------------------------------------------------------------------------
+
+    def claim_publication(self, arena_id: str, repo: str, issue: int | None) -> bool:
+        """The arena's publication row, created once: True if this call created it (one PR per arena, by the key)."""
+        try:
+            with self.session() as s:
+                s.add(PublicationRow(arena_id=arena_id, repo=repo, issue=issue))
+        except IntegrityError:
+            return False
+        return True
+
+    def publication(self, arena_id: str) -> PublicationRow | None:
+        with self.session() as s:
+            return s.get(PublicationRow, arena_id)
+
+    def publications(self, with_pull_request: bool = True) -> list[PublicationRow]:
+        query = select(PublicationRow).order_by(PublicationRow.updated_at)
+        if with_pull_request:
+            query = query.where(PublicationRow.pr_number.is_not(None))
+        with self.session() as s:
+            return list(s.scalars(query))
+
+    def update_publication(self, arena_id: str, **fields: Any) -> None:
+        with self.session() as s:
+            row = s.get(PublicationRow, arena_id)
+            if row is None:
+                raise NotFound(f"arena {arena_id} was never published")
+            for key, value in fields.items():
+                setattr(row, key, value)
+            row.updated_at = utcnow()

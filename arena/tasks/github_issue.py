@@ -8,6 +8,7 @@ arena/credentials.py); the base is the default branch's head when the arena is l
 
 import re
 from dataclasses import dataclass
+from itertools import islice
 from urllib.parse import urlsplit
 
 from github import GithubException
@@ -84,7 +85,7 @@ def fetch_issue(ref: IssueRef) -> Issue:
         issue = repo.get_issue(ref.number)
         if issue.pull_request is not None:
             raise UserError(f"{ref} is a pull request, not an issue; give the issue it fixes")
-        comments = tuple((c.user.login, c.body or "") for c in issue.get_comments()[:MAX_COMMENTS])
+        comments = tuple((c.user.login, c.body or "") for c in islice(issue.get_comments(), MAX_COMMENTS))
         base = repo.get_branch(repo.default_branch).commit.sha
     except GithubException as e:
         raise explained(e, f"reading {ref}") from None
@@ -101,7 +102,11 @@ def fill_task(task: dict) -> dict:
     """
     if not task.get("github_issue"):
         return task
-    issue = fetch_issue(parse_issue_ref(str(task["github_issue"])))
+    ref = parse_issue_ref(str(task["github_issue"]))
+    stated = task.get("problem_statement") or task.get("problem_statement_file")
+    if task.get("repo") and task.get("base") not in (None, "", "HEAD") and stated:
+        return {**task, "github_issue": str(ref)}  # a stored spec run again: nothing to ask GitHub
+    issue = fetch_issue(ref)
     filled = {k: v for k, v in issue.task_fields().items() if task.get(k) in (None, "", "HEAD")}
     if task.get("problem_statement_file"):
         filled.pop("problem_statement", None)
