@@ -26,7 +26,9 @@ EPILOG = {
     "export": "examples:\n  arena export 3f9c2a1b -o preds.jsonl            # SWE-bench predictions (any arena)\n"
     "  arena export 3f9c2a1b --format patch > fix.diff  # the plain diff",
     "apply": "example:\n  arena apply 3f9c2a1b          # commits the winner on branch arena/3f9c2a1b-<name>",
-    "sync": "example:\n  arena sync --json              # records merges and reverts of applied patches",
+    "sync": "example:\n  arena sync --json              # merges and reverts: applied patches and GitHub PRs",
+    "pr": "examples:\n  arena pr 3f9c2a1b --json                  # push every candidate, open or update the draft PR\n"
+    "  arena pr 3f9c2a1b --contestant fix-b      # point the PR at another candidate",
     "abandon": "example:\n  arena abandon 3f9c2a1b        # the winner's stake is returned, nothing merges",
     "agent": "examples:\n  arena agent openai/gpt-4.1-mini+minimal-fix --json\n"
     "  arena agent scripted:fix.yaml@1a2b3c4d+balanced     # as `arena show --json` names it\n"
@@ -37,6 +39,10 @@ EPILOG = {
     "db": "examples:\n  arena db upgrade     # bring the schema to the newest migration (also done on first use)\n"
     "  arena db current",
 }
+GITHUB_EXAMPLE = (
+    "\nA GitHub issue (GITHUB_TOKEN or a GitHub App set):\n  arena run --issue acme/calc#12 --pr "
+    "--contestant a=openai/gpt-4.1-mini:minimal-fix --contestant b=openai/gpt-4.1:test-first"
+)
 SWEBENCH_EXAMPLE = (
     "\nSWE-bench:\n  arena run --swebench inst.json --repo ./astropy-mirror --test-command 'python -m pytest -q' \\\n"
     "      --contestant a=openai/gpt-4.1-mini:minimal-fix --contestant b=scripted:steps/b.yaml"
@@ -87,8 +93,11 @@ def _print_arena(row: ArenaRow, verdict=None) -> None:
 
 def _engine():
     from arena.engine import Engine
+    from arena.publish.listener import Publisher
 
-    return Engine(Settings.from_env())
+    engine = Engine(Settings.from_env())
+    engine.listeners.append(Publisher(engine.store, engine.settings))  # arenas on GitHub publish themselves
+    return engine
 
 
 def _store():
@@ -103,9 +112,12 @@ def _run_spec(spec_path: Path | None, as_json: bool, swebench_args: argparse.Nam
     from arena.sandboxes import RepoCache
     from arena.spec import load_spec, spec_from_dict
 
-    spec = (
-        load_spec(spec_path) if spec_path else spec_from_dict(_swebench_spec(swebench_args), Path.cwd(), "--swebench")
-    )
+    if spec_path:
+        spec = load_spec(spec_path)
+    elif swebench_args.issue:
+        spec = spec_from_dict(_issue_spec(swebench_args), Path.cwd(), "--issue")
+    else:
+        spec = spec_from_dict(_swebench_spec(swebench_args), Path.cwd(), "--swebench")
     base_sha = validate(spec, RepoCache(Settings.from_env().cache_dir))  # bad input exits 2 before anything is written
     engine = _engine()
     arena_id = engine.launch(spec, base_sha)
@@ -121,7 +133,10 @@ def _run_spec(spec_path: Path | None, as_json: bool, swebench_args: argparse.Nam
         engine.wait(arena_id)
     row, verdict = engine.store.arena(arena_id), engine.store.latest_verdict(arena_id)
     engine.shutdown()
-    code = _report(row, verdict, as_json)
+    published = engine.store.publication(arena_id)
+    if published is not None and published.error:
+        print(f"GitHub: {published.error}", file=sys.stderr)
+    code = _report(row, verdict, as_json, published)
     return 130 if interrupted else code  # the shell's convention for "stopped by Ctrl-C"
 
 
@@ -138,30 +153,27 @@ def _follow(engine, arena_id: str, quiet: bool) -> None:
                 print(f"  {c.name}: {state} (steps {c.steps})", file=sys.stderr)
 
 
-def _report(row: ArenaRow, verdict, as_json: bool) -> int:
+def _report(row: ArenaRow, verdict, as_json: bool, published=None) -> int:
     if as_json:
-        print(json.dumps(arena_json(row, verdict)), file=sys.__stdout__)
+        print(json.dumps(arena_json(row, verdict, published)), file=sys.__stdout__)
     else:
         _print_arena(row, verdict)
     return 1 if row.status == Status.FAILED else 0
 
 
+def _issue_spec(args: argparse.Namespace) -> dict:
+    """A spec dict from `--issue OWNER/REPO#N --contestant NAME=MODEL[:STRATEGY] ... [--pr]`."""
+    from arena.tasks.github_issue import parse_issue_ref
+
+    task = {"github_issue": str(parse_issue_ref(args.issue))}  # the URL form too
+    task |= {k: v for k, v in (("setup_command", args.setup_command), ("test_command", args.test_command)) if v}
+    contestants = _contestants(args, "--issue")
+    return {"task": task, "contestants": contestants, "publish": {"pull_request": bool(args.pr)}}
+
+
 def _swebench_spec(args: argparse.Namespace) -> dict:
     """A spec dict from `--swebench FILE --contestant NAME=MODEL[:STRATEGY] ...` and the task overrides."""
-    from arena.spec import BUILTIN_STRATEGIES
-
-    if not args.contestant:
-        raise UserError("--swebench needs at least one --contestant NAME=MODEL[:STRATEGY], e.g. a=openai/gpt-4.1-mini")
-    contestants = []
-    for value in args.contestant:
-        name, sep, model = value.partition("=")
-        if not sep or not name or not model:
-            raise UserError(
-                f"--contestant {value!r}: write NAME=MODEL[:STRATEGY], e.g. a=openai/gpt-4.1-mini:test-first"
-            )
-        head, _, tail = model.rpartition(":")
-        strategy = tail if head and tail in BUILTIN_STRATEGIES else "balanced"
-        contestants.append({"name": name, "model": head if strategy == tail and head else model, "strategy": strategy})
+    contestants = _contestants(args, "--swebench")
     overrides = {
         "repo": args.repo,
         "base": args.base,
@@ -176,11 +188,32 @@ def _swebench_spec(args: argparse.Namespace) -> dict:
     return {"task": task, "contestants": contestants}
 
 
+def _contestants(args: argparse.Namespace, flag: str) -> list[dict]:
+    """Contestants from repeated `--contestant NAME=MODEL[:STRATEGY]`."""
+    from arena.spec import BUILTIN_STRATEGIES
+
+    if not args.contestant:
+        raise UserError(f"{flag} needs at least one --contestant NAME=MODEL[:STRATEGY], e.g. a=openai/gpt-4.1-mini")
+    contestants = []
+    for value in args.contestant:
+        name, sep, model = value.partition("=")
+        if not sep or not name or not model:
+            raise UserError(
+                f"--contestant {value!r}: write NAME=MODEL[:STRATEGY], e.g. a=openai/gpt-4.1-mini:test-first"
+            )
+        head, _, tail = model.rpartition(":")
+        strategy = tail if head and tail in BUILTIN_STRATEGIES else "balanced"
+        contestants.append({"name": name, "model": head if strategy == tail and head else model, "strategy": strategy})
+    return contestants
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    if bool(args.spec) == bool(args.swebench):
+    if sum(map(bool, (args.spec, args.swebench, args.issue))) != 1:
         raise UserError(
-            "give either a spec file (arena run SPEC.yaml) or --swebench INSTANCE.json, not both or neither"
+            "give one of a spec file (arena run SPEC.yaml), --swebench INSTANCE.json or --issue OWNER/REPO#N"
         )
+    if args.pr and not args.issue:
+        raise UserError("--pr goes with --issue; in a spec, write `publish: {pull_request: true}`")
     return _run_spec(Path(args.spec) if args.spec else None, args.json, args)
 
 
@@ -221,10 +254,38 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     store = _store()
     row, verdict = store.arena(args.arena_id), store.latest_verdict(args.arena_id)
+    published = store.publication(args.arena_id)
     if args.json:
-        print(json.dumps(arena_json(row, verdict)))
+        print(json.dumps(arena_json(row, verdict, published)))
     else:
         _print_arena(row, verdict)
+        _print_publication(published)
+    return 0
+
+
+def _print_publication(published) -> None:
+    from arena.report import publication_json
+
+    shown = publication_json(published)
+    if shown is None:
+        return
+    print(f"GitHub {shown['repo']}: {len(shown['branches'])} candidate branch(es) pushed")
+    if pull := shown["pull_request"]:
+        state = "merged" if pull["merged"] else pull["state"] + (" draft" if pull["draft"] else "")
+        print(f"  pull request #{pull['number']} ({state}) -> {pull['head_contestant']}: {pull['url']}")
+    if shown["error"]:
+        print(f"  last attempt failed: {shown['error']}")
+
+
+def cmd_pr(args: argparse.Namespace) -> int:
+    from arena.publish.pull_request import publish
+
+    store = _store()
+    done = publish(store, Settings.from_env(), args.arena_id, contestant=args.contestant)
+    if args.json:
+        print(json.dumps(done))
+    else:
+        _print_publication(store.publication(args.arena_id))
     return 0
 
 
@@ -291,9 +352,13 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from arena.publish.pull_request import sync as sync_github
     from arena.reputation.tracking import sync
 
-    found = sync(_ledger())
+    ledger = _ledger()
+    found = sync(ledger)
+    if ledger.store.publications():
+        found += sync_github(ledger.store, ledger)
     if args.json:
         print(json.dumps(found))
     else:
@@ -429,16 +494,20 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     p = add("run", cmd_run, "Run the arena described by a spec YAML (or a SWE-bench instance) and wait until it ends.")
-    p.epilog += SWEBENCH_EXAMPLE
+    p.epilog += SWEBENCH_EXAMPLE + GITHUB_EXAMPLE
     p.add_argument("spec", nargs="?", help="path to the arena spec (YAML)")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object with the result")
     p.add_argument("--swebench", metavar="INSTANCE.json", help="import the task from a SWE-bench instance file")
     p.add_argument("--instance-id", help="which instance, when the file holds several")
-    p.add_argument("--contestant", action="append", metavar="NAME=MODEL[:STRATEGY]", help="with --swebench; repeat")
+    p.add_argument("--issue", metavar="OWNER/REPO#N", help="the task is this GitHub issue (or paste its URL)")
+    p.add_argument("--pr", action="store_true", help="with --issue: open a draft PR for the winner, with the evidence")
+    p.add_argument(
+        "--contestant", action="append", metavar="NAME=MODEL[:STRATEGY]", help="with --swebench or --issue; repeat"
+    )
     p.add_argument("--repo", help="with --swebench: a local copy of the instance's repository")
     p.add_argument("--base", help="with --swebench: override the instance's base commit")
-    p.add_argument("--setup-command", help="with --swebench: prepares the environment (runs once, with network)")
-    p.add_argument("--test-command", help="with --swebench: how the repository runs its tests")
+    p.add_argument("--setup-command", help="with --swebench/--issue: prepares the environment (once, with network)")
+    p.add_argument("--test-command", help="with --swebench/--issue: how the repository runs its tests")
     p = add("list", cmd_list, "List arenas, newest first.")
     p.add_argument("--status", choices=[s.value for s in Status], help="only arenas with this status")
     p.add_argument("--limit", type=int, default=50)
@@ -479,8 +548,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base-branch", help="the branch merges will land on (default: the branch checked out now)")
     p.add_argument("--json", action="store_true")
     p = add(
-        "sync", cmd_sync, "Record when applied patches are merged into their base branch, and when they are reverted."
+        "sync",
+        cmd_sync,
+        "Record merges and reverts: of patches applied locally (arena apply) and of the pull requests opened on GitHub.",
     )
+    p.add_argument("--json", action="store_true")
+    p = add("pr", cmd_pr, "Push an arena's candidates to GitHub and open (or update) its one draft PR.")
+    p.add_argument("arena_id")
+    p.add_argument("--contestant", help="point the PR at this candidate instead of the judge's winner")
     p.add_argument("--json", action="store_true")
     p = add("abandon", cmd_abandon, "Give up on an arena's winning patch: its stake is returned, nothing is merged.")
     p.add_argument("arena_id")
@@ -517,6 +592,7 @@ COMMANDS = [
     "export",
     "apply",
     "sync",
+    "pr",
     "abandon",
     "agent",
     "ingest",

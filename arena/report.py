@@ -2,11 +2,12 @@
 
 from arena.identity import agent_identity
 from arena.judging.verdict import Verdict
-from arena.storage import ArenaRow, VerdictRow
+from arena.storage import ArenaRow, PublicationRow, VerdictRow
 
 
-def arena_json(row: ArenaRow, verdict: VerdictRow | None = None) -> dict:
+def arena_json(row: ArenaRow, verdict: VerdictRow | None = None, publication: PublicationRow | None = None) -> dict:
     """The stable JSON shape of `arena run --json` / `arena show --json` (fields are added, never removed)."""
+    published = publication_json(publication)
     return {
         "arena_id": row.id,
         "status": row.status,
@@ -41,7 +42,29 @@ def arena_json(row: ArenaRow, verdict: VerdictRow | None = None) -> dict:
             }
             for c in row.contestants
         ],
+        "pull_request": published["pull_request"] if published else None,
+        "branches": published["branches"] if published else {},
+        "publish_error": published["error"] if published else None,
     }
+
+
+def publication_json(row: PublicationRow | None) -> dict | None:
+    """An arena's life on GitHub: repo, issue, pushed branches (contestant -> branch, commit, agent), the PR."""
+    if row is None:
+        return None
+    pull = None
+    if row.pr_number is not None:
+        pull = {
+            "number": row.pr_number,
+            "url": row.pr_url,
+            "state": row.pr_state,
+            "draft": row.pr_draft,
+            "merged": row.pr_merged,
+            "merge_commit": row.merge_commit,
+            "head": f"arena/{row.arena_id}/pr",  # arena/publish/branches.py: pr_branch (arena ids are valid refs)
+            "head_contestant": row.head_contestant,
+        }
+    return {"repo": row.repo, "issue": row.issue, "branches": row.branches, "pull_request": pull, "error": row.error}
 
 
 def verdict_json(verdict: VerdictRow | None) -> dict | None:

@@ -30,6 +30,7 @@ from arena.errors import UserError
 from arena.judging.verdict import Verdict
 from arena.publish.branches import candidate_branch, commit_message, commit_patch, pr_branch, push
 from arena.publish.evidence import pr_body, pr_title
+from arena.report import publication_json
 from arena.reputation.ledger import Ledger
 from arena.sandboxes.repos import RepoCache
 from arena.settlement import read_verdict
@@ -91,7 +92,7 @@ def publish(store: Store, settings: Settings, arena_id: str, contestant: str | N
         error = e if isinstance(e, GitHubError) else explained(e, f"updating the pull request of arena {arena_id}")
         store.update_publication(arena_id, error=str(error))
         raise error from None
-    return publication_dict(store.publication(arena_id))
+    return publication_json(store.publication(arena_id))
 
 
 def _push(arena: ArenaRow, settings: Settings, patches: dict, head: str | None) -> dict:
@@ -169,30 +170,6 @@ def _close(store, creds, repo: RepoRef, arena_id: str, verdict: Verdict | None) 
         pull.create_issue_comment(f"Closed by Agent Arena: the verdict has no winner ({why}).")
         pull.edit(state="closed")
     store.update_publication(arena_id, pr_state="closed")
-
-
-def publication_dict(row: PublicationRow | None) -> dict | None:
-    if row is None:
-        return None
-    pull = None
-    if row.pr_number is not None:
-        head = row.branches.get(row.head_contestant, {}).get("branch") if row.head_contestant else None
-        pull = {
-            "number": row.pr_number,
-            "url": row.pr_url,
-            "state": row.pr_state,
-            "draft": row.pr_draft,
-            "merged": row.pr_merged,
-            "head": head,
-            "head_contestant": row.head_contestant,
-        }
-    return {
-        "repo": row.repo,
-        "issue": row.issue,
-        "branches": row.branches,
-        "pull_request": pull,
-        "error": row.error,
-    }
 
 
 def sync(store: Store, ledger: Ledger) -> list[dict]:
