@@ -15,15 +15,17 @@ from typing import Any, get_args
 import pandas as pd
 import streamlit as st
 import yaml
+from pydantic import ValidationError
 
 from arena.config import setting
-from arena.errors import UserError
 from arena.engine import validate
+from arena.errors import UserError
 from arena.reputation.ledger import agent_name
 from arena.spec import (
     BUILTIN_STRATEGIES,
     MODEL_SCHEMES,
     ArenaSpec,
+    ContestantSpec,
     JudgeSpec,
     LimitsSpec,
     SandboxSpec,
@@ -476,7 +478,7 @@ def stakes(raw: dict, ledger) -> list[dict]:
     """Each contestant's agent, stake and balance, as the Launch page shows them before launching."""
     rows, wanted = [], {}
     for c in raw.get("contestants", []):
-        agent = agent_name(str(c.get("model", "")), str(c.get("strategy") or "balanced"))
+        agent = agent_of(c)
         wanted[agent] = wanted.get(agent, 0) + 1
         rows.append({"contestant": c.get("name"), "agent": agent})
     states = {a: ledger.state(a) for a in wanted}
@@ -489,6 +491,18 @@ def stakes(raw: dict, ledger) -> list[dict]:
             "can enter": st.balance + 1e-9 >= st.stake * wanted[row["agent"]],
         }
     return rows
+
+
+def agent_of(row: dict) -> str:
+    """The agent a row enters as: ContestantSpec.identity, as the launch names it (its alias, embedded steps and
+    strategy count). A row that is no valid contestant yet, or names a relative path (whose file is read only once
+    the folder resolves it), is named as written (arena.reputation.ledger.agent_name)."""
+    if not relative_paths({"contestants": [row]}):
+        try:
+            return ContestantSpec.model_validate(row).identity
+        except (ValidationError, UserError):
+            pass
+    return agent_name(str(row.get("model", "")), str(row.get("strategy") or "balanced"))
 
 
 class _Dumper(yaml.SafeDumper):

@@ -138,13 +138,16 @@ EXTRA_TEST = (
 )
 
 
-def every_field_spec(sample: Path, folder: Path) -> dict:
+def every_field_spec(sample: Path, folder: Path, github: bool = True) -> dict:
     """A spec that sets every field of ArenaSpec (problem_statement, not problem_statement_file: a spec gives one),
     on the demo's repository and scripted contestants under `sample` (arena.demo.build_demo builds them there), and
     launchable: only correct-fix passes the gates, so the reviewer (an address nobody answers) is never called.
-    Its SWE-bench instance file is written into `folder`."""
+    Its SWE-bench instance file is written into `folder`.
+
+    `github=False` leaves task.github_issue out, for a spec that is launched: an arena whose task is on GitHub
+    publishes its candidates there. (With repo, a base other than HEAD and a problem statement given, the issue
+    itself is never fetched.)"""
     from arena.demo import PROBLEM, SCRIPTS, STRATEGIES, build_demo
-    from arena.spec import ContestantSpec, SandboxSpec
 
     steps = build_demo(sample).parent / "steps"
     repo = sample / "demo-repo"
@@ -180,20 +183,19 @@ def every_field_spec(sample: Path, folder: Path) -> dict:
         }
         for i, name in enumerate(SCRIPTS)
     ]
-    # Fields being added to arena/spec.py beside this work: once they are committed the conditions can go.
-    if "steps" in ContestantSpec.model_fields:  # self-contained specs
-        contestants[1] |= {"model": "scripted:wrong-fix.yaml", "steps": SCRIPTS["wrong-fix"], "agent": "wrong-fixer"}
-        contestants[2] |= {
-            "strategy": "careful.yaml",
-            "strategy_definition": {
-                "name": "careful",
-                "description": "Reads before it writes.",
-                "persona": "You are careful.",
-                "instructions": "Run the tests before you submit.",
-                "agent": {},
-                "model": {},
-            },
-        }
+    # As a stored spec holds them: steps and a strategy embedded, under their file names only.
+    contestants[1] |= {"model": "scripted:wrong-fix.yaml", "steps": SCRIPTS["wrong-fix"], "agent": "wrong-fixer"}
+    contestants[2] |= {
+        "strategy": "careful.yaml",
+        "strategy_definition": {
+            "name": "careful",
+            "description": "Reads before it writes.",
+            "persona": "You are careful.",
+            "instructions": "Run the tests before you submit.",
+            "agent": {},
+            "model": {},
+        },
+    }
     sandbox = {
         "backend": "local",
         "command_timeout_s": 90,
@@ -203,9 +205,9 @@ def every_field_spec(sample: Path, folder: Path) -> dict:
         "max_processes": 128,
         "max_file_size_mb": 256,
         "setup_timeout_s": 600,
+        "template": "arena-demo",  # e2b's, unused by local
+        "lifetime_s": 1800,
     }
-    if "template" in SandboxSpec.model_fields:  # the e2b backend's settings
-        sandbox |= {"template": "arena-demo", "lifetime_s": 1800}
     return {
         "task": {
             "repo": str(repo),
@@ -222,6 +224,7 @@ def every_field_spec(sample: Path, folder: Path) -> dict:
             "swebench": str(instance),
             "instance_id": "textstats__median-1",
             "test_patch": test_patch,
+            **({"github_issue": "demo/textstats#1"} if github else {}),
         },
         "contestants": contestants,
         "limits": {"max_parallel": 3, "time_budget_s": 600.0},
@@ -236,4 +239,5 @@ def every_field_spec(sample: Path, folder: Path) -> dict:
             "test_timeout_s": 300,
             "max_parallel": 2,
         },
+        "publish": {"pull_request": False},
     }

@@ -45,7 +45,7 @@ def test_the_first_hour(server, tmp_path, request):
     )
     demo_id = json.loads(demo.stdout)["arena_id"]
     repo = data / "sample" / "demo-repo"
-    spec = every_field_spec(data / "sample", tmp_path)  # the demo's repository and scripted steps, absolute paths
+    spec = every_field_spec(data / "sample", tmp_path, github=False)  # the demo's repository and steps
     (tmp_path / "arena.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     head = git(repo, "rev-parse", "HEAD")
 

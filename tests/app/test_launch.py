@@ -203,7 +203,15 @@ def test_kept_shows_every_field_the_form_has_no_input_for(full):
     form = {"task": {f: "" for f in launch.TASK_FIELDS}, "limits": {"max_parallel": 3, "time_budget_s": 600}}
     form |= {"sandbox": {"backend": "local"}, "judge": {"model": ""}}
     kept = launch.kept({**full, **UNKNOWN}, form)
-    assert set(kept["task"]) == {"fail_to_pass", "pass_to_pass", "swebench", "instance_id", "test_patch"}
+    assert set(kept["task"]) == {
+        "fail_to_pass",
+        "pass_to_pass",
+        "swebench",
+        "instance_id",
+        "test_patch",
+        "github_issue",
+    }
+    assert kept["publish"] == {"pull_request": False}
     assert set(kept["sandbox"]) == set(full["sandbox"]) - {"backend"}
     assert set(kept["judge"]) == set(full["judge"]) - {"model"}
     assert "limits" not in kept and kept["future_field"] == UNKNOWN["future_field"]
@@ -370,10 +378,24 @@ def test_errors_of_fields_without_an_input_are_shown_too(data, full, monkeypatch
     assert any("Kept as is" in e.label and "judge.test_timeout_s" in e.label for e in at.expander)
 
 
+def test_stakes_name_each_agent_as_the_launch_will(data, full, monkeypatch):
+    """The alias, embedded steps and strategy decide the agent (and so its balance and stake) before Launch too."""
+    from app.resources import engine
+
+    monkeypatch.setenv(GATEWAY_KEY, "not-a-real-key")
+    rows = launch.stakes(full, engine().ledger)
+    assert [r["agent"] for r in rows] == spec_from_dict(full).agents()
+    assert rows[1]["agent"] == "wrong-fixer+balanced"
+    unfinished = {"contestants": [{"model": "scripted:steps/a.yaml", "strategy": "balanced"}]}  # no name yet
+    assert [r["agent"] for r in launch.stakes(unfinished, engine().ledger)] == ["scripted:steps/a.yaml+balanced"]
+
+
 def test_run_again_launches_the_same_spec_with_every_field(data, full, monkeypatch):
     monkeypatch.setenv(GATEWAY_KEY, "not-a-real-key")
     spec_path = data.parent / "full.yaml"
-    spec_path.write_text(launch.to_yaml(full))
+    spec_path.write_text(
+        launch.to_yaml({**full, "task": {k: v for k, v in full["task"].items() if k != "github_issue"}})
+    )
     run = subprocess.run(
         [sys.executable, "-m", "arena.cli", "run", str(spec_path), "--json"],
         capture_output=True,
