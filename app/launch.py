@@ -17,6 +17,7 @@ import streamlit as st
 import yaml
 from pydantic import ValidationError
 
+from arena.agentfiles import is_strategy_file
 from arena.config import setting
 from arena.engine import validate
 from arena.errors import UserError
@@ -323,7 +324,7 @@ def relative_paths(raw: dict) -> list[tuple[str, str]]:
             found.append((f"contestants[{i}].model", c["model"]))
         strategy = c.get("strategy")
         embedded = c.get("strategy_definition") is not None
-        if isinstance(strategy, str) and _strategy_file(strategy) and _relative(strategy) and not embedded:
+        if isinstance(strategy, str) and is_strategy_file(strategy) and _relative(strategy) and not embedded:
             found.append((f"contestants[{i}].strategy", strategy))
     return found
 
@@ -346,11 +347,6 @@ def relative_note(found: list[tuple[str, str]]) -> str:
 
 def _relative(path: str) -> bool:
     return not Path(path).expanduser().is_absolute()
-
-
-def _strategy_file(strategy: str) -> bool:
-    """As in arena.spec.resolve_paths: a strategy that is not built in and looks like a path is a file."""
-    return strategy not in BUILTIN_STRATEGIES and (strategy.endswith((".yaml", ".yml")) or "/" in strategy)
 
 
 def folder(text: str) -> tuple[Path | None, list[str]]:

@@ -261,6 +261,13 @@ RELATIVE = {
         {"name": "b", "model": "replay:runs/b/traj.json", "strategy": "balanced"},
         {"name": "c", "model": "scripted:/abs/c.yaml", "strategy": "/abs/s.yaml"},
         {"name": "d", "model": "openai/gpt-4.1-mini"},
+        {  # as stored: steps and strategy embedded under file names, which nothing reads
+            "name": "e",
+            "model": "scripted:e.yaml",
+            "steps": [{"commands": [SUBMIT]}],
+            "strategy": "careful.yaml",
+            "strategy_definition": {"name": "careful"},
+        },
     ],
 }
 
