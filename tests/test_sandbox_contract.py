@@ -17,6 +17,12 @@ def make_pair(backend_name: str, tmp_path):
     """Two sandboxes of the same prepared task, for one backend."""
     repo = tmp_path / "repo"
     sha = make_repo(repo, CALC_FILES)
+    # History after the base (the fix, on main and on a branch) must never reach a contestant.
+    subprocess.run(["git", "branch", "future-fix"], cwd=repo, check=True)
+    make_repo(repo, {"calc/ops.py": CALC_FILES["calc/ops.py"].replace("a - b", "a + b")}, "the fix (after base)")
+    subprocess.run(["git", "checkout", "-q", "future-fix"], cwd=repo, check=True)
+    make_repo(repo, {"FIX.md": "the answer\n"}, "the fix on a branch (after base)")
+    subprocess.run(["git", "checkout", "-q", "main"], cwd=repo, check=True)
     limits = SandboxSpec(backend=backend_name, command_timeout_s=5, output_limit_bytes=4096)
     backend = get_backend(limits, RepoCache(tmp_path / "cache"))
     backend.check_available()
@@ -46,6 +52,14 @@ def test_commands_run_in_the_workspace_at_base(sandbox_pair):
     assert result.output.splitlines()[0].strip() == "1"
     assert "def add(a, b):" in result.output
     assert a.execute("pwd").output.strip() == a.workdir
+
+
+def test_no_history_after_the_base_is_visible(sandbox_pair):
+    a, _ = sandbox_pair
+    shown = a.execute("git log --all --format=%s; git branch -a; git cat-file --batch-all-objects --batch-check")
+    assert shown.returncode == 0, shown.output
+    assert "after base" not in shown.output and "future-fix" not in shown.output
+    assert shown.output.count(" commit ") == 1, shown.output  # the base commit, and nothing else
 
 
 def test_workspaces_are_private(sandbox_pair):
@@ -108,6 +122,12 @@ def test_the_host_environment_does_not_leak(sandbox_pair, monkeypatch):
 def test_prepare_reuses_the_mirror_and_checkout(tmp_path):
     repo = tmp_path / "repo"
     sha = make_repo(repo, CALC_FILES)
+    # History after the base (the fix, on main and on a branch) must never reach a contestant.
+    subprocess.run(["git", "branch", "future-fix"], cwd=repo, check=True)
+    make_repo(repo, {"calc/ops.py": CALC_FILES["calc/ops.py"].replace("a - b", "a + b")}, "the fix (after base)")
+    subprocess.run(["git", "checkout", "-q", "future-fix"], cwd=repo, check=True)
+    make_repo(repo, {"FIX.md": "the answer\n"}, "the fix on a branch (after base)")
+    subprocess.run(["git", "checkout", "-q", "main"], cwd=repo, check=True)
     repos = RepoCache(tmp_path / "cache")
     backend = get_backend(SandboxSpec(), repos)
     first = backend.prepare(str(repo), sha, None, tmp_path / "setup.log")

@@ -214,8 +214,22 @@ class RepoCache:
         if path.exists():
             shutil.rmtree(path)  # a checkout whose setup failed or died: start again from clean
         path.parent.mkdir(parents=True, exist_ok=True)
-        git("clone", "--quiet", "--local", "--no-checkout", str(mirror), str(path))
+        # Only the base and its history: a clone would bring every branch and every later commit (the fix, as
+        # often as not) into a contestant's reach. Fetching one commit sends only the objects it reaches.
+        git("init", "--quiet", str(path))
+        git(
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--upload-pack",
+            "git -c uploadpack.allowAnySHA1InWant=true upload-pack",
+            "--",
+            str(mirror),
+            sha,
+            cwd=path,
+        )
         git("-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", sha, cwd=path)
+        (path / ".git" / "FETCH_HEAD").unlink(missing_ok=True)  # names the host's mirror
         git("config", "user.name", "arena-contestant", cwd=path)
         git("config", "user.email", "contestant@agent-arena.invalid", cwd=path)
         return path, False
@@ -258,6 +272,11 @@ class RepoCache:
         return json.loads(self.ready_marker(path).read_text()).get("diff_base", "")
 
 
+CHECKOUT_VERSION = "base-only1"
+"""Part of every checkout's key: bumped when what a checkout holds changes (base-only1: no history after the base),
+so checkouts made the old way are never reused."""
+
+
 def setup_key(setup_command: str | None, backend: str) -> str:
     """Checkouts differ by what setup ran in them (and how)."""
-    return hashlib.sha256(f"{backend}\0{setup_command or ''}".encode()).hexdigest()[:8]
+    return hashlib.sha256(f"{CHECKOUT_VERSION}\0{backend}\0{setup_command or ''}".encode()).hexdigest()[:8]
