@@ -30,10 +30,30 @@ def split_agent_columns(agent: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 
 
 def rows_frame(store: Store, stmt: Select, schema: dict[str, Any]) -> pl.DataFrame:
-    """The rows of `stmt` as a frame with exactly `schema` (so an empty result still has typed columns)."""
-    with store.session() as s:
-        rows = [tuple(r) for r in s.execute(stmt).all()]
-    return pl.DataFrame(rows, schema=schema, orient="row")
+    """The rows of `stmt` as a frame with exactly `schema` (so an empty result still has typed columns).
+
+    SQLAlchemy runs the statement and the driver's cursor hands over its rows as plain tuples: SQLAlchemy's per-value
+    result processing doubles the time of a million rows. SQLite's own values (times as text, booleans as 0/1) are
+    converted by polars, a column at a time.
+    """
+    with store.engine.connect() as conn:
+        result = conn.execute(stmt)
+        rows = result.cursor.fetchall()  # the driver's tuples, past SQLAlchemy's row processing
+        result.close()
+    if store.engine.dialect.name != "sqlite":
+        return pl.DataFrame(rows, schema=schema, orient="row")
+    raw = {name: SQLITE_VALUES.get(dtype.base_type(), dtype) for name, dtype in schema.items()}
+    frame = pl.DataFrame(rows, schema=raw, orient="row")
+    return frame.with_columns(
+        pl.col(name).str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us").cast(dtype)
+        if raw[name] == pl.String and dtype.base_type() == pl.Datetime
+        else pl.col(name).cast(dtype)
+        for name, dtype in schema.items()
+    )
+
+
+SQLITE_VALUES = {pl.Datetime: pl.String, pl.Boolean: pl.Int64}
+"""What SQLite's driver returns for these column types: SQLAlchemy stores times as ISO text, booleans as 0/1."""
 
 
 def sql(query: str, **frames: pl.DataFrame) -> pl.DataFrame:

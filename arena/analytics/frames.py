@@ -79,7 +79,6 @@ def outcome_events(store: Store) -> pl.DataFrame:
 LATEST_COLUMNS = {
     "arena_id": pl.String,
     "verdict_id": pl.Int64,
-    "judge": pl.String,
     "winner": pl.String,
     "candidate": pl.String,
     "resolved": pl.Boolean,
@@ -87,26 +86,19 @@ LATEST_COLUMNS = {
 
 
 def latest_candidates(store: Store) -> pl.DataFrame:
-    """One row per candidate of each arena's latest successful verdict (LATEST_COLUMNS): what runs and judges need.
-
-    `judge` is the reviewer model, or "heuristic" without one (as in verdicts_df).
-    """
-    latest = select(func.max(VerdictRow.id)).where(VerdictRow.error.is_(None)).group_by(VerdictRow.arena_id)
-    reviewer = VerdictRow.judge["reviewer"].as_string()
+    """One row per candidate of each arena's latest successful verdict (LATEST_COLUMNS): what runs_df needs."""
     verdicts = rows_frame(
         store,
-        select(VerdictRow.id, VerdictRow.arena_id, reviewer, VerdictRow.winner).where(VerdictRow.id.in_(latest)),
-        {"verdict_id": pl.Int64, "arena_id": pl.String, "judge": pl.String, "winner": pl.String},
+        select(VerdictRow.id, VerdictRow.arena_id, VerdictRow.winner).where(VerdictRow.error.is_(None)),
+        {"verdict_id": pl.Int64, "arena_id": pl.String, "winner": pl.String},
     )
+    latest = verdicts.filter(pl.col("verdict_id") == pl.col("verdict_id").max().over("arena_id"))
     evaluations = rows_frame(
         store,
-        select(EvaluationRow.verdict_id, EvaluationRow.candidate, EvaluationRow.resolved).where(
-            EvaluationRow.verdict_id.in_(latest)
-        ),
+        select(EvaluationRow.verdict_id, EvaluationRow.candidate, EvaluationRow.resolved),
         {"verdict_id": pl.Int64, "candidate": pl.String, "resolved": pl.Boolean},
     )
-    joined = evaluations.join(verdicts, on="verdict_id", maintain_order="left")
-    return joined.with_columns(pl.col("judge").fill_null("heuristic")).select(*LATEST_COLUMNS)
+    return evaluations.join(latest, on="verdict_id").select(*LATEST_COLUMNS)
 
 
 def verdicts_df(store: Store) -> pl.DataFrame:
@@ -206,10 +198,8 @@ _CONTESTANTS = {
     "finished_at": pl.Datetime("us"),
     "trajectory_path": pl.String,
     "patch_path": pl.String,
-    "repo": pl.String,
-    "title": pl.String,
-    "created_at": pl.Datetime("us"),
 }
+_ARENAS = {"arena_id": pl.String, "repo": pl.String, "title": pl.String, "created_at": pl.Datetime("us")}
 _IMPORTED = {
     "sha256": pl.String,
     "path": pl.String,
@@ -224,7 +214,7 @@ _IMPORTED = {
     "resolved": pl.Boolean,
     "imported_at": pl.Datetime("us"),
 }
-_CONTESTANT_SELECT = [getattr(ContestantRow, "name" if c == "contestant" else c) for c in list(_CONTESTANTS)[:14]]
+_CONTESTANT_SELECT = [getattr(ContestantRow, "name" if c == "contestant" else c) for c in _CONTESTANTS]
 
 RUNS_SQL = r"""
 WITH judged AS (SELECT DISTINCT arena_id, winner FROM v),
@@ -235,14 +225,15 @@ flags AS (
    AND (e.contestant = c.contestant OR (e.contestant IS NULL AND e.agent = c.model || '+' || c.strategy))
   GROUP BY ALL
 )
-SELECT c.arena_id || '/' || c.contestant AS run, 'arenas' AS source, c.arena_id, c.contestant, c.title AS task,
-       c.repo, NULL::VARCHAR AS instance_id, c.model, c.strategy, c.model || '+' || c.strategy AS agent, c.status,
+SELECT c.arena_id || '/' || c.contestant AS run, 'arenas' AS source, c.arena_id, c.contestant, a.title AS task,
+       a.repo, NULL::VARCHAR AS instance_id, c.model, c.strategy, c.model || '+' || c.strategy AS agent, c.status,
        c.exit_status, c.steps, c.steps AS api_calls, c.cost, c.tokens_in + c.tokens_out AS tokens,
        epoch(c.finished_at - c.started_at) AS duration_s, v.resolved,
        CASE WHEN j.arena_id IS NOT NULL THEN coalesce(j.winner = c.contestant, false) END AS won,
        coalesce(f.reverted, false) AS reverted, coalesce(f.merged, false) AS merged,
-       c.created_at, c.trajectory_path, c.patch_path
+       a.created_at, c.trajectory_path, c.patch_path
 FROM c
+JOIN a USING (arena_id)
 LEFT JOIN v ON v.arena_id = c.arena_id AND v.candidate = c.contestant
 LEFT JOIN judged j ON j.arena_id = c.arena_id
 LEFT JOIN flags f ON f.arena_id = c.arena_id AND f.contestant = c.contestant
@@ -267,11 +258,9 @@ def runs_df(store: Store) -> pl.DataFrame:
     verdict, or the SWE-bench report), won (null until judged), reverted and merged (that win was later reverted /
     merged), created_at, trajectory_path, patch_path. Null where a source does not record a value.
     """
-    contestants = rows_frame(
-        store,
-        select(*_CONTESTANT_SELECT, ArenaRow.repo, ArenaRow.title, ArenaRow.created_at).join(ArenaRow),
-        _CONTESTANTS,
-    )
+    # Arenas apart from their contestants: joined in SQL, each title would be read once per contestant.
+    contestants = rows_frame(store, select(*_CONTESTANT_SELECT), _CONTESTANTS)
+    arenas = rows_frame(store, select(ArenaRow.id, ArenaRow.repo, ArenaRow.title, ArenaRow.created_at), _ARENAS)
     imported = rows_frame(store, select(*[getattr(ImportedRunRow, c) for c in _IMPORTED]), _IMPORTED)
     flags = select(EventRow.arena_id, EventRow.contestant, EventRow.agent, EventRow.kind).where(
         EventRow.kind.in_(("reverted", "merged"))
@@ -279,6 +268,7 @@ def runs_df(store: Store) -> pl.DataFrame:
     return sql(
         RUNS_SQL,
         c=contestants,
+        a=arenas,
         v=latest_candidates(store).select("arena_id", "winner", "candidate", "resolved"),
         e=rows_frame(
             store, flags, {"arena_id": pl.String, "contestant": pl.String, "agent": pl.String, "kind": pl.String}

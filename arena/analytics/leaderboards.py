@@ -21,12 +21,13 @@ import math
 from datetime import date, datetime
 
 import polars as pl
+from sqlalchemy import select
 
-from arena.analytics.duck import sql
+from arena.analytics.duck import rows_frame, sql
 from arena.analytics.frames import latest_candidates, runs_df
 from arena.analytics.ratings import RATED, RATING_SCHEMA, ratings_df
 from arena.errors import UserError
-from arena.storage import Store
+from arena.storage import Store, VerdictRow
 
 BY = ("model", "strategy", "agent", "repo", "period")
 SOURCES = ("arenas", "imported", "all")
@@ -220,14 +221,21 @@ def judges(store: Store) -> pl.DataFrame:
     Columns: judge, arenas, picked_resolved (the winner resolved), any_resolved (some candidate resolved: coverage),
     picked_rate, coverage_rate (each / arenas) and pick_accuracy (picked_resolved / any_resolved).
     """
+    candidates = latest_candidates(store)
+    reviewers = rows_frame(
+        store,
+        select(VerdictRow.id, VerdictRow.judge["reviewer"].as_string()).where(VerdictRow.error.is_(None)),
+        {"verdict_id": pl.Int64, "judge": pl.String},
+    )
     return sql(
-        """SELECT judge, count(DISTINCT arena_id) AS arenas,
+        """SELECT coalesce(judge, 'heuristic') AS judge, count(DISTINCT arena_id) AS arenas,
                   count(DISTINCT arena_id) FILTER (WHERE picked AND resolved) AS picked_resolved,
                   count(DISTINCT arena_id) FILTER (WHERE resolved) AS any_resolved,
                   picked_resolved / arenas AS picked_rate, any_resolved / arenas AS coverage_rate,
                   picked_resolved / nullif(any_resolved, 0) AS pick_accuracy
-           FROM v GROUP BY judge ORDER BY judge""",
-        v=latest_candidates(store).select(
-            "judge", "arena_id", picked=pl.col("candidate") == pl.col("winner"), resolved="resolved"
+           FROM v LEFT JOIN r USING (verdict_id) GROUP BY ALL ORDER BY judge""",
+        v=candidates.select(
+            "verdict_id", "arena_id", picked=pl.col("candidate") == pl.col("winner"), resolved="resolved"
         ),
+        r=reviewers,
     )

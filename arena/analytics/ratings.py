@@ -86,16 +86,14 @@ def ratings_frame(
 ) -> pl.DataFrame:
     """ratings_df of ledger rows already read (the columns `counted` needs)."""
     outcomes = counted(events, by)
-    players = pl.concat(
-        [outcomes.select(name="a", arena_id="arena_id"), outcomes.select(name="b", arena_id="arena_id")]
-    )
-    arenas = players.unique().group_by("name").agg(arenas=pl.len())
-    roster = arenas["name"].sort().to_list()
-    folded = outcomes.group_by("a", "b", "outcome").agg(count=pl.len())
-    index = pl.DataFrame({"name": roster}, schema={"name": pl.String}).with_row_index("i")
-    folded = folded.join(index.rename({"name": "a", "i": "ia"}), on="a").join(
+    roster = pl.concat([outcomes["a"], outcomes["b"]]).unique().sort().to_list()
+    index = pl.DataFrame({"name": roster, "i": range(len(roster))}, schema={"name": pl.String, "i": pl.Int64})
+    coded = outcomes.join(index.rename({"name": "a", "i": "ia"}), on="a").join(
         index.rename({"name": "b", "i": "ib"}), on="b"
-    )
+    )  # players as integers: grouping millions of rows by long names costs seconds
+    sides = pl.concat([coded.select(i="ia", arena_id="arena_id"), coded.select(i="ib", arena_id="arena_id")])
+    arenas = sides.group_by("i").agg(arenas=pl.col("arena_id").n_unique()).join(index, on="i").drop("i")
+    folded = coded.group_by("ia", "ib", "outcome").agg(count=pl.len())
     games = Games.indexed(
         roster, folded["ia"].to_numpy(), folded["ib"].to_numpy(), folded["outcome"].to_numpy(), folded["count"]
     )
