@@ -22,3 +22,8 @@ def test_benchmark_runs_quick(script):
     )
     assert result.returncode == 0, result.stderr
     assert "VERDICT:" in result.stdout and "Traceback" not in result.stderr
+    if script == "leaderboard.py":  # it times the product's own calls: the function, the CLI and every page
+        from app.nav import PAGES
+
+        assert "1. analytics.leaderboard(by='agent')" in result.stdout and "2. `arena leaderboard`" in result.stdout
+        assert all(f" {page} " in result.stdout for page in PAGES), result.stdout
