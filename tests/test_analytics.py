@@ -488,3 +488,21 @@ def test_the_text_table_never_cuts_a_name(store):
     column = lines[0].index("strategy")  # one model column, as wide as the widest name, then the strategies
     assert column == len(models[1]) + 2 and all(line[column:].startswith("s") for line in lines[1:])
     assert analytics.leaderboard_lines([]) == [""]
+
+
+def test_outcome_events_count_what_the_whole_ledger_counts(store):
+    """outcome_events reads places reduced to each arena's newest verdict: the same outcomes as the full ledger."""
+    add_events(
+        store,
+        {"agent": M1S1, "kind": "place", "arena_id": "A5", "contestant": "a", "outcome": 1, "verdict_id": 7},
+        pairwise("A5", M1S1, M2S1, 1.0) | {"verdict_id": 7},
+        {"agent": M1S1, "kind": "place", "arena_id": "A5", "contestant": "a", "outcome": 2, "verdict_id": 9},
+        pairwise("A5", M2S1, M1S1, 1.0) | {"verdict_id": 9},  # judged again: only this one counts
+        {"agent": M1S2, "kind": "place", "arena_id": "A6", "contestant": "a", "outcome": 1},
+        pairwise("A6", M1S2, M2S1, 0.5),
+    )
+    for by in ("agent", "model", "strategy"):
+        narrow = counted(analytics.outcome_events(store), by).sort(pl.all()).rows()
+        assert narrow == counted(analytics.events_df(store), by).sort(pl.all()).rows()
+    assert ("A5", M2S1, M1S1, 1.0) in counted(analytics.outcome_events(store), "agent").rows()
+    assert len(analytics.outcome_events(store).filter(kind="place")) == 2  # A5 (placed twice) and A6: a row each

@@ -71,9 +71,27 @@ def events_df(store: Store) -> pl.DataFrame:
 
 
 def outcome_events(store: Store) -> pl.DataFrame:
-    """The ledger rows wins and ratings read (OUTCOME_KINDS), with only the columns they need (OUTCOME_COLUMNS)."""
-    stmt = select(*(getattr(EventRow, c) for c in OUTCOME_COLUMNS)).where(EventRow.kind.in_(OUTCOME_KINDS))
-    return rows_frame(store, stmt, OUTCOME_COLUMNS)
+    """What ratings read of the ledger (OUTCOME_COLUMNS): every `pairwise` and `reverted` event, and per arena one
+    `place` row holding its newest verdict id (arena.analytics.ratings.counted reads no more of the places).
+
+    Places are a third of the rows wins and ratings touch; reduced in SQL, they are not read one by one.
+    """
+    kind = EventRow.kind
+    pairwise = select(EventRow.arena_id, EventRow.agent, EventRow.opponent, EventRow.outcome, EventRow.verdict_id)
+    newest = select(EventRow.arena_id, func.max(func.coalesce(EventRow.verdict_id, 0))).group_by(EventRow.arena_id)
+    schema = {c: OUTCOME_COLUMNS[c] for c in ("arena_id", "agent", "opponent", "outcome", "verdict_id")}
+    parts = [
+        rows_frame(store, pairwise.where(kind == "pairwise"), schema).with_columns(kind=pl.lit("pairwise")),
+        rows_frame(
+            store,
+            select(EventRow.arena_id, EventRow.agent).where(kind == "reverted"),
+            {"arena_id": pl.String, "agent": pl.String},
+        ).with_columns(kind=pl.lit("reverted")),
+        rows_frame(store, newest.where(kind == "place"), {"arena_id": pl.String, "verdict_id": pl.Int64}).with_columns(
+            kind=pl.lit("place")
+        ),
+    ]
+    return pl.concat(parts, how="diagonal_relaxed").select(pl.col(c).cast(t) for c, t in OUTCOME_COLUMNS.items())
 
 
 LATEST_COLUMNS = {
