@@ -2,7 +2,8 @@
 
 Analytics frames are computed once per data version (arena.analytics.data_version: a few index lookups asked on
 every run): a repeat visit with no new data reads nothing, and every page shares one runs frame and one rating per
-grouping. A million runs take seconds to read; the version changes only when what they show could have.
+grouping. A million runs take seconds to read; the version changes only when what they show could have. The big
+frames (runs, the ledger's outcomes: hundreds of MB at a million runs) are kept for the newest version only.
 """
 
 import polars as pl
@@ -72,13 +73,13 @@ def data_version() -> tuple:
     return analytics.data_version(engine().store)
 
 
-@st.cache_resource(max_entries=2, show_spinner="Reading every run…")
+@st.cache_resource(max_entries=1, show_spinner="Reading every run…")
 def runs(version: tuple) -> pl.DataFrame:
     """analytics.runs_df, shared (not copied) by every session: nobody changes a frame in place."""
     return analytics.runs_df(engine().store)
 
 
-@st.cache_resource(max_entries=2, show_spinner="Reading the ledger…")
+@st.cache_resource(max_entries=1, show_spinner="Reading the ledger…")
 def _outcome_events(version: tuple) -> pl.DataFrame:
     return analytics.outcome_events(engine().store)
 
