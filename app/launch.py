@@ -29,14 +29,26 @@ from arena.spec import (
     ContestantSpec,
     JudgeSpec,
     LimitsSpec,
+    PublishSpec,
     SandboxSpec,
     TaskSpec,
     is_git_url,
     spec_from_dict,
 )
+from arena.tasks.github_issue import fill_task
 
 TASK_FIELDS = ("repo", "base", "title", "problem_statement", "setup_command", "test_command")
-"""The task fields the form has an input for."""
+"""The task fields the form has an input for (and github_issue, when the task is from a GitHub issue)."""
+GITHUB = "GitHub issue"
+SOURCES = ["Local path", "Git URL", "SWE-bench instance", GITHUB]
+"""Where the task comes from: the "Task from" choices."""
+FROM_ISSUE = ("repo", "base", "title", "problem_statement")
+"""The task fields an issue fills where the spec leaves them empty (arena.tasks.github_issue.fill_task)."""
+ISSUE_HINTS = {
+    "repo": "empty: the issue's repository",
+    "title": "empty: the issue's title",
+    "problem_statement": "empty: the issue's title, body and comments, as GitHub has them at launch",
+}
 TEXT_COLUMNS = ("name", "model", "strategy", "api_base", "api_key_env")
 INT_COLUMNS = ("step_limit", "wall_time_limit_s")
 NUMBER_COLUMNS = ("step_limit", "cost_limit", "wall_time_limit_s")
@@ -54,7 +66,7 @@ KEPT = "kept as is"
 """The contestants table's read-only column: a row's other fields, which go into the spec unchanged."""
 ROW = "_row"
 """The table's hidden column: the preset row a table row came from, so its other fields follow it."""
-SECTIONS = {"task": TaskSpec, "limits": LimitsSpec, "sandbox": SandboxSpec, "judge": JudgeSpec}
+SECTIONS = {"task": TaskSpec, "limits": LimitsSpec, "sandbox": SandboxSpec, "judge": JudgeSpec, "publish": PublishSpec}
 BACKENDS = list(get_args(SandboxSpec.model_fields["backend"].annotation))
 UNSAFE = "unsafe-local"
 REFUSAL = (
@@ -281,6 +293,13 @@ def numbers(preset_section, values: dict) -> dict:
     return {k: v for k, v in values.items() if k not in section or is_number(section[k])}
 
 
+def flags(preset_section, values: dict) -> dict:
+    """The checkboxes' values the form owns: not those over a preset value that is not true or false (kept as is,
+    so validation names it)."""
+    section = preset_section if isinstance(preset_section, dict) else {}
+    return {k: v for k, v in values.items() if k not in section or isinstance(section[k], bool)}
+
+
 def apply_preset(preset: dict, state) -> str:
     """Put a preset's values into the form's widgets, once per preset; returns its key for the table widget."""
     digest = hashlib.sha256(json.dumps(preset, sort_keys=True, default=str).encode()).hexdigest()[:10]
@@ -290,12 +309,36 @@ def apply_preset(preset: dict, state) -> str:
             state[field] = text(task.get(field)) if field in task or field != "base" else "HEAD"
         state["repo_override"] = text(task.get("repo"))
         state["backend"] = text((preset.get("sandbox") or {}).get("backend")) or "local"
+        state["github_issue"] = text(task.get("github_issue"))
+        state["publish_pr"] = (preset.get("publish") or {}).get("pull_request") is True
+        # What the preset's issue filled: a different issue typed later clears these (see follow_issue).
+        state["issue_fields"] = {field: state[field] for field in FROM_ISSUE} | {"github_issue": state["github_issue"]}
         repo = text(task.get("repo"))
         state["source"] = (
-            "SWE-bench instance" if task.get("swebench") else "Git URL" if is_git_url(repo) else "Local path"
+            "SWE-bench instance"
+            if task.get("swebench")
+            else GITHUB
+            if task.get("github_issue")
+            else "Git URL"
+            if is_git_url(repo)
+            else "Local path"
         )
         state["preset_applied"] = digest
     return digest
+
+
+def follow_issue(state) -> None:
+    """The GitHub issue input's on_change: the task fields a preset brought (repo, base, title, problem statement),
+    still as it brought them, belong to the preset's task (its own issue, or none), so they are emptied for the
+    new issue to fill at launch (Run again, then another issue: not the old issue's text on its repository).
+    A value typed on the form stays."""
+    fields = state.get("issue_fields") or {}
+    if not fields or state.get("github_issue", "").strip() == fields.get("github_issue", "").strip():
+        return
+    for field in FROM_ISSUE:
+        if state.get(field) == fields.get(field) and fields.get(field):
+            state[field] = "HEAD" if field == "base" else ""
+    state["issue_fields"] = {}
 
 
 def text(value) -> str:
@@ -407,6 +450,12 @@ def check(raw: dict, base_dir: Path | None, repos) -> tuple[ArenaSpec | None, st
 
 
 def _check(raw: dict, base_dir: Path, repos) -> tuple[ArenaSpec | None, str | None, dict[str, list[str]]]:
+    task = raw.get("task")
+    if isinstance(task, dict) and task.get("github_issue") and not task.get("swebench"):
+        try:  # the issue first, so what GitHub says (no token, 404, 401) is shown by its field
+            raw = {**raw, "task": fill_task(task)}  # spec_from_dict fills nothing more, asks GitHub nothing more
+        except UserError as e:
+            return None, None, {"task.github_issue": [str(e)]}
     try:
         spec = spec_from_dict(raw, base_dir=base_dir, source="the form")
         if why := refusal(spec.sandbox.backend):
@@ -464,7 +513,7 @@ def well_formed(raw) -> dict:
     contestants = raw.get("contestants", [])
     if not isinstance(contestants, list) or not all(isinstance(c, dict) for c in contestants):
         return {"error": "contestants: must be a list of mappings ({name:, model:, strategy:})"}
-    for key in ("limits", "sandbox", "judge"):
+    for key in ("limits", "sandbox", "judge", "publish"):
         if not isinstance(raw.get(key, {}), dict):
             return {"error": f"{key}: must be a mapping"}
     return raw

@@ -1,4 +1,5 @@
-"""Cached resources for the Streamlit app: one Engine (store + thread pool) per process, model choices."""
+"""Cached resources for the Streamlit app: one Engine (store + thread pool) per process, with the GitHub Publisher
+listener; model choices."""
 
 import os
 from pathlib import Path
@@ -7,6 +8,7 @@ import streamlit as st
 
 from arena.config import Settings
 from arena.engine import Engine
+from arena.publish.listener import Publisher
 
 # Suggested models per provider key; any litellm name can still be typed in a spec.
 PROVIDER_MODELS = {
@@ -19,8 +21,11 @@ PROVIDER_MODELS = {
 
 @st.cache_resource
 def engine() -> Engine:
-    """The process-wide engine: its thread pool runs every arena launched from the app."""
-    return Engine(Settings.from_env())
+    """The process-wide engine: its thread pool runs every arena launched from the app. As the CLI's, it publishes
+    arenas whose task is on GitHub (arena.publish.listener)."""
+    built = Engine(Settings.from_env())
+    built.listeners.append(Publisher(built.store, built.settings))
+    return built
 
 
 def settings() -> Settings:

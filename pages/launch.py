@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app import launch, queries
+from app.components import github_view
 from app.resources import configured_models, engine, upload_dir
 
 st.title("Launch an arena")
@@ -28,9 +29,12 @@ for message in folder_errors:
 if base_dir is None and (relative := launch.relative_paths(preset)):
     st.warning(launch.relative_note(relative), icon=":material/folder_open:")
 
-source = st.radio("Task from", ["Local path", "Git URL", "SWE-bench instance"], horizontal=True, key="source")
-task: dict = {}
-if source == "SWE-bench instance":
+source = st.radio("Task from", launch.SOURCES, horizontal=True, key="source")
+task, publish, hints = {}, {}, launch.ISSUE_HINTS if source == launch.GITHUB else {}
+if source == launch.GITHUB:
+    task["github_issue"], publish["pull_request"] = github_view.issue_field(errors, shown)
+    task["repo"] = st.text_input("Repository (optional)", key="repo", placeholder=hints["repo"])
+elif source == "SWE-bench instance":
     if instance := st.file_uploader("SWE-bench instance (.json / .jsonl)", type=["json", "jsonl"], key="swebench"):
         (path := upload_dir() / instance.name).write_bytes(instance.getvalue())
         task["swebench"] = str(path)
@@ -45,8 +49,10 @@ show_errors("task.repo", "task.swebench", "task")
 st.session_state.setdefault("base", "HEAD")
 task["base"] = st.text_input("Base commit", key="base")
 show_errors("task.base")
-task["title"] = st.text_input("Title", key="title")
-task["problem_statement"] = st.text_area("Problem statement", height=140, key="problem_statement")
+task["title"] = st.text_input("Title", key="title", placeholder=hints.get("title"))
+task["problem_statement"] = st.text_area(
+    "Problem statement", height=140, key="problem_statement", placeholder=hints.get("problem_statement")
+)
 show_errors("task.problem_statement", "task.problem_statement_file")
 # Open when a preset brings a setup command (it runs once with network, so it should not hide) or on an error.
 commands = ("task.setup_command", "task.test_command")
@@ -96,6 +102,7 @@ shown.add("sandbox.backend")
 show_errors("limits", "limits.max_parallel", "limits.time_budget_s", "judge.model")
 form = {"task": task, "limits": launch.numbers(old_limits, limits), "sandbox": {"backend": backend}}
 form["judge"] = {"model": judge_model}
+form |= {"publish": launch.flags(preset.get("publish"), publish)} if publish else {}
 raw = launch.spec_dict(form, contestants, preset)
 if kept := launch.kept(raw, form):
     with st.expander(launch.kept_label(kept)):

@@ -41,6 +41,9 @@ def untouched(preset: dict) -> dict:
     limits = {field: launch.number_args(old_limits, field)["value"] for field in launch.LIMIT_INPUTS}
     form = {"task": task, "limits": launch.numbers(old_limits, limits), "sandbox": {"backend": state["backend"]}}
     form["judge"] = {"model": launch.text((preset.get("judge") or {}).get("model"))}
+    if state.get("source") == launch.GITHUB:  # the issue's input and "Open a draft pull request" (github_view)
+        task["github_issue"] = state["github_issue"]
+        form["publish"] = launch.flags(preset.get("publish"), {"pull_request": state["publish_pr"]})
     rows = launch.table(preset.get("contestants")).to_dict("records")
     return launch.spec_dict(form, rows, preset)
 
