@@ -1,4 +1,5 @@
-"""What the Health page checks: database, sandbox backends, model providers (never a key), data dir, disk."""
+"""What the Health page checks: database, sandbox backends, model providers (never a key), GitHub (credentials by
+name only, the periodic sync's last result), data dir, disk."""
 
 import contextlib
 import os
@@ -9,9 +10,10 @@ from pathlib import Path
 from sqlalchemy import make_url, text
 
 from app.launch import UNSAFE, unsafe_allowed
-from app.resources import PROVIDER_MODELS, engine
-from arena.config import ORIGINS
-from arena.errors import SandboxUnavailable
+from app.resources import PROVIDER_MODELS, engine, github_sync
+from arena.config import ORIGINS, setting
+from arena.credentials import configured
+from arena.errors import SandboxUnavailable, UserError
 from arena.sandboxes import BACKENDS, get_backend
 from arena.spec import SandboxSpec
 
@@ -57,6 +59,26 @@ def providers() -> list[dict]:
         {"provider": "local endpoint", "variable": "ARENA_API_BASE", "set": bool(os.environ.get("ARENA_API_BASE"))}
     )
     return rows
+
+
+def github() -> dict:
+    """Which GitHub credentials are configured (their kind, never a value), the API, and the periodic sync."""
+    try:
+        creds = configured()
+        ok, detail = creds is not None, creds.describe() if creds else "none"
+    except UserError as e:  # a half-configured App, an unreadable key: say what to fix
+        ok, detail = False, str(e)
+    job = github_sync()
+    return {
+        "credentials_ok": ok,
+        "credentials": detail,
+        "api_url": str(setting("GITHUB_API_URL")),
+        "interval_s": job.interval_s,
+        "setting_error": job.setting_error,
+        "pull_requests": len(engine().store.publications()),
+        "last": job.last,
+        "found": job.found,
+    }
 
 
 def data_dir() -> dict:

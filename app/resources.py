@@ -1,11 +1,12 @@
 """Cached resources for the Streamlit app: one Engine (store + thread pool) per process, with the GitHub Publisher
-listener; model choices."""
+listener and the periodic GitHub sync beside it; model choices."""
 
 import os
 from pathlib import Path
 
 import streamlit as st
 
+from app.github_sync import GitHubSync
 from arena.config import Settings
 from arena.engine import Engine
 from arena.publish.listener import Publisher
@@ -19,13 +20,29 @@ PROVIDER_MODELS = {
 }
 
 
-@st.cache_resource
+_SYNCS: dict[Engine, GitHubSync] = {}
+"""Each cached engine's GitHub sync (one: the engine is cached once per process)."""
+
+
+def _release(released: Engine) -> None:
+    """The engine left the cache (a fresh data dir, in tests): its sync stops with it."""
+    if job := _SYNCS.pop(released, None):
+        job.stop()
+
+
+@st.cache_resource(on_release=_release)
 def engine() -> Engine:
     """The process-wide engine: its thread pool runs every arena launched from the app. As the CLI's, it publishes
-    arenas whose task is on GitHub (arena.publish.listener)."""
+    arenas whose task is on GitHub (arena.publish.listener); and its PRs are read back every ARENA_GITHUB_SYNC_S."""
     built = Engine(Settings.from_env())
     built.listeners.append(Publisher(built.store, built.settings))
+    _SYNCS[built] = GitHubSync(built.store, built.ledger).start()
     return built
+
+
+def github_sync() -> GitHubSync:
+    """The background job reading this engine's pull requests back from GitHub (app/github_sync.py)."""
+    return _SYNCS[engine()]
 
 
 def settings() -> Settings:

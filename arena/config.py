@@ -61,6 +61,12 @@ SETTINGS: dict[str, Setting] = {
         Setting("ARENA_GITHUB_APP_PRIVATE_KEY", None, str, "the App's private key: the .pem file's path or contents"),
         Setting("ARENA_GITHUB_MAX_WAIT_S", 900.0, float, "longest wait for a GitHub rate limit to reset"),
         Setting(
+            "ARENA_GITHUB_SYNC_S",
+            300.0,
+            float,
+            "seconds between the app's reads of its pull requests back from GitHub (merges, closes, reverts)",
+        ),
+        Setting(
             "E2B_API_KEY",
             None,
             str,

@@ -1,10 +1,11 @@
-"""Arenas: history, filtered by status, repository, model and date, with links to Live and Results."""
+"""Arenas: history, filtered by status, repository, model and date, each with its pull request on GitHub (state and
+link), with links to Live and Results."""
 
 from datetime import date
 
 import streamlit as st
 
-from app import live, queries
+from app import github_loop, live, queries
 
 st.title("Arenas")
 rows = queries.arenas()
@@ -25,6 +26,7 @@ shown = [
     and date.fromisoformat(r["created_at"][:10]) >= since
 ]
 st.caption(f"{len(shown)} of {len(rows)} arenas")
+published = github_loop.publications()
 for arena in shown:
     verdict = arena["verdict"]
     winner = "" if not verdict else f" · winner {verdict['winner']}" if verdict["winner"] else " · no winner"
@@ -34,6 +36,8 @@ for arena in shown:
             f"{arena['repo']} @ {arena['base_sha'][:12]} · {arena['created_at'][:16]} · "
             + ", ".join(f"{c['name']} ({live.status(c)})" for c in arena["contestants"])
         )
+        if arena["arena_id"] in published:
+            st.markdown(github_loop.pr_line(published[arena["arena_id"]]))
         # A row as wide as the labels: in fixed narrow columns they read "Resul…".
         with st.container(horizontal=True):
             if st.button("Live", key=f"live-{arena['arena_id']}", icon=":material/monitoring:"):

@@ -1,4 +1,4 @@
-"""Health: is everything the arena needs here? Database, sandboxes, model providers, data directory."""
+"""Health: is everything the arena needs here? Database, sandboxes, model providers, GitHub, data directory."""
 
 import streamlit as st
 
@@ -16,6 +16,23 @@ for row in health.sandboxes():
 st.subheader("Model providers")
 st.caption("Only whether each variable is set; keys are never shown.")
 st.dataframe(health.providers(), hide_index=True, width="stretch")
+
+st.subheader("GitHub")
+gh = health.github()
+if gh["credentials_ok"]:
+    st.success(f"credentials: {gh['credentials']} (never shown) · API `{gh['api_url']}`")
+else:
+    st.info(f"credentials: {gh['credentials']} · set GITHUB_TOKEN or a GitHub App to work on GitHub issues")
+if gh["setting_error"]:
+    st.error(gh["setting_error"])
+every = f"pull requests are read back every {gh['interval_s']:g} s (ARENA_GITHUB_SYNC_S)"
+if (last := gh["last"]) is None:
+    st.caption(f"{every}; no sync yet ({gh['pull_requests']} pull requests recorded)")
+else:
+    (st.success if last.ok else st.error)(f"last sync {last.at:%Y-%m-%d %H:%M:%S} UTC: {last.summary}")
+    if (found := gh["found"]) is not None and found is not last:
+        st.info(f"last news {found.at:%Y-%m-%d %H:%M:%S} UTC: {found.summary}")
+    st.caption(f"{every}; {gh['pull_requests']} pull requests recorded")
 
 st.subheader("Data directory")
 data = health.data_dir()

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from app import queries, results
-from app.components import results_view
+from app.components import github_view, results_view
 from app.resources import engine
 from arena.errors import UserError
 
@@ -28,11 +28,12 @@ if (job := st.session_state.get(f"judging-{arena_id}")) is not None:
         st.info("Judging again in the background; rerun this page to see the new verdict when it is stored.")
     elif job.exception() is not None:
         st.error(f"Judging again failed: {job.exception()}")
-if verdict is None:
-    st.info(f"No verdict yet (the arena is {arena['status']}).")
-    st.stop()
-if verdict["error"]:
-    st.error(f"The judge failed: {verdict['error']}")
+if verdict is None or verdict["error"]:
+    if verdict is None:
+        st.info(f"No verdict yet (the arena is {arena['status']}).")
+    else:
+        st.error(f"The judge failed: {verdict['error']}")
+    github_view.pull_request(arena, list(results.patches(arena, None)))  # an early draft, a retry, a hand pick
     st.stop()
 
 coverage, judge = verdict["coverage"], verdict["judge"]
@@ -75,3 +76,4 @@ st.subheader("Candidate against candidate")
 results_view.pairwise(arena, names, patches)
 st.subheader("Hand it on: apply, abandon, export")
 results_view.actions(arena, names)
+github_view.pull_request(arena, names)
