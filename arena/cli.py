@@ -363,7 +363,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         print(json.dumps(found))
     else:
         lines = [
-            f"arena {f['arena_id']}: {f['event']} " + (f"in {f['commit'][:12]}" if f["commit"] else f"({f['why']})")
+            f"arena {f['arena_id']}: {f['event']} "
+            + (f"in {f['commit'][:12]}" if f["commit"] else f"({f.get('why', '')})")
             for f in found
         ]
         print("\n".join(lines) or "nothing new")

@@ -1,6 +1,5 @@
 """Plain-data views of stored arenas, shared by the CLI, the app and notebooks."""
 
-from arena.identity import agent_identity
 from arena.judging.verdict import Verdict
 from arena.storage import ArenaRow, PublicationRow, VerdictRow
 
@@ -23,7 +22,7 @@ def arena_json(row: ArenaRow, verdict: VerdictRow | None = None, publication: Pu
         "contestants": [
             {
                 "name": c.name,
-                "agent": agent_identity(c.model, c.strategy),
+                "agent": f"{c.model}+{c.strategy}",  # a row holds its agent identity's two halves (never re-read)
                 "model": c.model,
                 "strategy": c.strategy,
                 "status": c.status,

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app import reputation
+from app import github_loop, reputation
 from app.resources import engine
 
 st.title("Reputation")
@@ -25,10 +25,8 @@ if state.balance < state.stake:
 st.plotly_chart(reputation.timeline(state.history, ledger.rules), width="stretch", key="reputation-timeline")
 st.subheader("History")
 st.dataframe(
-    [
-        {k: e[k] for k in ("at", "kind", "arena_id", "contestant", "amount", "escrow", "outcome", "commit")}
-        for e in state.history[::-1]
-    ],
+    github_loop.history(state.history),  # newest first, with a link to the pull request where there is one
     hide_index=True,
     width="stretch",
+    column_config={"pull request": st.column_config.LinkColumn(display_text=r".*/pull/(\d+)$")},
 )
