@@ -32,9 +32,9 @@ from pathlib import Path
 import orjson
 from sqlalchemy import select
 
-from arena.analytics.steps import trajectory_files
 from arena.storage import ImportedRunRow, Store
 from arena.trajectory import detect_format, load_trajectory
+from arena.trajectory.discover import trajectory_files
 
 
 @dataclass

@@ -366,3 +366,15 @@ def test_app_never_writes_sql_nor_rederives_reputation():
     maths = {str(p.relative_to(ROOT)) for p in app_files() if derives_reputation(p)}
     assert (sql - KNOWN_SQL_IN_APP, maths - KNOWN_REPUTATION_MATHS_IN_APP) == (set(), set())
     assert (KNOWN_SQL_IN_APP - sql, KNOWN_REPUTATION_MATHS_IN_APP - maths) == (set(), set()), "fixed: remove them"
+
+
+def test_trajectories_are_found_in_one_place():
+    """One source per fact: walking folders for trajectories is arena/trajectory/discover.py's job alone."""
+    walkers = {
+        str(p.relative_to(ROOT))
+        for folder in ("arena", "app", "pages")
+        for p in (ROOT / folder).rglob("*.py")
+        if "os.walk(" in p.read_text() or ".rglob(" in p.read_text()
+    }
+    # detect.py walks a checkout for test files; health.py sizes the data directory: neither looks for trajectories.
+    assert walkers == {"arena/trajectory/discover.py", "arena/judging/detect.py", "app/health.py"}

@@ -4,7 +4,6 @@ Only the steps inside the window are rendered; a selector pages back through old
 key starts with the caller's `key`, so several views can share a page (columns, tabs, the Live page).
 """
 
-import os
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from arena.trajectory import Step, Trajectory, TrajectoryCache, load_trajectory
+from arena.trajectory.discover import recent_trajectories
 
 COLLAPSE_LINES = 15
 """Outputs longer than this go into an expander."""
@@ -22,9 +22,7 @@ THOUGHT_PREVIEW = 700
 COMMAND_LINES = 30
 """Longer commands (heredocs writing whole files) scroll inside a box of COMMAND_HEIGHT pixels."""
 COMMAND_HEIGHT = 420
-TRAJECTORY_NAMES = (".traj.json", ".traj")
 # Agent-written files (sandbox layers, judge checkouts) and repository mirrors are never trajectories we list.
-SKIP_DIRS = {"cache", "sandbox", "judge", "node_modules", "__pycache__"}
 MAX_PROBE_BYTES = 50_000_000
 
 
@@ -42,20 +40,8 @@ def open_path(path: Path | str) -> Trajectory:
 
 @st.cache_data(ttl=5, show_spinner=False)
 def find_trajectories(data_dir: str, limit: int = 500) -> list[str]:
-    """Trajectory files under `data_dir`, newest first: *.traj.json, *.traj, traj.json, and other *.json that load."""
-    found: list[tuple[float, str]] = []
-    for root, dirs, files in os.walk(data_dir):
-        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS]
-        for name in files:
-            path = Path(root) / name
-            named = name == "traj.json" or name.endswith(TRAJECTORY_NAMES)
-            if not named and not _loads(path):
-                continue
-            try:
-                found.append((path.stat().st_mtime, str(path)))
-            except OSError:
-                continue
-    return [p for _, p in sorted(found, reverse=True)[:limit]]
+    """Trajectory files under `data_dir`, newest first (arena.trajectory.discover: the one finder)."""
+    return recent_trajectories(data_dir, _loads, limit)
 
 
 def _loads(path: Path) -> bool:

@@ -10,6 +10,7 @@ import polars as pl
 from arena.analytics.frames import runs_df
 from arena.storage import Store
 from arena.trajectory import Trajectory, TrajectoryError, load_trajectory
+from arena.trajectory.discover import trajectory_files
 
 STEP_SCHEMA = {
     "run": pl.String,
@@ -28,19 +29,6 @@ STEP_SCHEMA = {
     "duration_s": pl.Float64,
 }
 """Plus the derived `tokens`, `cum_cost` (cost so far in the run) and `elapsed_s` (since the run's first step)."""
-
-TRAJECTORY_SUFFIXES = (".traj.json", ".traj", ".json")
-
-
-def trajectory_files(paths: Iterable[Path | str]) -> list[Path]:
-    """Files that may hold a trajectory: given files as they are, folders searched recursively, sorted."""
-    found: list[Path] = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(TRAJECTORY_SUFFIXES))
-        elif path.is_file():
-            found.append(path)
-    return found
 
 
 def steps_df(source: Store | Iterable[Path | str], runs: Iterable[str] | None = None) -> pl.DataFrame:

@@ -21,6 +21,7 @@ only a user message, which becomes a note on the step before it.
 """
 
 from arena.trajectory.cache import TrajectoryCache
+from arena.trajectory.discover import recent_trajectories, trajectory_files
 from arena.trajectory.exit_status import ExitKind, exit_kind
 from arena.trajectory.files import read_trajectory, write_json_atomic
 from arena.trajectory.formats import FORMATS, detect_format
@@ -38,5 +39,7 @@ __all__ = [
     "exit_kind",
     "load_trajectory",
     "read_trajectory",
+    "recent_trajectories",
+    "trajectory_files",
     "write_json_atomic",
 ]
