@@ -506,3 +506,23 @@ def test_outcome_events_count_what_the_whole_ledger_counts(store):
         assert narrow == counted(analytics.events_df(store), by).sort(pl.all()).rows()
     assert ("A5", M2S1, M1S1, 1.0) in counted(analytics.outcome_events(store), "agent").rows()
     assert len(analytics.outcome_events(store).filter(kind="place")) == 2  # A5 (placed twice) and A6: a row each
+
+
+def test_runs_and_leaderboards_say_why_runs_ended_in_one_vocabulary(settings):
+    """Each format's own words ("Submitted", "submitted", "finished") are one exit_kind beside the raw exit_status."""
+    from arena.analytics.frames import runs_df
+    from arena.analytics.leaderboards import leaderboard_json
+    from arena.ingest import ingest
+    from arena.storage import Store
+    from arena.trajectory import exit_kind
+
+    store = Store(settings.database_url)
+    ingest([Path(__file__).parent / "data" / "trajectories"], store)
+    runs = runs_df(store)
+    raw = set(runs["exit_status"].drop_nulls())
+    assert len(raw) > 1 and {"submitted", "finished"} & raw  # the formats' own words are there ...
+    for row in runs.select("exit_status", "exit_kind").iter_rows(named=True):
+        assert row["exit_kind"] == str(exit_kind(row["exit_status"]))  # ... and each has its kind
+    rows = leaderboard_json(store, by="model", source="imported")
+    kinds = {k for r in rows for k in (r["exit_kinds"] or {})}
+    assert "submitted" in kinds and not kinds & {"Submitted", "finished"}

@@ -10,6 +10,7 @@ from sqlalchemy import String, cast, func, select
 
 from arena.analytics.duck import rows_frame, split_agent_columns, sql
 from arena.storage import ArenaRow, ContestantRow, EvaluationRow, EventRow, ImportedRunRow, Store, VerdictRow
+from arena.trajectory.exit_status import exit_kind
 
 EVENT_COLUMNS = {
     "id": pl.Int64,
@@ -271,7 +272,7 @@ def runs_df(store: Store) -> pl.DataFrame:
 
     Columns: run (`<arena>/<contestant>` or `imported/<sha256[:12]>`), source ('arenas' | 'imported'), arena_id,
     contestant, task (arena title or instance id), repo, instance_id, model, strategy, agent (`model+strategy`; the
-    model alone for imported runs), status, exit_status, steps, api_calls (an arena run's steps: our runner counts
+    model alone for imported runs), status, exit_status, exit_kind (the same in one vocabulary), steps, api_calls (an arena run's steps: our runner counts
     both from the same model calls, so its trajectory file is not opened), cost, tokens, duration_s, resolved (latest
     verdict, or the SWE-bench report), won (null until judged), reverted and merged (that win was later reverted /
     merged), created_at, trajectory_path, patch_path. Null where a source does not record a value.
@@ -283,7 +284,7 @@ def runs_df(store: Store) -> pl.DataFrame:
     flags = select(EventRow.arena_id, EventRow.contestant, EventRow.agent, EventRow.kind).where(
         EventRow.kind.in_(("reverted", "merged"))
     )
-    return sql(
+    runs = sql(
         RUNS_SQL,
         c=contestants,
         a=arenas,
@@ -293,3 +294,13 @@ def runs_df(store: Store) -> pl.DataFrame:
         ),
         i=imported,
     )
+    return with_exit_kind(runs)
+
+
+def with_exit_kind(runs: pl.DataFrame) -> pl.DataFrame:
+    """`runs` with `exit_kind` beside `exit_status`: why each run ended in one vocabulary (arena.trajectory.exit_kind:
+    "Submitted", "submitted" and "finished" are all `submitted`)."""
+    kinds = {v: str(exit_kind(v)) for v in runs["exit_status"].unique().drop_nulls().to_list()}
+    kind = pl.col("exit_status").replace_strict(kinds, default=str(exit_kind(None)), return_dtype=pl.String)
+    at = runs.columns.index("exit_status") + 1
+    return runs.with_columns(kind.alias("exit_kind")).select([*runs.columns[:at], "exit_kind", *runs.columns[at:]])

@@ -14,7 +14,8 @@ Definitions (per group of runs; arena-only columns are null for imported runs):
                    never rated); null where no rating applies (imported runs, by repo or period)
     provisional    games < MIN_GAMES (arena.reputation.ratings): rated but not tiered (tier null), listed after the
                    tiered rows
-    exit_statuses  exit status -> runs
+    exit_statuses  exit status -> runs (as recorded);  exit_kinds: the same in one vocabulary (submitted, gave_up,
+                   limits_exceeded, timeout, ... : arena.trajectory.exit_kind)
 """
 
 import math
@@ -64,6 +65,7 @@ EXTRA_KEYS = [
     "cost_per_merged",
     "steps_mean",
     "exit_statuses",
+    "exit_kinds",
 ]
 
 BOARD_SQL = """
@@ -89,7 +91,7 @@ FROM (
       AS cost_per_win,
     CASE WHEN source = 'arenas' THEN sum(cost) / nullif(count_if(won AND merged)::BIGINT, 0) END
       AS cost_per_merged,
-    avg(steps) AS steps_mean, histogram(exit_status) AS exit_statuses
+    avg(steps) AS steps_mean, histogram(exit_status) AS exit_statuses, histogram(exit_kind) AS exit_kinds
   FROM g WHERE {where} GROUP BY source, k_model, k_strategy, k_agent, k_repo, k_period
 ) b LEFT JOIN r ON b.source = 'arenas' AND r.name = b.{rated}
 ORDER BY b.source, provisional NULLS FIRST, r.rating DESC NULLS LAST, b.win_rate DESC NULLS LAST,
