@@ -286,3 +286,14 @@ class Store:
             for key, value in fields.items():
                 setattr(row, key, value)
             row.updated_at = utcnow()
+
+    # -- health -------------------------------------------------------------------------------------------------------
+
+    def count_arenas(self) -> int:
+        """How many arenas there are (one COUNT: the Health page must not load them to count them)."""
+        with self.session() as s:
+            return s.scalar(select(func.count()).select_from(ArenaRow)) or 0
+
+    def shown_url(self) -> str:
+        """The database URL fit to show people: its password hidden."""
+        return make_url(self.url).render_as_string(hide_password=True)
