@@ -4,7 +4,7 @@ import polars as pl
 import streamlit as st
 
 from app import queries
-from arena.analytics.duck import sql
+from arena.analytics import cost_per_step
 
 RECENT = 1_000
 """Runs the per-contestant table lists, newest first (a browser table of a million rows helps nobody)."""
@@ -24,12 +24,7 @@ def recent(limit: int = RECENT) -> tuple[int, pl.DataFrame]:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _per_step(version: tuple) -> pl.DataFrame:
-    return sql(
-        """SELECT agent, sum(steps) AS steps, count(*) AS runs,
-                  coalesce(sum(cost) / nullif(sum(steps), 0), 0) AS cost_per_step, avg(steps) AS steps_per_run
-           FROM r WHERE source = 'arenas' GROUP BY agent ORDER BY cost_per_step DESC, agent""",
-        r=queries.runs(version).select("source", "agent", "steps", "cost"),
-    )
+    return cost_per_step(queries.runs(version))
 
 
 def per_step() -> pl.DataFrame:

@@ -5,20 +5,17 @@ Both once per data version (app.queries): the ledger holds millions of events at
 
 import plotly.graph_objects as go
 import streamlit as st
-from sqlalchemy import select
 
 from app import queries
 from app.resources import engine
 from arena.reputation.ledger import AgentState
-from arena.storage import EventRow
 
 MARKERS = {"place": "win", "merged": "merged", "reverted": "reverted"}
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def _agents(version: tuple) -> list[str]:
-    with engine().store.session() as s:
-        return sorted(set(s.scalars(select(EventRow.agent).distinct())))
+    return engine().ledger.agents()
 
 
 def agents() -> list[str]:
@@ -36,21 +33,12 @@ def state(agent: str) -> AgentState:
     return _state(agent, queries.data_version())
 
 
-def timeline(history: list[dict], rules) -> go.Figure:
-    """Balance and escrow after every event, the stake multiplier, and markers for wins, merges and reverts."""
-    balance, escrow, k, redeemed, xs = rules.starting_grant, 0.0, 0, 0, []
-    balances, escrows, stakes = [], [], []
-    for e in history:
-        if e["kind"] == "grant":
-            balance -= rules.starting_grant  # the grant event carries what the virtual start already counted
-        balance += e["amount"]
-        escrow += e["escrow"]
-        k += e["kind"] == "reverted"
-        redeemed += e["kind"] == "redeemed"
-        xs.append(e["at"])
-        balances.append(balance)
-        escrows.append(escrow)
-        stakes.append(rules.base_stake * rules.multiplier ** max(0, k - redeemed))
+def timeline(history: list[dict], ledger) -> go.Figure:
+    """Balance and escrow after every event, the stake to enter, and markers for wins, merges and reverts (the
+    numbers are the ledger's own: Ledger.timeline)."""
+    points = ledger.timeline(history)
+    xs = [p["at"] for p in points]
+    balances, escrows, stakes = ([p[key] for p in points] for key in ("balance", "escrow", "stake"))
     fig = go.Figure()
     fig.add_scatter(x=xs, y=balances, name="balance", line_shape="hv", line_color="#f59e0b")
     fig.add_scatter(x=xs, y=escrows, name="escrowed", line_shape="hv", line_color="#22d3ee")

@@ -22,7 +22,7 @@ cols[4].metric("merged", state.merged)
 cols[5].metric("reverted", state.reverted, help=f"k = {state.k} unredeemed")
 if state.balance < state.stake:
     st.warning(f"{agent} cannot enter an arena: balance {state.balance:g} < stake {state.stake:g}.")
-st.plotly_chart(reputation.timeline(state.history, ledger.rules), width="stretch", key="reputation-timeline")
+st.plotly_chart(reputation.timeline(state.history, ledger), width="stretch", key="reputation-timeline")
 st.subheader("History")
 st.dataframe(
     github_loop.history(state.history),  # newest first, with a link to the pull request where there is one

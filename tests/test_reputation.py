@@ -258,3 +258,35 @@ def test_reverting_a_no_ff_merge_and_a_detached_head(tmp_path):
         arena_cli("agent", f"scripted:{arena_dir / 'fix.yaml'}+minimal-fix", "--json", env=env, cwd=tmp_path).stdout
     )
     assert (agent["k"], agent["stake"]) == (1, 10)
+
+
+def test_the_timeline_after_each_event_ends_where_the_state_is(settings):
+    """The Reputation page's chart comes from Ledger.timeline: its last point is the agent's state, even when a
+    redemption's own arena is reverted later (the app used to recount k without that rule)."""
+    from arena.reputation.ledger import Ledger
+    from arena.storage import EventRow, Store
+
+    store = Store(settings.database_url)
+    ledger = Ledger(store)
+    agent = "m+s"
+    with store.session() as s:
+        s.add_all(
+            [
+                EventRow(agent=agent, kind="grant", amount=100.0),
+                EventRow(agent=agent, kind="escrow", arena_id="a1", contestant="c", amount=-1.0, escrow=1.0),
+                EventRow(agent=agent, kind="reverted", arena_id="a1", contestant="c"),
+                EventRow(agent=agent, kind="forfeit", arena_id="a1", contestant="c", escrow=-1.0),
+                EventRow(agent=agent, kind="redeemed", arena_id="a2"),
+                EventRow(agent=agent, kind="reverted", arena_id="a2", contestant="c"),
+            ]
+        )
+    state = ledger.state(agent)
+    points = ledger.timeline(state.history)
+    assert len(points) == len(state.history)
+    assert (points[-1]["balance"], points[-1]["escrow"], points[-1]["stake"]) == (
+        state.balance,
+        state.escrow,
+        state.stake,
+    )
+    assert [p["stake"] for p in points][2:] == [10.0, 10.0, 1.0, 100.0]
+    assert ledger.agents() == [agent]

@@ -241,3 +241,14 @@ def judges(store: Store) -> pl.DataFrame:
         ),
         r=reviewers,
     )
+
+
+def cost_per_step(runs: pl.DataFrame) -> pl.DataFrame:
+    """Per agent, from its arena runs' totals (a runs_df): steps (model calls), runs, cost per step, steps per run;
+    dearest first. A run records its cost and its model calls, so no trajectory file is read."""
+    return sql(
+        """SELECT agent, sum(steps) AS steps, count(*) AS runs,
+                  coalesce(sum(cost) / nullif(sum(steps), 0), 0) AS cost_per_step, avg(steps) AS steps_per_run
+           FROM r WHERE source = 'arenas' GROUP BY agent ORDER BY cost_per_step DESC, agent""",
+        r=runs.select("source", "agent", "steps", "cost"),
+    )

@@ -123,6 +123,28 @@ class Ledger:
         st.history = [_event_dict(e) for e in events]
         return st
 
+    def agents(self) -> list[str]:
+        """Every agent the ledger knows, sorted."""
+        with self.store.session() as s:
+            return sorted(set(s.scalars(select(EventRow.agent).distinct())))
+
+    def timeline(self, history: list[dict]) -> list[dict]:
+        """After each event of an agent's `history` (AgentState.history): its balance, escrow and stake to enter,
+        by the same rules as `state` (a redemption whose own arena was later reverted no longer counts)."""
+        balance, escrow, reverted, redeemed, points = self.rules.starting_grant, 0.0, set(), [], []
+        for e in history:
+            if e["kind"] == "grant":
+                balance -= self.rules.starting_grant  # the grant event carries what the virtual start counted
+            balance, escrow = balance + e["amount"], escrow + e["escrow"]
+            if e["kind"] == "reverted":
+                reverted.add(e["arena_id"])
+            elif e["kind"] == "redeemed":
+                redeemed.append(e["arena_id"])
+            k = max(0, len(reverted) - sum(1 for a in redeemed if a not in reverted))
+            stake = self.rules.base_stake * self.rules.multiplier**k
+            points.append({"at": e["at"], "balance": round(balance, 9), "escrow": round(escrow, 9), "stake": stake})
+        return points
+
     # -- entering and settling an arena -------------------------------------------------------------------
 
     def check(self, agents: list[str], session: Session | None = None) -> dict[str, AgentState]:
