@@ -99,7 +99,7 @@ def branches(published: dict) -> list[dict]:
 
 
 def open_or_update(arena_id: str, contestant: str | None) -> str:
-    """`arena pr ARENA_ID [--contestant NAME]`: push every candidate and open or update the one draft PR; what was
+    """`arena pr ID [--contestant NAME]`: push every candidate and open or update the one draft PR; what was
     done, or UserError with the CLI's message."""
     done = publish(engine().store, engine().settings, arena_id, contestant=contestant or None)
     pull = done["pull_request"]

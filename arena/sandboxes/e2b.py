@@ -68,7 +68,7 @@ from arena.protocols import ExecResult, PreparedTask, TestCommand
 from arena.sandboxes import pyenv
 from arena.sandboxes.files import FileTooLarge
 from arena.sandboxes.local import diff_script, prlimit_args, sandbox_env
-from arena.sandboxes.process import _Capture
+from arena.sandboxes.process import _Capture, log_setup_step
 from arena.sandboxes.repos import DEFAULT_EXCLUDES, RepoCache, git, locked, setup_key
 from arena.spec import SandboxSpec
 
@@ -201,14 +201,7 @@ class E2BBackend:
     def _setup_step(self, box: Sandbox, script: str, log: str, log_path: Path, failed: str, shown: bool = True) -> str:
         """One step as `user` with network; its output joins the setup log, written at once so a failure keeps it."""
         result = run_user(box, script, self.limits.setup_timeout_s, SETUP_OUTPUT_LIMIT, self.limits)
-        status = f"[exit code {result.returncode}{' (timed out)' if result.timed_out else ''}]\n"
-        log += (f"$ {script}\n" if shown else "") + result.output + ("\n" if shown else "")
-        log += status if shown or result.returncode != 0 else ""
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        log_path.write_text(log)
-        if result.returncode != 0:
-            raise SetupFailed(failed.format(code=result.returncode), log)
-        return log
+        return log_setup_step(log, script, result, log_path, failed, shown)
 
     def _ensure_pytest(self, box: Sandbox, log: str, log_path: Path) -> str:
         missing = f'test -x {VENV}/bin/python && ! python -c "import pytest" 2>/dev/null'

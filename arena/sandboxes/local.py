@@ -29,7 +29,7 @@ from arena.errors import SandboxError, SandboxUnavailable, SetupFailed
 from arena.protocols import ExecResult, PreparedTask, TestCommand
 from arena.sandboxes import pyenv
 from arena.sandboxes.files import FileTooLarge, read_from, write_into
-from arena.sandboxes.process import ProcessRunner, setup_runner
+from arena.sandboxes.process import ProcessRunner, log_setup_step, setup_runner
 from arena.sandboxes.repos import RepoCache, setup_key
 from arena.spec import SandboxSpec
 
@@ -211,14 +211,7 @@ class LocalBackend:
     ) -> str:
         """Run one setup step; its output joins the setup log, written at once so a failure keeps it."""
         result = self._in_setup(checkout, script, log_path)
-        status = f"[exit code {result.returncode}{' (timed out)' if result.timed_out else ''}]\n"
-        log += (f"$ {script}\n" if shown else "") + result.output + ("\n" if shown else "")
-        log += status if shown or result.returncode != 0 else ""
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        log_path.write_text(log)
-        if result.returncode != 0:
-            raise SetupFailed(failed.format(code=result.returncode), log)
-        return log
+        return log_setup_step(log, script, result, log_path, failed, shown)
 
     def _in_setup(self, checkout: Path, script: str, log_path: Path) -> ExecResult:
         """A script with network, in the layout contestants get (repo and environment at /workspace)."""

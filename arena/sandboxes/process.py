@@ -8,7 +8,9 @@ import threading
 import time
 from collections.abc import Sequence
 from contextvars import ContextVar
+from pathlib import Path
 
+from arena.errors import SetupFailed
 from arena.protocols import ExecResult
 
 _CHUNK = 65536
@@ -142,3 +144,18 @@ def kill_setups(owner: str) -> None:
         runners = _setups.pop(owner, set())
     for runner in runners:
         runner.kill()
+
+
+def log_setup_step(log: str, script: str, result: ExecResult, log_path: Path, failed: str, shown: bool = True) -> str:
+    """`log` with one setup step's output joined (written at once, so a failure keeps it); SetupFailed if it failed.
+
+    `failed` is the error message, `{code}` its exit code; `shown=False` keeps the script out of the log.
+    """
+    status = f"[exit code {result.returncode}{' (timed out)' if result.timed_out else ''}]\n"
+    log += (f"$ {script}\n" if shown else "") + result.output + ("\n" if shown else "")
+    log += status if shown or result.returncode != 0 else ""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_path.write_text(log)
+    if result.returncode != 0:
+        raise SetupFailed(failed.format(code=result.returncode), log)
+    return log
