@@ -1,9 +1,10 @@
 """Cached queries: plain dicts and frames for pages (pages never talk to SQL directly).
 
 Analytics frames are computed once per data version (arena.analytics.data_version: a few index lookups asked on
-every run): a repeat visit with no new data reads nothing, and every page shares one runs frame and one rating per
-grouping. A million runs take seconds to read; the version changes only when what they show could have. The big
-frames (runs, the ledger's outcomes: hundreds of MB at a million runs) are kept for the newest version only.
+every run): a repeat visit with no new data reads nothing, and every page shares one runs frame and one board per
+grouping. A million runs take seconds to read; the version changes only when what they show could have. The runs
+frame (hundreds of MB at a million runs) is kept for the newest version only. Rated leaderboards come from the running
+totals (arena.analytics.totals) and read no run at all.
 """
 
 import polars as pl
@@ -79,20 +80,11 @@ def runs(version: tuple) -> pl.DataFrame:
     return analytics.runs_df(engine().store)
 
 
-@st.cache_resource(max_entries=1, show_spinner="Reading the ledger…")
-def _outcome_events(version: tuple) -> pl.DataFrame:
-    return analytics.outcome_events(engine().store)
-
-
-@st.cache_data(max_entries=16, show_spinner="Rating the players…")
-def _ratings(by: str, version: tuple) -> pl.DataFrame:
-    return analytics.ratings_frame(_outcome_events(version), by)
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=64, show_spinner="Rating the players…")
 def _leaderboard(by: str, source: str, period: str, version: tuple) -> pl.DataFrame:
-    ratings = _ratings(by, version) if analytics.rates(by, source) else None
-    return analytics.board(runs(version), ratings, by, source, period)
+    if analytics.rates(by, source):  # from the running totals (arena.analytics.totals): no run is read
+        return analytics.leaderboard(engine().store, by, source, period)
+    return analytics.board(runs(version), None, by, source, period)
 
 
 def leaderboard(by: str = "agent", source: str = "arenas", period: str = "week") -> pl.DataFrame:

@@ -27,3 +27,4 @@ def test_benchmark_runs_quick(script):
 
         assert "1. analytics.leaderboard(by='agent')" in result.stdout and "2. `arena leaderboard`" in result.stdout
         assert all(f" {page} " in result.stdout for page in PAGES), result.stdout
+        assert "identical: yes" in result.stdout, result.stdout  # the running totals equal the board of every run

@@ -239,3 +239,13 @@ def test_0003_names_old_agents_by_identity_on_sqlite(tmp_path, calc_repo):
     data.mkdir()
     expected = old_database(f"sqlite:///{data / 'arena.db'}", tmp_path, calc_repo)
     check_migrated(expected, tmp_path, data)
+
+
+def test_the_totals_triggers_exist_at_head(tmp_path):
+    """SQLite's batch mode drops a table's triggers when it recreates it: a later migration that batch-alters a
+    watched table must create them again (0005's create_triggers), or the running totals silently go stale."""
+    store = Store(f"sqlite:///{tmp_path / 'arena.db'}")
+    with store.engine.connect() as conn:
+        names = set(conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
+    watched = ("contestants", "verdicts", "evaluations", "reputation_events")
+    assert names == {f"totals_dirty_{t}_{e}" for t in watched for e in ("insert", "update", "delete")}

@@ -238,3 +238,27 @@ def test_an_owner_that_stalled_past_its_lease_does_not_undo_the_recovery(calc_re
     finally:
         if runner.poll() is None:
             os.killpg(runner.pid, signal.SIGKILL)
+
+
+def test_recovery_looks_at_an_ended_arena_until_it_is_found_settled(tmp_path):
+    """Every CLI command asks for unsettled arenas: an arena found with nothing left to settle is marked and not read
+    again; one with a stake still escrowed is returned each time; one that ended minutes ago is not marked yet (its
+    owner may still be writing escrows). The `arena list` of a marked database shows everything as before."""
+    store = Store(f"sqlite:///{tmp_path / 'arena.db'}")
+    long_ago, now = utcnow() - timedelta(hours=2), utcnow()
+    for arena_id, finished, escrow_open in (("old", long_ago, False), ("held", long_ago, True), ("new", now, False)):
+        row = ArenaRow(id=arena_id, repo="r", base="HEAD", base_sha="0" * 40, spec={}, status="completed")
+        row.created_at, row.finished_at = long_ago, finished
+        store.create_arena(row, [ContestantRow(name="c0", model="m", strategy="s")])
+        ledger = Ledger(store)
+        ledger.enter(arena_id, [("c0", "m+s")])
+        if not escrow_open:
+            ledger.release(arena_id, "test")
+    assert store.unsettled_arenas() == ["held"]
+    settled = {r.id: r.settled_at is not None for r in store.arenas()}
+    assert settled == {"old": True, "held": False, "new": False}
+    assert store.unsettled_arenas() == ["held"]
+    result = subprocess.run(
+        [sys.executable, "-m", "arena.cli", "list"], capture_output=True, text=True, env=env_for(tmp_path), cwd=ROOT
+    )
+    assert result.returncode == 0 and {"old", "held", "new"} <= set(result.stdout.split()), result.stdout

@@ -8,7 +8,9 @@
     leaderboard(store, by, source, period) / leaderboard_json(...)   per model, strategy, agent, repo or period
     leaderboard_lines(rows) the CLI's text table of leaderboard_json rows (names never cut)
     data_version(store)     a cheap key that changes whenever these frames could: cache them by it
-    outcome_events(store), ratings_frame(events, by), board(runs, ratings, by, ...)   the same from frames kept
+    totals                  running totals the rated leaderboards read (refresh, counters, ratings)
+    outcome_events(store), ratings_frame(events, by), board(runs, ratings, by, ...)   the same from every row
+    ranked(counters, exits, ratings, by, source)   a leaderboard of counters per group (the totals' or board's)
     pareto(frame)           the cost-versus-win-rate frontier
     judges(store)           picked vs coverage per judge
     issue_quality(store)    per task: resolved by how many, ambiguous or not
@@ -32,6 +34,7 @@ from arena.analytics.leaderboards import (
     leaderboard_json,
     leaderboard_lines,
     pareto,
+    ranked,
     rates,
 )
 from arena.analytics.quality import issue_quality
@@ -57,6 +60,7 @@ __all__ = [
     "outcome_events",
     "pareto",
     "pairwise_outcomes",
+    "ranked",
     "rates",
     "ratings_df",
     "ratings_frame",

@@ -71,26 +71,30 @@ def events_df(store: Store) -> pl.DataFrame:
     return frame.with_columns(model=model, strategy=strategy)
 
 
-def outcome_events(store: Store) -> pl.DataFrame:
+def outcome_events(store: Store, arena_ids: list[str] | None = None) -> pl.DataFrame:
     """What ratings read of the ledger (OUTCOME_COLUMNS): every `pairwise` and `reverted` event, and per arena one
     `place` row holding its newest verdict id (arena.analytics.ratings.counted reads no more of the places).
 
     Places are a third of the rows wins and ratings touch; reduced in SQL, they are not read one by one.
+    `arena_ids`: only these arenas' events (the running totals fold a few arenas at a time).
     """
     kind = EventRow.kind
+    mine = EventRow.arena_id.in_(arena_ids) if arena_ids is not None else True
     pairwise = select(EventRow.arena_id, EventRow.agent, EventRow.opponent, EventRow.outcome, EventRow.verdict_id)
-    newest = select(EventRow.arena_id, func.max(func.coalesce(EventRow.verdict_id, 0))).group_by(EventRow.arena_id)
+    newest = select(EventRow.arena_id, func.max(func.coalesce(EventRow.verdict_id, 0))).where(mine)
     schema = {c: OUTCOME_COLUMNS[c] for c in ("arena_id", "agent", "opponent", "outcome", "verdict_id")}
     parts = [
-        rows_frame(store, pairwise.where(kind == "pairwise"), schema).with_columns(kind=pl.lit("pairwise")),
+        rows_frame(store, pairwise.where(kind == "pairwise", mine), schema).with_columns(kind=pl.lit("pairwise")),
         rows_frame(
             store,
-            select(EventRow.arena_id, EventRow.agent).where(kind == "reverted"),
+            select(EventRow.arena_id, EventRow.agent).where(kind == "reverted", mine),
             {"arena_id": pl.String, "agent": pl.String},
         ).with_columns(kind=pl.lit("reverted")),
-        rows_frame(store, newest.where(kind == "place"), {"arena_id": pl.String, "verdict_id": pl.Int64}).with_columns(
-            kind=pl.lit("place")
-        ),
+        rows_frame(
+            store,
+            newest.where(kind == "place").group_by(EventRow.arena_id),
+            {"arena_id": pl.String, "verdict_id": pl.Int64},
+        ).with_columns(kind=pl.lit("place")),
     ]
     return pl.concat(parts, how="diagonal_relaxed").select(pl.col(c).cast(t) for c, t in OUTCOME_COLUMNS.items())
 
@@ -104,19 +108,22 @@ LATEST_COLUMNS = {
 }
 
 
-def latest_candidates(store: Store) -> pl.DataFrame:
-    """One row per candidate of each arena's latest successful verdict (LATEST_COLUMNS): what runs_df needs."""
+def latest_candidates(store: Store, arena_ids: list[str] | None = None) -> pl.DataFrame:
+    """One row per candidate of each arena's latest successful verdict (LATEST_COLUMNS): what runs_df needs.
+
+    `arena_ids`: only these arenas."""
+    reached = VerdictRow.error.is_(None)
+    evaluated = select(EvaluationRow.verdict_id, EvaluationRow.candidate, EvaluationRow.resolved)
+    if arena_ids is not None:
+        reached = reached & VerdictRow.arena_id.in_(arena_ids)
+        evaluated = evaluated.where(EvaluationRow.arena_id.in_(arena_ids))
     verdicts = rows_frame(
         store,
-        select(VerdictRow.id, VerdictRow.arena_id, VerdictRow.winner).where(VerdictRow.error.is_(None)),
+        select(VerdictRow.id, VerdictRow.arena_id, VerdictRow.winner).where(reached),
         {"verdict_id": pl.Int64, "arena_id": pl.String, "winner": pl.String},
     )
     latest = verdicts.filter(pl.col("verdict_id") == pl.col("verdict_id").max().over("arena_id"))
-    evaluations = rows_frame(
-        store,
-        select(EvaluationRow.verdict_id, EvaluationRow.candidate, EvaluationRow.resolved),
-        {"verdict_id": pl.Int64, "candidate": pl.String, "resolved": pl.Boolean},
-    )
+    evaluations = rows_frame(store, evaluated, {"verdict_id": pl.Int64, "candidate": pl.String, "resolved": pl.Boolean})
     return evaluations.join(latest, on="verdict_id").select(*LATEST_COLUMNS)
 
 
@@ -235,7 +242,7 @@ _IMPORTED = {
 }
 _CONTESTANT_SELECT = [getattr(ContestantRow, "name" if c == "contestant" else c) for c in _CONTESTANTS]
 
-RUNS_SQL = r"""
+ARENA_RUNS_SQL = r"""
 WITH judged AS (SELECT DISTINCT arena_id, winner FROM v),
 flags AS (
   SELECT c.arena_id, c.contestant,
@@ -256,45 +263,68 @@ JOIN a USING (arena_id)
 LEFT JOIN v ON v.arena_id = c.arena_id AND v.candidate = c.contestant
 LEFT JOIN judged j ON j.arena_id = c.arena_id
 LEFT JOIN flags f ON f.arena_id = c.arena_id AND f.contestant = c.contestant
-UNION ALL BY NAME
+"""
+
+IMPORTED_RUNS_SQL = r"""
 SELECT 'imported/' || left(sha256, 12) AS run, 'imported' AS source, instance_id AS task,
        CASE WHEN regexp_full_match(instance_id, '(.+?)__(.+)-\d+')
             THEN regexp_replace(instance_id, '^(.+?)__(.+)-\d+$', '\1/\2') END AS repo,
        instance_id, model, model AS agent, exit_status, steps, api_calls, cost, resolved,
        imported_at AS created_at, path AS trajectory_path
 FROM i
-ORDER BY created_at, run
 """
 
 
-def runs_df(store: Store) -> pl.DataFrame:
+def runs_df(store: Store, *, arenas: bool = True, imported: bool = True) -> pl.DataFrame:
     """One row per arena contestant and per imported run.
 
     Columns: run (`<arena>/<contestant>` or `imported/<sha256[:12]>`), source ('arenas' | 'imported'), arena_id,
     contestant, task (arena title or instance id), repo, instance_id, model, strategy, agent (`model+strategy`; the
-    model alone for imported runs), status, exit_status, exit_kind (the same in one vocabulary), steps, api_calls (an arena run's steps: our runner counts
-    both from the same model calls, so its trajectory file is not opened), cost, tokens, duration_s, resolved (latest
-    verdict, or the SWE-bench report), won (null until judged), reverted and merged (that win was later reverted /
-    merged), created_at, trajectory_path, patch_path. Null where a source does not record a value.
+    model alone for imported runs), status, exit_status, exit_kind (the same in one vocabulary), steps, api_calls (an
+    arena run's steps: our runner counts both from the same model calls, so its trajectory file is not opened), cost,
+    tokens, duration_s, resolved (latest verdict, or the SWE-bench report), won (null until judged), reverted and
+    merged (that win was later reverted / merged), created_at, trajectory_path, patch_path. Null where a source does
+    not record a value. An exit status "" counts as none.
+
+    `arenas` / `imported` False: without that source's rows (the columns stay).
     """
-    # Arenas apart from their contestants: joined in SQL, each title would be read once per contestant.
-    contestants = rows_frame(store, select(*_CONTESTANT_SELECT), _CONTESTANTS)
-    arenas = rows_frame(store, select(ArenaRow.id, ArenaRow.repo, ArenaRow.title, ArenaRow.created_at), _ARENAS)
-    imported = rows_frame(store, select(*[getattr(ImportedRunRow, c) for c in _IMPORTED]), _IMPORTED)
-    flags = select(EventRow.arena_id, EventRow.contestant, EventRow.agent, EventRow.kind).where(
-        EventRow.kind.in_(("reverted", "merged"))
-    )
     runs = sql(
-        RUNS_SQL,
-        c=contestants,
-        a=arenas,
-        v=latest_candidates(store).select("arena_id", "winner", "candidate", "resolved"),
+        "SELECT * FROM ar UNION ALL BY NAME SELECT * FROM im ORDER BY created_at, run",
+        ar=arena_runs(store, None if arenas else []),
+        im=imported_runs(store, imported),
+    )
+    return with_exit_kind(runs)
+
+
+def arena_runs(store: Store, arena_ids: list[str] | None = None) -> pl.DataFrame:
+    """runs_df's arena rows (without exit_kind), of every arena or only of `arena_ids`."""
+    contestants, arenas, flags = select(*_CONTESTANT_SELECT), select(*_ARENA_SELECT), FLAG_EVENTS
+    if arena_ids is not None:
+        contestants = contestants.where(ContestantRow.arena_id.in_(arena_ids))
+        arenas = arenas.where(ArenaRow.id.in_(arena_ids))
+        flags = flags.where(EventRow.arena_id.in_(arena_ids))
+    # Arenas apart from their contestants: joined in SQL, each title would be read once per contestant.
+    return sql(
+        ARENA_RUNS_SQL,
+        c=rows_frame(store, contestants, _CONTESTANTS),
+        a=rows_frame(store, arenas, _ARENAS),
+        v=latest_candidates(store, arena_ids).select("arena_id", "winner", "candidate", "resolved"),
         e=rows_frame(
             store, flags, {"arena_id": pl.String, "contestant": pl.String, "agent": pl.String, "kind": pl.String}
         ),
-        i=imported,
     )
-    return with_exit_kind(runs)
+
+
+def imported_runs(store: Store, read: bool = True) -> pl.DataFrame:
+    """runs_df's imported rows (without exit_kind); none, with the same columns, when not `read`."""
+    query = select(*[getattr(ImportedRunRow, c) for c in _IMPORTED])
+    return sql(IMPORTED_RUNS_SQL, i=rows_frame(store, query if read else query.where(False), _IMPORTED))
+
+
+_ARENA_SELECT = [ArenaRow.id, ArenaRow.repo, ArenaRow.title, ArenaRow.created_at]
+FLAG_EVENTS = select(EventRow.arena_id, EventRow.contestant, EventRow.agent, EventRow.kind).where(
+    EventRow.kind.in_(("reverted", "merged"))
+)
 
 
 def with_exit_kind(runs: pl.DataFrame) -> pl.DataFrame:
@@ -304,3 +334,11 @@ def with_exit_kind(runs: pl.DataFrame) -> pl.DataFrame:
     kind = pl.col("exit_status").replace_strict(kinds, default=str(exit_kind(None)), return_dtype=pl.String)
     at = runs.columns.index("exit_status") + 1
     return runs.with_columns(kind.alias("exit_kind")).select([*runs.columns[:at], "exit_kind", *runs.columns[at:]])
+
+
+def with_exit_kinds(exits: pl.DataFrame) -> pl.DataFrame:
+    """`exits` (..., exit_status, n: runs counted per status) with `exit_kind`, the status in one vocabulary; a null
+    status is the kind of none (`unknown`), as with_exit_kind gives it."""
+    kinds = {v: str(exit_kind(v)) for v in exits["exit_status"].unique().drop_nulls().to_list()}
+    kind = pl.col("exit_status").replace_strict(kinds, default=str(exit_kind(None)), return_dtype=pl.String)
+    return exits.with_columns(exit_kind=kind)

@@ -24,9 +24,10 @@ from datetime import date, datetime
 import polars as pl
 from sqlalchemy import select
 
+from arena.analytics import totals
 from arena.analytics.duck import rows_frame, sql
-from arena.analytics.frames import latest_candidates, runs_df
-from arena.analytics.ratings import RATED, RATING_SCHEMA, ratings_df
+from arena.analytics.frames import latest_candidates, runs_df, with_exit_kinds
+from arena.analytics.ratings import RATED, RATING_SCHEMA
 from arena.errors import UserError
 from arena.storage import Store, VerdictRow
 
@@ -68,32 +69,69 @@ EXTRA_KEYS = [
     "exit_kinds",
 ]
 
+KEYS = ("source", "model", "strategy", "agent", "repo", "period")
+"""A leaderboard row's group: the columns `by` does not group by are null."""
+
+COUNTERS_SQL = (
+    "SELECT source, {model} AS model, {strategy} AS strategy, {agent} AS agent, {repo} AS repo, {period} AS period,"
+    + totals.COUNTER_AGGREGATES.replace("{", "{{").replace("}", "}}")
+    + "FROM runs WHERE {where} GROUP BY ALL"
+)
+"""The counters of each group of runs: every leaderboard column is a ratio of their sums, so counters of finer
+groups (an agent's, in the running totals) add up to those of coarser ones (its model's)."""
+
+EXITS_SQL = """
+SELECT source, {model} AS model, {strategy} AS strategy, {agent} AS agent, {repo} AS repo, {period} AS period,
+  nullif(exit_status, '') AS exit_status, count(*) AS n
+FROM runs WHERE {where} GROUP BY ALL
+"""
+
 BOARD_SQL = """
-WITH g AS (SELECT *, {model} AS k_model, {strategy} AS k_strategy, {agent} AS k_agent, {repo} AS k_repo,
-                  {period} AS k_period FROM runs)
-SELECT b.*, r.rating, r.ci_low, r.ci_high, r.tier,
+WITH b AS (
+  SELECT source, model, strategy, agent, repo, period,
+    sum(runs)::BIGINT AS runs,
+    CASE WHEN sum(cost_n) > 0 THEN sum(cost_sum)::DOUBLE END AS cost_total,
+    sum(cost_sum)::DOUBLE / nullif(sum(cost_n), 0) AS cost_mean,
+    sum(api_sum)::DOUBLE / nullif(sum(api_n), 0) AS api_calls_mean,
+    CASE WHEN sum(resolved_n) > 0 THEN sum(resolved_true)::BIGINT END AS resolved,
+    sum(resolved_true)::DOUBLE / nullif(sum(resolved_n), 0) AS resolve_rate,
+    CASE WHEN source = 'arenas' AND sum(won_n) > 0 THEN (sum(won_true) - sum(won_reverted))::BIGINT END AS wins,
+    CASE WHEN source = 'arenas' THEN (sum(won_true) - sum(won_reverted))::DOUBLE / nullif(sum(won_n), 0) END
+      AS win_rate,
+    CASE WHEN source = 'arenas' THEN sum(won_reverted)::DOUBLE / nullif(sum(won_true), 0) END AS revert_rate,
+    CASE WHEN source = 'arenas' AND sum(won_n) > 0 THEN sum(won_merged)::BIGINT END AS merged,
+    CASE WHEN source = 'arenas' AND sum(won_n) > 0 THEN sum(won_reverted)::BIGINT END AS reverted,
+    CASE WHEN source = 'arenas' THEN sum(cost_sum)::DOUBLE / nullif(sum(won_true) - sum(won_reverted), 0) END
+      AS cost_per_win,
+    CASE WHEN source = 'arenas' THEN sum(cost_sum)::DOUBLE / nullif(sum(won_merged), 0) END AS cost_per_merged,
+    sum(steps_sum)::DOUBLE / nullif(sum(steps_n), 0) AS steps_mean
+  FROM counters GROUP BY source, model, strategy, agent, repo, period
+),
+statuses AS (
+  SELECT source, model, strategy, agent, repo, period,
+    map_from_entries(list(struct_pack(key := exit_status, value := n::UBIGINT) ORDER BY exit_status)) AS exit_statuses
+  FROM (SELECT source, model, strategy, agent, repo, period, exit_status, sum(n) AS n FROM exits
+        WHERE exit_status IS NOT NULL GROUP BY ALL)
+  GROUP BY source, model, strategy, agent, repo, period
+),
+kinds AS (
+  SELECT source, model, strategy, agent, repo, period,
+    map_from_entries(list(struct_pack(key := exit_kind, value := n::UBIGINT) ORDER BY exit_kind)) AS exit_kinds
+  FROM (SELECT source, model, strategy, agent, repo, period, exit_kind, sum(n) AS n FROM exits GROUP BY ALL)
+  GROUP BY source, model, strategy, agent, repo, period
+)
+SELECT b.*, h.exit_statuses, k.exit_kinds, r.rating, r.ci_low, r.ci_high, r.tier,
   CASE WHEN {rated_rows} AND b.source = 'arenas' THEN coalesce(r.games, 0) END AS games,
   CASE WHEN {rated_rows} AND b.source = 'arenas' THEN coalesce(r.arenas, 0) END AS arenas,
   CASE WHEN {rated_rows} AND b.source = 'arenas' THEN coalesce(r.provisional, true) END AS provisional
-FROM (
-  SELECT source, k_model AS model, k_strategy AS strategy, k_agent AS agent, k_repo AS repo, k_period AS period,
-    count(*) AS runs, sum(cost) AS cost_total, avg(cost) AS cost_mean, avg(api_calls) AS api_calls_mean,
-    CASE WHEN count(resolved) > 0 THEN count_if(resolved)::BIGINT END AS resolved,
-    count_if(resolved)::BIGINT / nullif(count(resolved), 0) AS resolve_rate,
-    CASE WHEN source = 'arenas' THEN count_if(won AND NOT reverted)::BIGINT END AS wins,
-    CASE WHEN source = 'arenas' THEN count_if(won AND NOT reverted)::BIGINT / nullif(count(won), 0) END
-      AS win_rate,
-    CASE WHEN source = 'arenas' THEN count_if(won AND reverted)::BIGINT / nullif(count_if(won)::BIGINT, 0) END
-      AS revert_rate,
-    CASE WHEN source = 'arenas' THEN count_if(won AND merged)::BIGINT END AS merged,
-    CASE WHEN source = 'arenas' THEN count_if(won AND reverted)::BIGINT END AS reverted,
-    CASE WHEN source = 'arenas' THEN sum(cost) / nullif(count_if(won AND NOT reverted)::BIGINT, 0) END
-      AS cost_per_win,
-    CASE WHEN source = 'arenas' THEN sum(cost) / nullif(count_if(won AND merged)::BIGINT, 0) END
-      AS cost_per_merged,
-    avg(steps) AS steps_mean, histogram(exit_status) AS exit_statuses, histogram(exit_kind) AS exit_kinds
-  FROM g WHERE {where} GROUP BY source, k_model, k_strategy, k_agent, k_repo, k_period
-) b LEFT JOIN r ON b.source = 'arenas' AND r.name = b.{rated}
+FROM b
+LEFT JOIN statuses h ON h.source = b.source AND h.model IS NOT DISTINCT FROM b.model
+  AND h.strategy IS NOT DISTINCT FROM b.strategy AND h.agent IS NOT DISTINCT FROM b.agent
+  AND h.repo IS NOT DISTINCT FROM b.repo AND h.period IS NOT DISTINCT FROM b.period
+LEFT JOIN kinds k ON k.source = b.source AND k.model IS NOT DISTINCT FROM b.model
+  AND k.strategy IS NOT DISTINCT FROM b.strategy AND k.agent IS NOT DISTINCT FROM b.agent
+  AND k.repo IS NOT DISTINCT FROM b.repo AND k.period IS NOT DISTINCT FROM b.period
+LEFT JOIN r ON b.source = 'arenas' AND r.name = b.{rated}
 ORDER BY b.source, provisional NULLS FIRST, r.rating DESC NULLS LAST, b.win_rate DESC NULLS LAST,
          b.resolve_rate DESC NULLS LAST, b.runs DESC, b.model NULLS LAST, b.strategy NULLS LAST, b.repo NULLS LAST,
          b.period NULLS LAST
@@ -117,6 +155,9 @@ def leaderboard(
 ) -> pl.DataFrame:
     """One row per (source, group): LEADERBOARD_KEYS then EXTRA_KEYS, best first (module docstring: definitions).
 
+    Rated boards (by model, strategy or agent) read the arenas from the running totals (arena.analytics.totals: a
+    thousand rows, whatever the number of runs); boards by repo or period read every run (runs_df).
+
     Args:
         by: model | strategy | agent (model and strategy) | repo | period (runs by `created_at`, truncated to period).
         source: arenas | imported | all (every row says its source; the two are never pooled).
@@ -124,8 +165,15 @@ def leaderboard(
         bootstrap, seed: passed to the rating's bootstrap (ratings only for by model/strategy/agent, arena rows).
     """
     _check(by, source, period)
-    ratings = ratings_df(store, by, bootstrap=bootstrap, seed=seed) if rates(by, source) else None
-    return board(runs_df(store), ratings, by, source, period)
+    if not rates(by, source):
+        return board(runs_df(store, arenas=source != "imported"), None, by, source, period)
+    ratings = totals.ratings(store, by, bootstrap=bootstrap, seed=seed)  # refreshes the totals first
+    counters, exits = totals.counters(store, by)
+    if source == "all":
+        imported, imported_exits = grouped(runs_df(store, arenas=False), by, "imported", period)
+        counters = pl.concat([counters, imported], how="vertical_relaxed")
+        exits = pl.concat([exits, imported_exits], how="vertical_relaxed")
+    return ranked(counters, exits, ratings, by, source)
 
 
 def rates(by: str, source: str) -> bool:
@@ -142,8 +190,15 @@ def board(
 ) -> pl.DataFrame:
     """`leaderboard` of frames already read: runs_df, and ratings_df by the same `by` when `rates(by, source)`.
 
-    For callers that keep frames between calls (the app caches them per data version), so the rows are read once.
+    For callers that keep the runs between calls, and the reference the running totals are tested against.
     """
+    _check(by, source, period)
+    counters, exits = grouped(runs, by, source, period)
+    return ranked(counters, exits, ratings, by, source)
+
+
+def grouped(runs: pl.DataFrame, by: str, source: str, period: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(counters, exits) of `runs` per leaderboard group (KEYS): COUNTERS_SQL, and runs per exit status and kind."""
     _check(by, source, period)  # only these validated names reach the SQL text
     keys = dict.fromkeys(("model", "strategy", "agent", "repo"), "NULL::VARCHAR") | {"period": "NULL::TIMESTAMP"}
     if by == "agent":
@@ -152,15 +207,24 @@ def board(
         keys["period"] = f"date_trunc('{period}', created_at)"
     else:
         keys[by] = by
+    where = "true" if source == "all" else f"source = '{source}'"
+    counters = sql(COUNTERS_SQL.format(**keys, where=where), runs=runs)
+    exits = sql(EXITS_SQL.format(**keys, where=where), runs=runs)
+    return counters, with_exit_kinds(exits)
+
+
+def ranked(
+    counters: pl.DataFrame, exits: pl.DataFrame, ratings: pl.DataFrame | None, by: str, source: str
+) -> pl.DataFrame:
+    """The leaderboard of counters per group (COUNTERS_SQL's columns) and their exits (with_kinds), rated or not."""
     rated = rates(by, source)
     if rated and ratings is None:
         raise ValueError(f"a leaderboard by {by} over {source} is rated: pass ratings_frame(outcome_events, {by!r})")
     if not rated:
         ratings = pl.DataFrame(schema=RATING_SCHEMA)
-    where = "true" if source == "all" else f"source = '{source}'"
     # repo / period rows are not rated: `r` is empty then, and the join only needs a column to name
-    query = BOARD_SQL.format(**keys, where=where, rated=by if by in RATED else "agent", rated_rows=str(rated).lower())
-    return sql(query, runs=runs, r=ratings).select(*LEADERBOARD_KEYS, *EXTRA_KEYS)
+    query = BOARD_SQL.format(rated=by if by in RATED else "agent", rated_rows=str(rated).lower())
+    return sql(query, counters=counters, exits=exits, r=ratings).select(*LEADERBOARD_KEYS, *EXTRA_KEYS)
 
 
 def leaderboard_json(store: Store, by: str = "agent", source: str = "arenas", period: str = "week", **kw) -> list[dict]:

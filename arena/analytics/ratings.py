@@ -85,21 +85,48 @@ def ratings_frame(
     events: pl.DataFrame, by: str = "agent", *, bootstrap: int = 200, seed: int = 0, min_games: int = MIN_GAMES
 ) -> pl.DataFrame:
     """ratings_df of ledger rows already read (the columns `counted` needs)."""
-    outcomes = counted(events, by)
-    roster = pl.concat([outcomes["a"], outcomes["b"]]).unique().sort().to_list()
+    outcomes = canonical(counted(events, by))
+    pairs = outcomes.group_by("a", "b", "outcome").agg(n=pl.len())
+    sides = pl.concat([outcomes.select("arena_id", name="a"), outcomes.select("arena_id", name="b")])
+    arenas = sides.group_by("name").agg(arenas=pl.col("arena_id").n_unique())
+    return rate_pairs(pairs, arenas, bootstrap=bootstrap, seed=seed, min_games=min_games)
+
+
+def canonical(outcomes: pl.DataFrame) -> pl.DataFrame:
+    """`outcomes` (a, b, outcome: a's score) with a < b in every row, the score turned round where the sides swap.
+
+    One game reads one way, so the running totals and a fold of the ledger count it in the same cell, and the
+    bootstrap draws from the same cells in the same order (arena.analytics.totals keeps pairs this way).
+    """
+    swap = pl.col("a") > pl.col("b")
+    return outcomes.with_columns(
+        a=pl.when(swap).then("b").otherwise("a"),
+        b=pl.when(swap).then("a").otherwise("b"),
+        outcome=pl.when(swap).then(1.0 - pl.col("outcome")).otherwise("outcome"),
+    )
+
+
+def rate_pairs(
+    pairs: pl.DataFrame, arenas: pl.DataFrame, *, bootstrap: int = 200, seed: int = 0, min_games: int = MIN_GAMES
+) -> pl.DataFrame:
+    """RATING_SCHEMA rows of folded games: `pairs` (a < b, outcome = a's score, n games) and `arenas` (name, arenas).
+
+    The one place ratings are fitted from counts, for the ledger's fold (ratings_frame) and the running totals alike:
+    the same counts give the same ratings and the same intervals.
+    """
+    pairs = pairs.filter(pl.col("n") > 0).sort("a", "b", "outcome")
+    roster = pl.concat([pairs["a"], pairs["b"]]).unique().sort().to_list()
     index = pl.DataFrame({"name": roster, "i": range(len(roster))}, schema={"name": pl.String, "i": pl.Int64})
-    coded = outcomes.join(index.rename({"name": "a", "i": "ia"}), on="a").join(
-        index.rename({"name": "b", "i": "ib"}), on="b"
+    coded = pairs.join(index.rename({"name": "a", "i": "ia"}), on="a", maintain_order="left").join(
+        index.rename({"name": "b", "i": "ib"}), on="b", maintain_order="left"
     )  # players as integers: grouping millions of rows by long names costs seconds
-    sides = pl.concat([coded.select(i="ia", arena_id="arena_id"), coded.select(i="ib", arena_id="arena_id")])
-    arenas = sides.group_by("i").agg(arenas=pl.col("arena_id").n_unique()).join(index, on="i").drop("i")
-    folded = coded.group_by("ia", "ib", "outcome").agg(count=pl.len())
     games = Games.indexed(
-        roster, folded["ia"].to_numpy(), folded["ib"].to_numpy(), folded["outcome"].to_numpy(), folded["count"]
+        roster, coded["ia"].to_numpy(), coded["ib"].to_numpy(), coded["outcome"].to_numpy(), coded["n"].to_numpy()
     )
     rows = [
         (r.name, r.rating, r.ci_low, r.ci_high, r.games, r.tier, r.provisional)
         for r in rate(games, bootstrap=bootstrap, seed=seed, min_games=min_games)
     ]
     frame = pl.DataFrame(rows, schema={k: v for k, v in RATING_SCHEMA.items() if k != "arenas"}, orient="row")
+    arenas = arenas.select(pl.col("name").cast(pl.String), pl.col("arenas").cast(pl.Int64))
     return frame.join(arenas, on="name", how="left", maintain_order="left").select(*RATING_SCHEMA).cast(RATING_SCHEMA)

@@ -51,6 +51,18 @@ class ArenaRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    """When recovery last found the ended arena with no stake left to settle (Store.unsettled_arenas): it is not
+    looked at again. Null for every arena that is live, or ended with a stake still escrowed."""
+
+    __table_args__ = (
+        Index(
+            "ix_arenas_unsettled",
+            "status",
+            sqlite_where=text("settled_at IS NULL"),
+            postgresql_where=text("settled_at IS NULL"),
+        ),
+    )
 
     contestants: Mapped[list["ContestantRow"]] = relationship(
         back_populates="arena", order_by="ContestantRow.id", cascade="all, delete-orphan"
@@ -278,3 +290,118 @@ class PublicationRow(Base):
     error: Mapped[str | None] = mapped_column(Text, default=None)
     """the last push or PR failure (cleared by the next success): `arena pr` retries"""
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# -- running totals (arena/analytics/totals.py) -----------------------------------------------------------------------
+# What the rated leaderboards read instead of a million rows: per-arena contributions and their sums. Triggers on
+# the tables of facts (migration 0005) mark an arena dirty in the same transaction as any write that could change
+# what it contributes; the next reader folds the dirty arenas in.
+
+
+class TotalsDirtyRow(Base):
+    """An arena whose contribution to the totals may be stale; `seq` grows with every marking write."""
+
+    __tablename__ = "totals_dirty"
+
+    arena_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class TotalsStateRow(Base):
+    """One row (id 1): the lock a refresh takes first, and a version that grows with every refresh that changed
+    something (what a cached rating is keyed by)."""
+
+    __tablename__ = "totals_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Counters:
+    """The additive counters of a group of runs; sums add up across arenas (arena/analytics/totals.py COUNTERS_SQL
+    says how each is counted). A sum is null when no run of the group had the value, as SQL's sum is."""
+
+    runs: Mapped[int] = mapped_column(Integer)
+    cost_sum: Mapped[float | None] = mapped_column(Float, nullable=True)
+    cost_n: Mapped[int] = mapped_column(Integer)
+    api_sum: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    api_n: Mapped[int] = mapped_column(Integer)
+    steps_sum: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    steps_n: Mapped[int] = mapped_column(Integer)
+    resolved_true: Mapped[int] = mapped_column(Integer)
+    resolved_n: Mapped[int] = mapped_column(Integer)
+    won_n: Mapped[int] = mapped_column(Integer)
+    won_true: Mapped[int] = mapped_column(Integer)
+    won_reverted: Mapped[int] = mapped_column(Integer)
+    won_merged: Mapped[int] = mapped_column(Integer)
+
+
+COUNTER_COLUMNS = tuple(Counters.__annotations__)
+
+
+class TotalsArenaAgentRow(Counters, Base):
+    """One arena's runs of one agent, counted (its contribution to TotalsAgentRow)."""
+
+    __tablename__ = "totals_arena_agents"
+
+    arena_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    agent: Mapped[str] = mapped_column(String(256), primary_key=True)
+    model: Mapped[str] = mapped_column(Text)
+    strategy: Mapped[str] = mapped_column(Text)
+    exits: Mapped[dict] = mapped_column(JSON, default=dict)
+    """exit status -> runs (statuses that are null are not counted, as in a histogram)"""
+
+
+class TotalsAgentRow(Counters, Base):
+    """Every arena's runs of one agent, counted: the sum of its TotalsArenaAgentRow."""
+
+    __tablename__ = "totals_agents"
+
+    agent: Mapped[str] = mapped_column(String(256), primary_key=True)
+    model: Mapped[str] = mapped_column(Text)
+    strategy: Mapped[str] = mapped_column(Text)
+
+
+class TotalsExitRow(Base):
+    """Runs of an agent that ended with an exit status (the leaderboard's exit histograms)."""
+
+    __tablename__ = "totals_exits"
+
+    agent: Mapped[str] = mapped_column(String(256), primary_key=True)
+    exit_status: Mapped[str] = mapped_column(String(64), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class TotalsArenaPairRow(Base):
+    """One arena's counted pairwise outcomes between two agents (a < b; `outcome` is a's score), folded."""
+
+    __tablename__ = "totals_arena_pairs"
+
+    arena_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    a: Mapped[str] = mapped_column(String(256), primary_key=True)
+    b: Mapped[str] = mapped_column(String(256), primary_key=True)
+    outcome: Mapped[float] = mapped_column(Float, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class TotalsPairRow(Base):
+    """Counted pairwise outcomes between two players (agents, models or strategies per `by`; a < b), over every
+    arena: what the ratings fit."""
+
+    __tablename__ = "totals_pairs"
+
+    by: Mapped[str] = mapped_column(String(16), primary_key=True)
+    a: Mapped[str] = mapped_column(String(256), primary_key=True)
+    b: Mapped[str] = mapped_column(String(256), primary_key=True)
+    outcome: Mapped[float] = mapped_column(Float, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class TotalsPlayerRow(Base):
+    """Arenas in which a player (per `by`) has a counted outcome."""
+
+    __tablename__ = "totals_players"
+
+    by: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(256), primary_key=True)
+    arenas: Mapped[int] = mapped_column(Integer)

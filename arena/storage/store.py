@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,8 @@ def make_engine(url: str) -> Engine:
 
 
 ENDED = tuple(s for s in Status if s.ended)
+SETTLE_GRACE = timedelta(minutes=10)
+"""How long an ended arena with nothing to settle is still looked at by recovery (Store.unsettled_arenas)."""
 
 
 class Store:
@@ -236,7 +238,14 @@ class Store:
         return recovered
 
     def unsettled_arenas(self) -> list[str]:
-        """Arenas that have ended and still hold an escrow nobody settled or returned (arena/recovery.py settles them)."""
+        """Arenas that have ended and still hold an escrow nobody settled or returned (arena/recovery.py settles them).
+
+        Every CLI command asks, so it must not read the whole ledger: only ended arenas not yet found settled are
+        looked at (a partial index holds just those), and each one found with nothing left to settle is marked
+        (`settled_at`) and never looked at again. An ended arena gains no new escrow, except from an owner that
+        stalled past its lease between writing the arena and its escrows: arenas that ended within SETTLE_GRACE are
+        looked at again, not marked.
+        """
         escrow, other = aliased(EventRow), aliased(EventRow)
         settled_or_returned = (
             select(other.id)
@@ -247,14 +256,29 @@ class Store:
             )
             .exists()
         )
-        query = (
-            select(escrow.arena_id)
-            .join(ArenaRow, ArenaRow.id == escrow.arena_id)
-            .where(escrow.kind == "escrow", ArenaRow.status.in_(ENDED), ~settled_or_returned)
-            .distinct()
-        )
+        unchecked = ArenaRow.status.in_(ENDED) & ArenaRow.settled_at.is_(None)
         with self.session() as s:
-            return list(s.scalars(query))
+            candidates = list(s.scalars(select(ArenaRow.id).where(unchecked)))
+        unsettled: list[str] = []
+        for start in range(0, len(candidates), 5000):
+            chunk = candidates[start : start + 5000]
+            open_escrows = (
+                select(escrow.arena_id)
+                .where(escrow.kind == "escrow", escrow.arena_id.in_(chunk), ~settled_or_returned)
+                .distinct()
+            )
+            with self.session() as s:
+                held = set(s.scalars(open_escrows))
+                done = [arena_id for arena_id in chunk if arena_id not in held]
+                if done:
+                    ended_before = func.coalesce(ArenaRow.finished_at, ArenaRow.created_at) < utcnow() - SETTLE_GRACE
+                    s.execute(
+                        update(ArenaRow)
+                        .where(ArenaRow.id.in_(done), unchecked, ended_before)
+                        .values(settled_at=utcnow())
+                    )
+            unsettled += [arena_id for arena_id in chunk if arena_id in held]
+        return unsettled
 
     # -- publications (arena/publish) -------------------------------------------------------------------------------
 
