@@ -3,6 +3,7 @@ Open/Update PR action (arena.publish.pull_request.publish, as `arena pr`), and P
 
 import streamlit as st
 
+from app.auth import require
 from app.resources import engine
 from arena.config import setting
 from arena.credentials import GitHubError, configured, credentials, repo_of_url
@@ -100,7 +101,8 @@ def branches(published: dict) -> list[dict]:
 
 def open_or_update(arena_id: str, contestant: str | None) -> str:
     """`arena pr ID [--contestant NAME]`: push every candidate and open or update the one draft PR; what was
-    done, or UserError with the CLI's message."""
+    done, or UserError with the CLI's message (or why this user may not: its button is app/components/github_view's)."""
+    require("pull_request")
     done = publish(engine().store, engine().settings, arena_id, contestant=contestant or None)
     pull = done["pull_request"]
     pushed = f"{len(done['branches'])} candidate branch(es) pushed to {done['repo']}"

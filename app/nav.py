@@ -1,6 +1,9 @@
-"""The app's pages, in one place: main.py routes them, pages link to each other through them."""
+"""The app's pages, in one place: main.py routes them, pages link to each other through them; and who sees them
+(app/auth.py: with sign-in configured, someone not signed in sees the sign-in screen at every address)."""
 
 import streamlit as st
+
+from app import auth
 
 PAGES = {
     "launch": ("../pages/launch.py", "Launch", ":material/rocket_launch:"),
@@ -30,7 +33,21 @@ def _home() -> None:
     st.switch_page(page(DEFAULT))
 
 
+def _only(screen, title: str):
+    """One screen at every address of the app: a deep link shows it too, not "Page not found"."""
+    home = st.Page(screen, title=title, url_path="home", default=True)
+    return st.navigation([home, *(st.Page(screen, title=title, url_path=name) for name in PAGES)], position="hidden")
+
+
 def navigation():
+    session = auth.current()
+    if not session.login and session.problem is not None:
+        return _only(auth.problem_page, "Agent Arena")
+    if session.login and not session.signed_in:
+        return _only(auth.sign_in_page, "Sign in")
+    if session.login and session.role is None:
+        return _only(auth.no_access_page, "No access")
+    auth.sidebar(session)
     # Streamlit serves its default page at "/" only, so a default Arenas page made /arenas "Page not found".
     # Instead a hidden default page sends "/" on to /arenas, and every page keeps its own address.
     home = st.Page(_home, title="Agent Arena", url_path="home", default=True, visibility="hidden")

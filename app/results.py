@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
+from app.auth import require
 from app.launch import refusal
 from arena.errors import UserError
 from arena.export import FORMATS, Export, export
@@ -149,6 +150,7 @@ def _read(root: Path, path: str) -> list[str]:
 
 def apply(store, arena_id: str, contestant: str | None, base_branch: str | None) -> str:
     """Commit the settled winner (or `contestant`) on a new branch; the CLI's message, or UserError with its reason."""
+    require("apply")  # its button is drawn by app/components/results_view.py
     done = apply_winner(store, Ledger(store), arena_id, contestant or None, base_branch or None)
     return (
         f"committed {done['contestant']} ({done['agent']}) as {done['commit'][:12]} on branch {done['branch']}; "
@@ -158,6 +160,7 @@ def apply(store, arena_id: str, contestant: str | None, base_branch: str | None)
 
 def abandon(store, arena_id: str) -> str:
     """Give up on the winning patch: its stake is returned (arena.reputation.tracking.abandon, as `arena abandon`)."""
+    require("abandon")
     return abandon_winner(Ledger(store), arena_id)
 
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app import launch, queries
+from app import auth, launch, queries
 from app.components import github_view
 from app.resources import configured_models, engine, upload_dir
 
@@ -109,8 +109,9 @@ if kept := launch.kept(raw, form):
         st.code(launch.to_yaml(kept), language="yaml")
 show_errors(*(field for field in errors if field not in shown))  # the fields kept as is, and the form as a whole
 
+auth.explain("launch")
 left, right = st.columns([1, 4])
-if left.button("Launch", type="primary", icon=":material/rocket_launch:") and not folder_errors:
+if auth.button("Launch", "launch", where=left, type="primary", icon=":material/rocket_launch:") and not folder_errors:
     arena_id, st.session_state["launch_errors"] = launch.submit(raw, base_dir, engine())
     if arena_id is None:
         st.rerun()

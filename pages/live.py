@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import live, nav, queries
+from app import auth, live, nav, queries
 from app.components.trajectory_view import render_steps, trajectory_cache
 from app.resources import engine
 
@@ -26,7 +26,7 @@ def watch() -> None:
             f"**{arena['title']}** · `{arena['status']}` · {done}/{len(arena['contestants'])} ended · "
             f"{live.elapsed(arena['started_at'], arena['finished_at'])}"
         )
-        if running and st.button("Cancel arena", key=f"cancel-{arena_id}", icon=":material/stop_circle:"):
+        if running and auth.button("Cancel arena", "cancel", key=f"cancel-{arena_id}", icon=":material/stop_circle:"):
             engine().cancel(arena_id)
     if arena["verdict"]:
         winner = arena["verdict"]["winner"]
@@ -50,7 +50,7 @@ def watch() -> None:
             cols[1].metric("cost", f"${c['cost']:.4f}")
             cols[2].metric("tokens", f"{c['tokens']:,}")
             cols[3].metric("elapsed", live.elapsed(c["started_at"], c["finished_at"]))
-            if c["status"] == "running" and st.button("Cancel", key=f"cancel-{arena_id}-{c['name']}"):
+            if c["status"] == "running" and auth.button("Cancel", "cancel", key=f"cancel-{arena_id}-{c['name']}"):
                 engine().cancel(arena_id, c["name"])
             if not tab.open:
                 continue

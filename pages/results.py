@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app import queries, results
+from app import auth, queries, results
 from app.components import github_view, results_view
 from app.resources import engine
 from arena.errors import UserError
@@ -15,7 +15,9 @@ if arena_id is None:
 arena = queries.arena(arena_id)
 verdict = arena["verdict"]
 with st.container(horizontal=True):
-    judge_again = st.button("Judge again", icon=":material/gavel:", disabled=arena["status"] in ("queued", "running"))
+    judge_again = auth.button(
+        "Judge again", "judge", icon=":material/gavel:", disabled=arena["status"] in ("queued", "running")
+    )
     if st.button("Run again", icon=":material/replay:", help="Open Launch with this arena's spec, every field of it"):
         queries.run_again(arena_id)
 if judge_again:
@@ -75,5 +77,6 @@ results_view.side_by_side(arena_id, names, patches)
 st.subheader("Candidate against candidate")
 results_view.pairwise(arena, names, patches)
 st.subheader("Hand it on: apply, abandon, export")
+auth.explain("apply")
 results_view.actions(arena, names)
 github_view.pull_request(arena, names)
