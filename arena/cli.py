@@ -36,6 +36,8 @@ EPILOG = {
     "spec": "example:\n  arena spec 3f9c2a1b > again.yaml && arena run again.yaml   # runs wherever the repo is",
     "ingest": "example:\n  arena ingest ../shared/data/trajectories --json",
     "leaderboard": "example:\n  arena leaderboard --by model --source imported --json",
+    "webhooks": "examples:\n  ARENA_WEBHOOK_SECRET=$(cat webhook-secret) arena webhooks --port 8090\n"
+    "  arena webhooks --host 0.0.0.0   # behind TLS; GitHub posts to https://HOST/github/webhook",
     "db": "examples:\n  arena db upgrade     # bring the schema to the newest migration (also done on first use)\n"
     "  arena db current",
 }
@@ -407,6 +409,14 @@ def cmd_agent(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_webhooks(args: argparse.Namespace) -> int:
+    from arena.publish.webhooks import serve, webhook_secret
+
+    secret = webhook_secret()  # refused before the database is opened or a port is bound
+    serve(_ledger(), secret, args.host, args.port)
+    return 0
+
+
 def cmd_spec(args: argparse.Namespace) -> int:
     import yaml
 
@@ -577,6 +587,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="its identity as `arena show --json` prints it, or MODEL+STRATEGY as a spec writes them",
     )
     p.add_argument("--json", action="store_true")
+    p = add(
+        "webhooks",
+        cmd_webhooks,
+        "Receive GitHub webhooks (pull_request, push) so merges and reverts of arena PRs reach the ledger in "
+        "seconds. Needs ARENA_WEBHOOK_SECRET, the webhook's Secret on GitHub (deliveries not signed with it get "
+        "401), and GitHub credentials: every PR is read back from GitHub, never taken from the payload. Without a "
+        "public address, use `arena sync`.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8090, help="port to listen on (default 8090)")
     p = add("db", cmd_db, "Database schema migrations (Alembic); every command also upgrades on first use.")
     p.add_argument("action", choices=["upgrade", "current"])
     return parser
@@ -598,6 +618,7 @@ COMMANDS = [
     "agent",
     "ingest",
     "leaderboard",
+    "webhooks",
     "db",
 ]
 

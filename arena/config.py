@@ -67,6 +67,12 @@ SETTINGS: dict[str, Setting] = {
             "seconds between the app's reads of its pull requests back from GitHub (merges, closes, reverts)",
         ),
         Setting(
+            "ARENA_WEBHOOK_SECRET",
+            None,
+            str,
+            "the secret of the GitHub webhook `arena webhooks` receives (pull_request and push events); required by it",
+        ),
+        Setting(
             "E2B_API_KEY",
             None,
             str,

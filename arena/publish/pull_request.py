@@ -10,10 +10,12 @@
 No winner and nothing chosen: no PR; an early one is closed with the reason. A failure (network, permission) is kept
 on the row and raised; nothing is lost and `arena pr ID` retries.
 
-`sync()` asks GitHub about every PR this data dir opened: merged -> `merged` (stake returned, reward); closed
-unmerged -> `abandoned` (stake returned); a commit on the base branch saying "This reverts commit <sha>" of the
-merge commit or any commit of the PR, or a merged PR whose body says "Reverts OWNER/REPO#N" -> `reverted` (stake
-forfeited or penalised, k + 1). The ledger records each outcome once, so syncing twice changes nothing.
+`sync()` asks GitHub about every PR this data dir opened (or the ones it is given): merged -> `merged` (stake
+returned, reward); closed unmerged -> `abandoned` (stake returned); a commit on the base branch saying "This reverts
+commit <sha>" of the merge commit or any commit of the PR, or a merged PR whose body says "Reverts OWNER/REPO#N" ->
+`reverted` (stake forfeited or penalised, k + 1). The ledger records each outcome once, so syncing twice changes
+nothing. It is the only way a PR's fate reaches the ledger: `arena sync` and the app's polling call it for every PR,
+the webhook receiver (arena/publish/webhooks.py) for the PRs an event concerns; both read the facts from GitHub.
 """
 
 import contextlib
@@ -172,11 +174,21 @@ def _close(store, creds, repo: RepoRef, arena_id: str, verdict: Verdict | None) 
     store.update_publication(arena_id, pr_state="closed")
 
 
-def sync(store: Store, ledger: Ledger) -> list[dict]:
-    """Read every recorded PR back from GitHub into the ledger; returns what was new (idempotent)."""
-    rows = store.publications()
+def sync(store: Store, ledger: Ledger, rows: list[PublicationRow] | None = None) -> list[dict]:
+    """Read recorded PRs back from GitHub into the ledger; returns what was new (idempotent).
+
+    Args:
+        store: where the publications are.
+        ledger: where merges, abandons and reverts are recorded (each once, by its unique indexes).
+        rows: the publications to read (the webhook receiver passes those an event concerns); None: every one with
+            a PR. Whatever caused the call, each PR's state is read from GitHub now, never taken from the caller.
+
+    Returns:
+        One dict per new outcome (`arena_id`, `event`, `commit`), and a `skipped` one (with `why`) per PR GitHub
+        would not answer for; the others are still synced.
+    """
     found = []
-    for row in rows:
+    for row in store.publications() if rows is None else rows:
         try:
             found += _sync_one(store, ledger, row)
         except GithubException as e:
@@ -205,8 +217,12 @@ def _sync_one(store: Store, ledger: Ledger, row: PublicationRow) -> list[dict]:
     if pull.merged and "merged" not in events:
         if ledger.record("merged", row.arena_id, agent, contestant, pull.merge_commit_sha, pr=row.pr_number):
             found.append({"arena_id": row.arena_id, "event": "merged", "commit": pull.merge_commit_sha})
-    elif pull.state == "closed" and not pull.merged and ledger.winner_escrow(row.arena_id) is not None:
-        ledger.record("abandoned", row.arena_id, agent, contestant)
+    elif (
+        pull.state == "closed"
+        and not pull.merged
+        and ledger.winner_escrow(row.arena_id) is not None
+        and ledger.record("abandoned", row.arena_id, agent, contestant)  # False: a concurrent sync returned it first
+    ):
         found.append({"arena_id": row.arena_id, "event": "abandoned", "commit": ""})
     if pull.merged and "reverted" not in events:
         revert = _revert_of(gh, repo, pull)

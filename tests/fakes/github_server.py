@@ -18,6 +18,8 @@ limit; `fail_pushes(n)` drops the connection on the next n pushes. Every request
 un-gzipped, so a test can search everything sent to "GitHub" for a secret.
 Test-side actions a maintainer would take on github.com: `merge`, `close`, `revert` (a commit on the default branch
 saying "This reverts commit <sha>."), `revert_pr` (a merged PR whose body says "Reverts OWNER/REPO#N").
+Webhooks: `pull_request_event` and `push_event` build the payload GitHub would POST after such an action (the fields
+it always sends, from this fake's state); signing and sending it is the test's job, as GitHub's is.
 Standard library, plus PyJWT (PyGithub's own dependency) for the App's JWT.
 """
 
@@ -233,6 +235,55 @@ class FakeGitHub:
             current = _git(Path(tmp), "rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
             _git(Path(tmp), "push", "--quiet", "origin", f"HEAD:refs/heads/{current}")
         return head
+
+    # --- webhook payloads ------------------------------------------------------------------------------------------
+    def repository_event_json(self, full_name: str) -> dict:
+        """The `repository` object every webhook payload carries."""
+        repo = self.repos[full_name]
+        owner, name = full_name.split("/")
+        return {
+            "id": repo.id,
+            "name": name,
+            "full_name": full_name,
+            "owner": {"login": owner},
+            "private": repo.private,
+            "default_branch": repo.default_branch,
+            "html_url": f"{self.api_url}/{full_name}",
+        }
+
+    def pull_request_event(self, full_name: str, number: int, action: str = "closed") -> dict:
+        """The `pull_request` payload for PR `number` as it is now (after `merge` or `close`: action "closed")."""
+        repo = self.repos[full_name]
+        with self._lock:
+            pr = json.loads(json.dumps(self._pull_json(repo, repo.pulls[number])))
+        return {
+            "action": action,
+            "number": number,
+            "pull_request": pr,
+            "repository": self.repository_event_json(full_name),
+        }
+
+    def push_event(self, full_name: str, before: str, branch: str | None = None) -> dict:
+        """The `push` payload for `branch` (default: the default branch) moving from `before` to its head now, its
+        commits oldest first, at most 2048 as GitHub lists them."""
+        repo = self.repos[full_name]
+        branch = branch or repo.default_branch
+        after = self.branch_sha(full_name, branch)
+        commits = [
+            {"id": c["sha"], "message": c["commit"]["message"], "distinct": True, "author": c["commit"]["author"]}
+            for c in reversed(self._commits(repo, f"{before}..{after}", 2048))
+        ]
+        return {
+            "ref": f"refs/heads/{branch}",
+            "before": before,
+            "after": after,
+            "created": False,
+            "deleted": False,
+            "forced": False,
+            "commits": commits,
+            "head_commit": commits[-1] if commits else None,
+            "repository": self.repository_event_json(full_name),
+        }
 
     # --- REST ------------------------------------------------------------------------------------------------------
     def _open_pull(self, repo: Repo, login: str, head: str, base: str, title: str, draft: bool) -> dict:
