@@ -3,6 +3,7 @@
 import argparse
 import contextlib
 import json
+import logging
 import os
 import sys
 import time
@@ -14,7 +15,7 @@ from arena.errors import ArenaError, UserError
 from arena.identity import agent_identity
 from arena.report import arena_json, verdict_json
 from arena.spec import is_git_url
-from arena.storage import ArenaRow, Status
+from arena.storage import QUEUE_OWNER, ArenaRow, Status
 
 EPILOG = {
     "run": "example:\n  arena run examples/arena.yaml --json",
@@ -38,6 +39,10 @@ EPILOG = {
     "leaderboard": "example:\n  arena leaderboard --by model --source imported --json",
     "webhooks": "examples:\n  ARENA_WEBHOOK_SECRET=$(cat webhook-secret) arena webhooks --port 8090\n"
     "  arena webhooks --host 0.0.0.0   # behind TLS; GitHub posts to https://HOST/github/webhook",
+    "worker": "examples (PostgreSQL: ARENA_DATABASE_URL=postgresql+psycopg://...):\n"
+    "  arena worker --concurrency 8                      # every queue\n"
+    "  arena worker --queue contestants --concurrency 16  # a machine for contestants only\n"
+    '  arena run spec.yaml --detach --json               # prints {"arena_id": ...}; a worker runs it',
     "db": "examples:\n  arena db upgrade     # bring the schema to the newest migration (also done on first use)\n"
     "  arena db current",
 }
@@ -109,7 +114,9 @@ def _store():
     return open_store(Settings.from_env())
 
 
-def _run_spec(spec_path: Path | None, as_json: bool, swebench_args: argparse.Namespace | None = None) -> int:
+def _run_spec(
+    spec_path: Path | None, as_json: bool, swebench_args: argparse.Namespace | None = None, detach: bool = False
+) -> int:
     from arena.engine import validate
     from arena.sandboxes import RepoCache
     from arena.spec import load_spec, spec_from_dict
@@ -121,6 +128,8 @@ def _run_spec(spec_path: Path | None, as_json: bool, swebench_args: argparse.Nam
     else:
         spec = spec_from_dict(_swebench_spec(swebench_args), Path.cwd(), "--swebench")
     base_sha = validate(spec, RepoCache(Settings.from_env().cache_dir))  # bad input exits 2 before anything is written
+    if detach:
+        return _detach(spec, base_sha, as_json)
     engine = _engine()
     arena_id = engine.launch(spec, base_sha)
     if not as_json:
@@ -140,6 +149,21 @@ def _run_spec(spec_path: Path | None, as_json: bool, swebench_args: argparse.Nam
         print(f"GitHub: {published.error}", file=sys.stderr)
     code = _report(row, verdict, as_json, published)
     return 130 if interrupted else code  # the shell's convention for "stopped by Ctrl-C"
+
+
+def _detach(spec, base_sha: str, as_json: bool) -> int:
+    """Queue the arena for the workers (arena/queue) and return at once with its id."""
+    from arena.queue.jobs import QueueLauncher
+
+    arena_id = QueueLauncher(Settings.from_env()).launch(spec, base_sha)
+    if as_json:
+        print(json.dumps({"arena_id": arena_id}), file=sys.__stdout__)
+    else:
+        print(
+            f"arena {arena_id} queued ({len(spec.contestants)} contestants): `arena worker` runs it; "
+            f"`arena show {arena_id}` follows it"
+        )
+    return 0
 
 
 def _follow(engine, arena_id: str, quiet: bool) -> None:
@@ -216,7 +240,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     if args.pr and not args.issue:
         raise UserError("--pr goes with --issue; in a spec, write `publish: {pull_request: true}`")
-    return _run_spec(Path(args.spec) if args.spec else None, args.json, args)
+    return _run_spec(Path(args.spec) if args.spec else None, args.json, args, detach=args.detach)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -320,6 +344,21 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    from arena.queue.jobs import Worker
+
+    if args.concurrency < 1:
+        raise UserError(f"--concurrency {args.concurrency}: give at least 1")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    worker = Worker(Settings.from_env(), concurrency=args.concurrency, queues=args.queue)
+    print(
+        f"worker {worker.context.name} on {', '.join(worker.queues)} (concurrency {args.concurrency}); Ctrl-C stops",
+        file=sys.stderr,
+    )
+    worker.run()
+    return 0
+
+
 def cmd_cancel(args: argparse.Namespace) -> int:
 
     store = _store()
@@ -327,7 +366,12 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     if Status(row.status).ended:
         print(f"arena {row.id} has already ended ({row.status}); nothing to cancel")
         return 0
-    store.request_cancel(args.arena_id, args.contestant)
+    if row.owner == QUEUE_OWNER:  # the workers' arena: contestants not started end now, running ones within 1 s
+        from arena.queue.jobs import QueueLauncher
+
+        QueueLauncher(Settings.from_env()).cancel(args.arena_id, args.contestant)
+    else:
+        store.request_cancel(args.arena_id, args.contestant)
     target = f"contestant {args.contestant} of arena {args.arena_id}" if args.contestant else f"arena {args.arena_id}"
     print(f"cancel requested for {target}; the process running it stops it within a few seconds")
     return 0
@@ -519,6 +563,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base", help="with --swebench: override the instance's base commit")
     p.add_argument("--setup-command", help="with --swebench/--issue: prepares the environment (once, with network)")
     p.add_argument("--test-command", help="with --swebench/--issue: how the repository runs its tests")
+    p.add_argument(
+        "--detach",
+        action="store_true",
+        help='queue it for `arena worker` (PostgreSQL) and return at once; with --json prints {"arena_id": ...}',
+    )
+    p = add("worker", cmd_worker, "Run queued arenas' jobs (PostgreSQL): prepare, contestants, judge, publish, sync.")
+    p.add_argument("--concurrency", type=int, default=4, help="jobs at once (each contestant is one job)")
+    p.add_argument(
+        "--queue", action="append", choices=["arenas", "contestants", "github"], help="only these queues; repeat"
+    )
     p = add("list", cmd_list, "List arenas, newest first.")
     p.add_argument("--status", choices=[s.value for s in Status], help="only arenas with this status")
     p.add_argument("--limit", type=int, default=50)
@@ -619,6 +673,7 @@ COMMANDS = [
     "ingest",
     "leaderboard",
     "webhooks",
+    "worker",
     "db",
 ]
 

@@ -38,6 +38,8 @@ def arena_json(row: ArenaRow, verdict: VerdictRow | None = None, publication: Pu
                 "error": c.error,
                 "patch_path": c.patch_path,
                 "trajectory_path": c.trajectory_path,
+                "attempts": c.attempts,
+                "history": c.history or [],  # on the queue: dispatched, claimed, run again after a worker died
             }
             for c in row.contestants
         ],

@@ -115,6 +115,7 @@ FLOORS = [  # lowest first: a module imports only from its own floor or below
         },
     ),
     ("publish", {"arena.publish"}),
+    ("queue", {"arena.queue"}),  # its jobs publish; the CLI and the app launch through it
     ("surface", {"arena.cli", "arena"}),  # `arena` is the package itself: the public API
 ]
 NEVER = {"arena.judging": {"arena.storage", "arena.agents"}}

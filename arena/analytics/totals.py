@@ -21,9 +21,10 @@ How they stay right:
     whole ledger) after every kind of write, on SQLite and PostgreSQL.
 
 Readers call `refresh` first (leaderboard does, through `ratings`), so the totals are never older than the facts.
-Fitting the ratings of a thousand players still takes a few hundred milliseconds: the newest fit is kept per
-(by, bootstrap, seed, min_games) in this process, keyed by the totals' version, which a refresh that changed
-anything increases.
+Fitting the ratings of a thousand players takes a second or two: the newest fit per (by, bootstrap, seed,
+min_games) is kept in the database and in this process, labelled with the totals' version, which a refresh that
+changed the counted outcomes increases (a running contestant's steps do not); the first reader after such a change
+fits again, every other reads the fit.
 """
 
 import threading
@@ -35,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from arena.analytics.duck import rows_frame, split_agent_columns, sql
 from arena.analytics.frames import arena_runs, outcome_events, with_exit_kinds
-from arena.analytics.ratings import RATED, canonical, counted, rate_pairs
+from arena.analytics.ratings import RATED, RATING_SCHEMA, canonical, counted, rate_pairs
 from arena.reputation.ratings import MIN_GAMES
 from arena.storage import Store
 from arena.storage.models import (
@@ -45,6 +46,7 @@ from arena.storage.models import (
     TotalsArenaPairRow,
     TotalsDirtyRow,
     TotalsExitRow,
+    TotalsFitRow,
     TotalsPairRow,
     TotalsPlayerRow,
     TotalsStateRow,
@@ -153,21 +155,20 @@ def _fold(s: Session, store: Store, ids: list[str]) -> None:
     s.execute(delete(TotalsAgentRow).where(TotalsAgentRow.runs <= 0))
     _add(s, TotalsExitRow, exit_delta.filter(pl.col("n") != 0), ["agent", "exit_status"])
     s.execute(delete(TotalsExitRow).where(TotalsExitRow.n <= 0))
+    rated = False
     for by in RATED:
         new, old = _players(new_pairs, by), _players(old_pairs, by)
         pair_delta = pl.concat([new, old.with_columns(n=-pl.col("n"))]).group_by("a", "b", "outcome").agg(n=pl.sum("n"))
-        _add(
-            s,
-            TotalsPairRow,
-            pair_delta.filter(pl.col("n") != 0).with_columns(by=pl.lit(by)),
-            ["by", "a", "b", "outcome"],
-        )
+        pair_delta = pair_delta.filter(pl.col("n") != 0).with_columns(by=pl.lit(by))
+        _add(s, TotalsPairRow, pair_delta, ["by", "a", "b", "outcome"])
         arena_delta = (
             pl.concat([_arenas_of(new).with_columns(arenas=1), _arenas_of(old).with_columns(arenas=-1)])
             .group_by("name")
             .agg(arenas=pl.sum("arenas"))
         )
-        _add(s, TotalsPlayerRow, arena_delta.filter(pl.col("arenas") != 0).with_columns(by=pl.lit(by)), ["by", "name"])
+        arena_delta = arena_delta.filter(pl.col("arenas") != 0).with_columns(by=pl.lit(by))
+        _add(s, TotalsPlayerRow, arena_delta, ["by", "name"])
+        rated = rated or bool(len(pair_delta) or len(arena_delta))
     s.execute(delete(TotalsPairRow).where(TotalsPairRow.n <= 0))
     s.execute(delete(TotalsPlayerRow).where(TotalsPlayerRow.arenas <= 0))
 
@@ -183,6 +184,7 @@ def _fold(s: Session, store: Store, ids: list[str]) -> None:
         s.execute(TotalsArenaAgentRow.__table__.insert(), rows)
     if len(new_pairs):
         s.execute(TotalsArenaPairRow.__table__.insert(), new_pairs.to_dicts())
+    return rated
 
 
 def _players(pairs: pl.DataFrame, by: str) -> pl.DataFrame:
@@ -255,14 +257,22 @@ def ratings(
 ) -> pl.DataFrame:
     """ratings.RATING_SCHEMA rows of the totals (refreshed first): what ratings_frame gives over the whole ledger.
 
-    The fit is kept per arguments for the totals' current version (module docstring), in this process.
+    A fit of a thousand players takes seconds, so it is done once per version of the totals: kept in this process,
+    and in the database (totals_fits) for every other process, until a refresh changes the totals. The version is
+    read before the pairs: a fit is never labelled newer than the data it was made from.
     """
     if by not in RATED:
         raise ValueError(f"ratings are by one of {', '.join(RATED)}, not {by!r}")
     refresh(store)
+    fit = f"{by}:{bootstrap}:{seed}:{min_games}"
     with store.session() as s:
-        version = (store.url, s.scalar(select(TotalsStateRow.version).where(TotalsStateRow.id == 1)))
-    key = (store.url, by, bootstrap, seed, min_games)
+        version = s.scalar(select(TotalsStateRow.version).where(TotalsStateRow.id == 1))
+        stored = s.get(TotalsFitRow, fit)
+        if stored is not None and stored.version == version:
+            frame = pl.DataFrame(stored.ratings, schema=RATING_SCHEMA, orient="row")
+            with _fits_lock:
+                _fits[(store.url, fit)] = (version, frame)
+    key = (store.url, fit)
     with _fits_lock:
         kept = _fits.get(key)
     if kept is not None and kept[0] == version:
@@ -280,10 +290,30 @@ def ratings(
     frame = rate_pairs(pairs, arenas, bootstrap=bootstrap, seed=seed, min_games=min_games)
     with _fits_lock:
         _fits[key] = (version, frame)
+    _keep(store, fit, version, frame)
     return frame
 
 
-def forget() -> None:
-    """Drop the fits this process keeps (the next `ratings` fits again, as a new process would)."""
+def _keep(store: Store, fit: str, version: int, frame: pl.DataFrame) -> None:
+    """Store a fit for other processes (the newest version wins; a fit of an older version never replaces it)."""
+    table = TotalsFitRow.__table__
+    with store.session() as s:
+        insert = (postgresql if s.get_bind().dialect.name == "postgresql" else sqlite).insert(table)
+        rows = [list(r) for r in frame.rows()]
+        s.execute(
+            insert.values(fit=fit, version=version, ratings=rows).on_conflict_do_update(
+                index_elements=["fit"],
+                set_={"version": insert.excluded.version, "ratings": insert.excluded.ratings},
+                where=table.c.version <= insert.excluded.version,
+            )
+        )
+
+
+def forget(store: Store | None = None) -> None:
+    """Drop the fits this process keeps, and with a store the ones kept in its database: the next `ratings` fits
+    again (what the first reader after a change does)."""
     with _fits_lock:
         _fits.clear()
+    if store is not None:
+        with store.session() as s:
+            s.execute(delete(TotalsFitRow))

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 from arena.config import Settings
@@ -65,6 +66,45 @@ class ArenaRun:
     """Its lease was not renewed in time and another process recovered it: stop, write nothing more."""
 
 
+def record_launch(
+    store: Store, ledger: Ledger, spec: ArenaSpec, base_sha: str, owner: str, lease: datetime | None
+) -> tuple[ArenaSpec, str, list[ContestantRow], list[str]]:
+    """Write a validated arena as queued, with its contestants and their stakes: (the spec as stored, the arena id,
+    the contestant rows, their agents). The in-process engine and the queue (arena/queue) launch through this.
+
+    Raises:
+        StakeRefused: an agent cannot stake its entry (nothing is left of the launch).
+    """
+    # Stored and run as it will be run again: its files embedded, so nothing depends on paths of this machine.
+    spec = self_contained(spec)
+    agents = spec.agents()
+    arena_id = secrets.token_hex(4)
+    # A row's model and strategy are its agent's two halves (the analytics join them with '+').
+    rows = [
+        ContestantRow(name=c.name, model=m, strategy=s)
+        for c, (m, s) in zip(spec.contestants, map(split_identity, agents), strict=True)
+    ]
+    arena = ArenaRow(
+        id=arena_id,
+        title=spec.task.title or (spec.problem_statement.strip().splitlines() or [""])[0][:120],
+        repo=spec.task.repo,
+        base=spec.task.base,
+        base_sha=base_sha,
+        spec=spec.model_dump(mode="json"),
+        owner=owner,
+        lease_until=lease,
+    )
+    # The row before the stakes, so an escrow never belongs to an arena nobody can find (and recover);
+    # a refused agent (StakeRefused, exit 2) takes the row back out: nothing is left of the launch.
+    store.create_arena(arena, rows)
+    try:
+        ledger.enter(arena_id, [(c.name, agent) for c, agent in zip(spec.contestants, agents, strict=True)])
+    except BaseException:
+        store.delete_arena(arena_id)
+        raise
+    return spec, arena_id, rows, agents
+
+
 class Engine:
     """Process-wide: one store, one repo cache, one contestant thread pool. Build one per process."""
 
@@ -100,33 +140,9 @@ class Engine:
         before anything is written); given, the spec is not validated (and a remote mirror not fetched) again.
         """
         base_sha = base_sha or validate(spec, self.repos)
-        # Stored and run as it will be run again: its files embedded, so nothing depends on paths of this machine.
-        spec = self_contained(spec)
-        agents = spec.agents()
-        arena_id = secrets.token_hex(4)
-        # A row's model and strategy are its agent's two halves (the analytics join them with '+').
-        rows = [
-            ContestantRow(name=c.name, model=m, strategy=s)
-            for c, (m, s) in zip(spec.contestants, map(split_identity, agents), strict=True)
-        ]
-        arena = ArenaRow(
-            id=arena_id,
-            title=spec.task.title or (spec.problem_statement.strip().splitlines() or [""])[0][:120],
-            repo=spec.task.repo,
-            base=spec.task.base,
-            base_sha=base_sha,
-            spec=spec.model_dump(mode="json"),
-            owner=self.owner,
-            lease_until=lease_until(self.store),
+        spec, arena_id, rows, agents = record_launch(
+            self.store, self.ledger, spec, base_sha, owner=self.owner, lease=lease_until(self.store)
         )
-        # The row before the stakes, so an escrow never belongs to an arena nobody can find (and recover);
-        # a refused agent (StakeRefused, exit 2) takes the row back out: nothing is left of the launch.
-        self.store.create_arena(arena, rows)
-        try:
-            self.ledger.enter(arena_id, [(c.name, agent) for c, agent in zip(spec.contestants, agents, strict=True)])
-        except BaseException:
-            self.store.delete_arena(arena_id)
-            raise
         run_dir = self.settings.runs_dir / arena_id
         run = ArenaRun(
             arena_id,

@@ -1,6 +1,7 @@
 """Persistence: SQLAlchemy schema and the Store that wraps it."""
 
 from arena.storage.models import (
+    QUEUE_OWNER,
     ArenaRow,
     ContestantRow,
     EvaluationRow,
@@ -20,6 +21,7 @@ __all__ = [
     "EventRow",
     "ImportedRunRow",
     "PublicationRow",
+    "QUEUE_OWNER",
     "Status",
     "Store",
     "VerdictRow",

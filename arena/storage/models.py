@@ -25,6 +25,11 @@ class Status(StrEnum):
         return self not in (Status.QUEUED, Status.RUNNING)
 
 
+QUEUE_OWNER = "queue"
+"""The `owner` of an arena run by the queue's workers (arena/queue): no one process holds it, so no process lease
+expires it; each contestant holds its own lease (its heartbeat) on the worker that runs it."""
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -95,6 +100,12 @@ class ContestantRow(Base):
     trajectory_path: Mapped[str | None] = mapped_column(Text, default=None)
     patch_path: Mapped[str | None] = mapped_column(Text, default=None)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    """When the queue (arena/queue) handed it to the workers; null for an in-process arena's contestants."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    """How many times a worker started it: more than one when a worker died and another ran it again from scratch."""
+    history: Mapped[list] = mapped_column(JSON, default=list)
+    """What happened to it on the queue, oldest first: {"at", "event", "worker", "note"} (arena/queue/state.py)."""
 
     arena: Mapped[ArenaRow] = relationship(back_populates="contestants")
 
@@ -308,8 +319,8 @@ class TotalsDirtyRow(Base):
 
 
 class TotalsStateRow(Base):
-    """One row (id 1): the lock a refresh takes first, and a version that grows with every refresh that changed
-    something (what a cached rating is keyed by)."""
+    """One row (id 1): the lock a refresh takes first, and a version that grows with every refresh that changed the
+    counted outcomes (what a kept fit of the ratings is labelled with)."""
 
     __tablename__ = "totals_state"
 
@@ -395,6 +406,18 @@ class TotalsPairRow(Base):
     b: Mapped[str] = mapped_column(String(256), primary_key=True)
     outcome: Mapped[float] = mapped_column(Float, primary_key=True)
     n: Mapped[int] = mapped_column(Integer)
+
+
+class TotalsFitRow(Base):
+    """The newest ratings fitted from the totals, per fit (`by`, bootstrap, seed, min games): every process reads
+    them until the totals change (a new `version`) instead of fitting a thousand players again."""
+
+    __tablename__ = "totals_fits"
+
+    fit: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    ratings: Mapped[list] = mapped_column(JSON)
+    """ratings_frame's rows (arena.analytics.ratings.RATING_SCHEMA), best first"""
 
 
 class TotalsPlayerRow(Base):

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
 from arena.errors import NotFound, UserError
 from arena.storage import migrate
 from arena.storage.models import (
+    QUEUE_OWNER,
     ArenaRow,
     ContestantRow,
     EvaluationRow,
@@ -213,7 +214,11 @@ class Store:
         Each arena is taken by one conditional UPDATE, so an owner that renews at the same moment keeps it.
         """
         live = (Status.QUEUED, Status.RUNNING)
-        expired = ArenaRow.status.in_(live) & (ArenaRow.lease_until.is_(None) | (ArenaRow.lease_until < now))
+        expired = (
+            ArenaRow.status.in_(live)
+            & (ArenaRow.lease_until.is_(None) | (ArenaRow.lease_until < now))
+            & ArenaRow.owner.is_distinct_from(QUEUE_OWNER)  # the queue's workers hold leases per contestant
+        )
         recovered = []
         with self.session() as s:
             candidates = list(s.execute(select(ArenaRow.id, ArenaRow.owner, ArenaRow.lease_until).where(expired)))
