@@ -11,6 +11,7 @@ import pandas as pd
 
 from app.auth import require
 from app.launch import refusal
+from arena import artifacts
 from arena.errors import UserError
 from arena.export import FORMATS, Export, export
 from arena.reputation.ledger import Ledger
@@ -57,12 +58,12 @@ def vote_matrix(judge: dict) -> pd.DataFrame | None:
     return pd.DataFrame(xv["matrix"]).T.fillna("").rename_axis("candidate \\ tests of")
 
 
-def patches(arena: dict, verdict: dict | None) -> dict[str, str]:
-    """Every candidate's patch text by name (the synthesis too, when there is one)."""
+def patches(store, arena: dict, verdict: dict | None) -> dict[str, str]:
+    """Every candidate's patch text by name (the synthesis too, when there is one), from the shared store."""
     out = {}
-    for c in arena["contestants"]:
-        if c["patch_path"] and Path(c["patch_path"]).is_file():
-            out[c["name"]] = Path(c["patch_path"]).read_bytes().decode("utf-8", "replace")
+    for c in store.arena(arena["arena_id"]).contestants:  # from the shared store: workers ran them elsewhere
+        if (patch := artifacts.patch_of(store, c)) is not None:
+            out[c.name] = patch.decode("utf-8", "replace")
     if verdict and verdict["judge"].get("synthesis_patch"):
         out["synthesis"] = verdict["judge"]["synthesis_patch"]
     return out

@@ -25,7 +25,8 @@ EPILOG = {
     "demo": "example:\n  arena demo --json",
     "judge": "example:\n  arena judge 3f9c2a1b --json",
     "export": "examples:\n  arena export 3f9c2a1b -o preds.jsonl            # SWE-bench predictions (any arena)\n"
-    "  arena export 3f9c2a1b --format patch > fix.diff  # the plain diff",
+    "  arena export 3f9c2a1b --format patch > fix.diff  # the plain diff\n"
+    "  arena export 3f9c2a1b --format trajectory --contestant fix-a > fix-a.traj.json",
     "apply": "example:\n  arena apply 3f9c2a1b          # commits the winner on branch arena/3f9c2a1b-<name>",
     "sync": "example:\n  arena sync --json              # merges and reverts: applied patches and GitHub PRs",
     "pr": "examples:\n  arena pr 3f9c2a1b --json                  # push every candidate, open or update the draft PR\n"
@@ -85,7 +86,9 @@ def _print_arena(row: ArenaRow, verdict=None) -> None:
     if row.setup_log_path:
         print(f"  setup log: {row.setup_log_path}")
         if row.status == Status.FAILED:
-            tail = Path(row.setup_log_path).read_text().splitlines()[-15:] if Path(row.setup_log_path).exists() else []
+            from arena.artifacts import setup_log
+
+            tail = (setup_log(_store(), row.id, row.setup_log_path) or "").splitlines()[-15:]
             print("\n".join(f"    | {line}" for line in tail))
     print(f"  {'contestant':<20} {'status':<12} {'exit':<18} {'steps':>5} {'cost':>8}  agent")
     for c in row.contestants:
@@ -599,9 +602,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("arena_id")
     p.add_argument(
         "--format",
-        choices=["swebench", "patch"],
+        choices=["swebench", "patch", "trajectory"],
         default="swebench",
-        help="swebench: one predictions row (instance_id: the SWE-bench id, else the arena id); patch: the diff",
+        help="swebench: one predictions row (instance_id: the SWE-bench id, else the arena id); patch: the diff; "
+        "trajectory: the candidate's trajectory file (mini-swe-agent format), from the shared store",
     )
     p.add_argument("--contestant", help="export this candidate instead of the winner")
     p.add_argument("-o", "--output", help="write to this file (.jsonl for swebench) instead of stdout")

@@ -14,8 +14,8 @@ import secrets
 import traceback
 from pathlib import Path
 
+from arena.artifacts import patch_text
 from arena.judging.judge import Candidate, Judge
-from arena.judging.patches import read_patch
 from arena.judging.verdict import Verdict
 from arena.protocols import PreparedTask, SandboxBackend
 from arena.reputation.ledger import Ledger
@@ -68,11 +68,13 @@ def judge_arena(
     store: Store, runs_dir: Path, arena_id: str, spec: ArenaSpec, backend: SandboxBackend, prepared: PreparedTask
 ) -> int:
     """Judge the contestants' patches and store the verdict (a failure is stored as the verdict's error); its id."""
-    rows = [c for c in store.arena(arena_id).contestants if c.patch_path and Path(c.patch_path).is_file()]
+    # From the shared store: the contestants may have run on other machines (arena/artifacts.py).
+    patches = {c.name: patch_text(store, c) for c in store.arena(arena_id).contestants}
+    rows = [c for c in store.arena(arena_id).contestants if patches[c.name] is not None]
     candidates = [
         Candidate(
             name=c.name,
-            patch=read_patch(Path(c.patch_path)),
+            patch=patches[c.name],
             model=c.model,
             strategy=c.strategy,
             cost=c.cost,

@@ -1,12 +1,11 @@
 """Live: every contestant of an arena, refreshed every 2 s (only this fragment reruns)."""
 
-from pathlib import Path
-
 import streamlit as st
 
 from app import auth, live, nav, queries
-from app.components.trajectory_view import render_steps, trajectory_cache
-from app.resources import engine
+from app.components.trajectory_view import render_steps
+from app.resources import engine, runner_of
+from arena import artifacts
 
 st.title("Live")
 arena_id = queries.selected_arena()
@@ -27,7 +26,7 @@ def watch() -> None:
             f"{live.elapsed(arena['started_at'], arena['finished_at'])}"
         )
         if running and auth.button("Cancel arena", "cancel", key=f"cancel-{arena_id}", icon=":material/stop_circle:"):
-            engine().cancel(arena_id)
+            runner_of(arena_id).cancel(arena_id)  # the workers' queue for an arena they run
     if arena["verdict"]:
         winner = arena["verdict"]["winner"]
         st.success(f"Verdict: winner **{winner}**" if winner else "Verdict: no candidate passes the gates")
@@ -51,10 +50,11 @@ def watch() -> None:
             cols[2].metric("tokens", f"{c['tokens']:,}")
             cols[3].metric("elapsed", live.elapsed(c["started_at"], c["finished_at"]))
             if c["status"] == "running" and auth.button("Cancel", "cancel", key=f"cancel-{arena_id}-{c['name']}"):
-                engine().cancel(arena_id, c["name"])
+                runner_of(arena_id).cancel(arena_id, c["name"])
             if not tab.open:
                 continue
-            traj = trajectory_cache().get(Path(c["trajectory_path"])) if c["trajectory_path"] else None
+            # From the shared store (arena/artifacts.py): the contestant may run on another machine.
+            traj = artifacts.trajectory_of(engine().store, arena_id, c["name"], c["trajectory_path"])
             if traj is None:
                 st.caption("waiting for the first step…")
             else:

@@ -35,7 +35,9 @@ if verdict is None or verdict["error"]:
         st.info(f"No verdict yet (the arena is {arena['status']}).")
     else:
         st.error(f"The judge failed: {verdict['error']}")
-    github_view.pull_request(arena, list(results.patches(arena, None)))  # an early draft, a retry, a hand pick
+    github_view.pull_request(
+        arena, list(results.patches(engine().store, arena, None))
+    )  # an early draft, a retry, a hand pick
     st.stop()
 
 coverage, judge = verdict["coverage"], verdict["judge"]
@@ -70,7 +72,7 @@ if (matrix := results.vote_matrix(judge)) is not None:
     st.subheader("Cross-validation votes")
     st.dataframe(matrix, width="stretch")
 
-patches = results.patches(arena, verdict)
+patches = results.patches(engine().store, arena, verdict)
 names = [p["name"] for p in verdict["ranking"] if p["name"] in patches]
 st.subheader("Diffs side by side")
 results_view.side_by_side(arena_id, names, patches)

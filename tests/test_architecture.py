@@ -112,6 +112,7 @@ FLOORS = [  # lowest first: a module imports only from its own floor or below
             "arena.export",
             "arena.report",
             "arena.demo",
+            "arena.artifacts",
         },
     ),
     ("publish", {"arena.publish"}),

@@ -247,3 +247,62 @@ def test_detach_needs_postgresql_and_writes_nothing_without_it(tmp_path, calc_re
     assert json.loads(refused.stdout)["exit_code"] == 2
     listed = cli(env, "list", "--json")
     assert json.loads(listed.stdout) == []
+
+
+def test_show_export_judge_and_live_answer_from_a_machine_without_the_workers_files(
+    queue_env, tmp_path, calc_repo, arena_dir, monkeypatch
+):
+    """The shared store: what the workers produced (patches, trajectories, the setup log) is read from PostgreSQL,
+    so `arena show`, `arena export`, `arena judge` and the Live page work from a data dir no worker used, even after
+    the workers' files are gone."""
+    from app import queries, resources
+    from arena.trajectory import load_trajectory
+    from tests.app.conftest import app, texts
+
+    env, _ = queue_env
+    write_steps(
+        arena_dir / "fix.yaml",
+        [{"thought": "fix the sign", "commands": [FIX]}, {"thought": "done", "commands": [SUBMIT]}],
+    )
+    write_steps(
+        arena_dir / "idle.yaml",
+        [{"thought": "look around", "commands": ["ls"]}, {"thought": "done", "commands": [SUBMIT]}],
+    )
+    contestants = [{"name": "fixer", "model": "scripted:fix.yaml"}, {"name": "idler", "model": "scripted:idle.yaml"}]
+    (arena_dir / "arena.yaml").write_text(yaml.safe_dump(spec_dict(calc_repo, contestants)))
+    arena_id = detach(env, arena_dir / "arena.yaml")
+    start_worker(queue_env, tmp_path, "a")
+    row = wait_for(lambda: ended(env, arena_id), 180, "the arena to end", tmp_path)
+    assert row.status == "completed", row.error
+    worker_runs = Path(env["ARENA_DATA_DIR"]) / "runs" / arena_id
+    worker_messages = json.loads((worker_runs / "fixer" / "traj.json").read_text())["messages"]
+
+    import shutil
+
+    shutil.rmtree(Path(env["ARENA_DATA_DIR"]))  # the workers' disk is gone, or was never this machine's
+    elsewhere = {**env, "ARENA_DATA_DIR": str(tmp_path / "elsewhere")}
+    shown = cli(elsewhere, "show", arena_id, "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["verdict"]["winner"] == "fixer"
+    patch = cli(elsewhere, "export", arena_id, "--format", "patch")
+    assert patch.returncode == 0, patch.stderr
+    assert "+    return a + b" in patch.stdout
+    exported = cli(elsewhere, "export", arena_id, "--format", "trajectory", "--contestant", "fixer")
+    assert exported.returncode == 0, exported.stderr
+    data = json.loads(exported.stdout)
+    assert data["messages"] == worker_messages and data["info"]["arena"]["arena_id"] == arena_id
+    assert len(load_trajectory(data).steps) >= 2
+    rejudged = cli(elsewhere, "judge", arena_id, "--json")
+    assert rejudged.returncode == 0, rejudged.stderr
+    assert json.loads(rejudged.stdout)["winner"] == "fixer"  # the judge read both patches from the database
+
+    monkeypatch.setenv("ARENA_DATA_DIR", elsewhere["ARENA_DATA_DIR"])
+    monkeypatch.setenv("ARENA_DATABASE_URL", env["ARENA_DATABASE_URL"])
+    resources.engine.clear()
+    queries.arenas.clear()
+    try:
+        at = app("live")
+        assert "fix the sign" in texts(at) or any("fix the sign" in str(e.value) for e in at.get("expandable"))
+    finally:
+        resources.engine().shutdown()
+        resources.engine.clear()

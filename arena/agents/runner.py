@@ -43,6 +43,7 @@ class ContestantAgent(DefaultAgent):
         stop: StopSignal,
         on_step: Callable[["ContestantAgent"], None],
         arena_info: dict[str, Any],
+        keep: Callable[[int, list[dict], dict], None] | None = None,
         **kwargs: Any,
     ):
         super().__init__(model, env, **kwargs)
@@ -54,6 +55,10 @@ class ContestantAgent(DefaultAgent):
         self.trajectory_path = trajectory_path
         self.stop = stop
         self.on_step = on_step
+        self.keep = keep
+        """Called after every step with (index of the first new message, the new messages, the rest of the file):
+        the shared store keeps the trajectory for machines that do not have this file (arena/artifacts.py)."""
+        self._kept = 0
         self.arena_info = arena_info
         self.tokens_in = 0
         self.tokens_out = 0
@@ -94,5 +99,9 @@ class ContestantAgent(DefaultAgent):
         }
         data = self.serialize(stats, *extra_dicts)
         write_json_atomic(self.trajectory_path, data)
+        if self.keep is not None:
+            messages = data.get("messages", [])
+            self.keep(self._kept, messages[self._kept :], {k: v for k, v in data.items() if k != "messages"})
+            self._kept = len(messages)
         self.on_step(self)
         return data

@@ -9,10 +9,13 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
+
 from arena.agents.environment import SandboxEnvironment
 from arena.agents.models import make_model
 from arena.agents.runner import ContestantAgent, StopSignal
 from arena.agents.strategies import agent_config, model_config
+from arena.artifacts import PATCH, TRAJECTORY_INFO
 from arena.errors import ArenaError
 from arena.identity import split_identity
 from arena.llm import RetryPolicy
@@ -33,6 +36,9 @@ class ContestantRun:
     sandbox: Sandbox | None = None
     lost: bool = False
     """Its arena was recovered by another process: its row keeps the status recovery gave it."""
+    attempt: int = 1
+    """Which run of it this is (the queue runs a contestant again when its worker died); its trajectory's messages
+    are kept per attempt."""
 
     @property
     def patch_path(self) -> Path:
@@ -69,6 +75,7 @@ def run_contestant(
             trajectory_path=traj_path,
             stop=c.stop,
             on_step=lambda a: store.update_contestant(c.row_id, **_progress(a)),
+            keep=lambda start, messages, info: _keep(store, arena_id, c, start, messages, info),
             arena_info={
                 "arena_id": arena_id,
                 "contestant": c.spec.name,
@@ -97,8 +104,10 @@ def run_contestant(
         if c.sandbox is not None:
             try:
                 patch_path.parent.mkdir(parents=True, exist_ok=True)
-                patch_path.write_bytes(c.sandbox.diff())
+                patch = c.sandbox.diff()
+                patch_path.write_bytes(patch)
                 fields["patch_path"] = str(patch_path)
+                store.put_artifact(arena_id, c.spec.name, PATCH, patch)  # for machines without this file
             except ArenaError as e:
                 fields["error"] = ((fields.get("error") or "") + f"\npatch not collected: {e}").strip()
             c.sandbox.close()
@@ -107,6 +116,12 @@ def run_contestant(
         if c.lost:  # recovered elsewhere as interrupted: keep that status, add what we learned
             fields.pop("status", None)
         store.update_contestant(c.row_id, finished_at=utcnow(), **fields)
+
+
+def _keep(store: Store, arena_id: str, c: ContestantRun, start: int, messages: list[dict], info: dict) -> None:
+    """The shared store's copy of the trajectory (arena/artifacts.py): the new messages, and the rest of the file."""
+    store.append_steps(arena_id, c.spec.name, c.attempt, start, messages)
+    store.put_artifact(arena_id, c.spec.name, TRAJECTORY_INFO, orjson.dumps(info, default=str))
 
 
 class _Stopped(Exception):

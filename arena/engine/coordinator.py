@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from arena.artifacts import keep_setup_log
 from arena.config import Settings
 from arena.engine.contestant import ContestantRun, run_contestant
 from arena.engine.preparation import prepare_task, validate
@@ -244,12 +245,14 @@ class Engine:
                     final = Status.CANCELLED
                     return
                 store.update_arena(arena_id, error=f"{e}\n\n{e.log[-4000:]}", setup_log_path=str(setup_log))
+                keep_setup_log(store, arena_id, setup_log)
                 self._end_unstarted(
                     run, list(run.contestants.values()), Status.FAILED, "not started: the task's setup failed"
                 )
                 return
             if setup_log.exists():  # the task's Python environment (and pytest) are logged there too
                 store.update_arena(arena_id, setup_log_path=str(setup_log))
+                keep_setup_log(store, arena_id, setup_log)
             final = self._schedule(run, backend, prepared)
             if final in (Status.COMPLETED, Status.TIMED_OUT) and not run.lost:
                 judge_arena(store, self.settings.runs_dir, arena_id, run.spec, backend, prepared)

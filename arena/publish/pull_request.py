@@ -22,10 +22,10 @@ import contextlib
 import re
 from datetime import UTC
 from itertools import islice
-from pathlib import Path
 
 from github import GithubException
 
+from arena.artifacts import patch_of
 from arena.config import Settings
 from arena.credentials import GitHubError, RepoRef, configured, credentials, explained, repo_of_url
 from arena.errors import UserError
@@ -55,14 +55,13 @@ def _issue(arena: ArenaRow) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _patches(arena: ArenaRow, verdict: Verdict | None) -> dict[str, tuple[bytes, str]]:
+def _patches(store: Store, arena: ArenaRow, verdict: Verdict | None) -> dict[str, tuple[bytes, str]]:
     """contestant -> (patch bytes, agent) for every candidate with a non-empty patch (the synthesis one too)."""
     found = {}
     for c in arena.contestants:
-        if c.patch_path and Path(c.patch_path).is_file():
-            patch = Path(c.patch_path).read_bytes()
-            if patch.strip():
-                found[c.name] = (patch, f"{c.model}+{c.strategy}")  # the row holds the identity's halves
+        patch = patch_of(store, c)  # from the shared store: the contestant may have run on another machine
+        if patch is not None and patch.strip():
+            found[c.name] = (patch, f"{c.model}+{c.strategy}")  # the row holds the identity's halves
     synthesis = verdict.synthesis if verdict else None
     if synthesis is not None and synthesis.patch.strip():
         agent = f"{synthesis.model or 'judge'}+{synthesis.strategy or synthesis.name}"
@@ -76,7 +75,7 @@ def publish(store: Store, settings: Settings, arena_id: str, contestant: str | N
     repo = _repo(arena)
     creds = configured() or credentials()
     verdict = read_verdict(store, arena_id)
-    patches = _patches(arena, verdict)
+    patches = _patches(store, arena, verdict)
     if contestant is not None and contestant not in patches:
         raise UserError(f"arena {arena_id} has no candidate '{contestant}' with a non-empty patch")
     head = contestant or (verdict.winner if verdict and not verdict.error else None)

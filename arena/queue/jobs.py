@@ -39,6 +39,7 @@ from procrastinate.manager import JobManager
 from procrastinate.sync_psycopg_connector import SyncPsycopgConnector
 from sqlalchemy import make_url, text
 
+from arena.artifacts import keep_setup_log
 from arena.config import Settings
 from arena.engine import EngineEvent, prepare_task, record_launch
 from arena.engine.contestant import ContestantRun, run_contestant
@@ -220,10 +221,12 @@ def prepare(arena_id: str) -> None:
         ctx.prepared(arena_id, spec, arena.base_sha)
     except SetupFailed as e:
         ctx.store.update_arena(arena_id, error=f"{e}\n\n{e.log[-4000:]}", setup_log_path=str(setup_log))
+        keep_setup_log(ctx.store, arena_id, setup_log)
         _end_arena(ctx, arena_id, Status.FAILED, "not started: the task's setup failed")
         return
     if setup_log.exists():
         ctx.store.update_arena(arena_id, setup_log_path=str(setup_log))
+        keep_setup_log(ctx.store, arena_id, setup_log)
     ctx.advance(arena_id)
 
 
@@ -239,9 +242,8 @@ def contestant(arena_id: str, name: str) -> None:
     spec = ArenaSpec.model_validate(arena.spec)
     run_dir = ctx.settings.runs_dir / arena_id / name
     _set_aside(run_dir, row.attempts)
-    c = ContestantRun(
-        row.id, next(s for s in spec.contestants if s.name == name), run_dir, f"{row.model}+{row.strategy}"
-    )
+    cspec = next(s for s in spec.contestants if s.name == name)
+    c = ContestantRun(row.id, cspec, run_dir, f"{row.model}+{row.strategy}", attempt=row.attempts)
     try:
         backend, prepared = ctx.prepared(arena_id, spec, arena.base_sha)
     except ArenaError as e:

@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from arena.artifacts import patch_of
 from arena.errors import UserError
 from arena.identity import agent_identity
 from arena.reputation.ledger import Ledger
@@ -43,7 +44,8 @@ def apply_winner(
     if name is None:
         raise UserError(f"arena {arena_id} has no settled winner; choose a candidate with --contestant NAME")
     row = next((c for c in arena.contestants if c.name == name), None)
-    if row is None or not row.patch_path or not Path(row.patch_path).is_file():
+    patch = patch_of(ledger.store, row) if row is not None else None
+    if patch is None:
         raise UserError(f"arena {arena_id} has no candidate '{name}' with a patch")
     if not Path(arena.repo).is_dir():
         raise UserError(
@@ -69,7 +71,7 @@ def apply_winner(
     with tempfile.TemporaryDirectory() as tmp:  # a private index: the user's working tree is never touched
         env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
         _git(arena.repo, "read-tree", arena.base_sha, env=env)
-        _git(arena.repo, "apply", "--cached", "--binary", "-", env=env, input=Path(row.patch_path).read_bytes())
+        _git(arena.repo, "apply", "--cached", "--binary", "-", env=env, input=patch)
         tree = _git(arena.repo, "write-tree", env=env)
     commit = _git(arena.repo, "commit-tree", tree, "-p", arena.base_sha, env=_identity(), input=message.encode())
     _git(arena.repo, "branch", branch, commit)

@@ -9,6 +9,7 @@ from arena.storage.models import (
     ImportedRunRow,
     PublicationRow,
     Status,
+    StepRow,
     VerdictRow,
     utcnow,
 )
@@ -16,6 +17,7 @@ from arena.storage.store import Store, make_engine
 
 __all__ = [
     "ArenaRow",
+    "ArtifactRow",
     "ContestantRow",
     "EvaluationRow",
     "EventRow",
@@ -23,6 +25,7 @@ __all__ = [
     "PublicationRow",
     "QUEUE_OWNER",
     "Status",
+    "StepRow",
     "Store",
     "VerdictRow",
     "make_engine",

@@ -3,7 +3,20 @@
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -301,6 +314,39 @@ class PublicationRow(Base):
     error: Mapped[str | None] = mapped_column(Text, default=None)
     """the last push or PR failure (cleared by the next success): `arena pr` retries"""
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# -- the shared store: what a worker's disk held, readable from any machine (arena/artifacts.py) ------------------------
+
+
+class ArtifactRow(Base):
+    """A file an arena produced, kept in the database so the app, other workers, the judge and `arena export` can
+    read it from any machine: a contestant's `patch` and `trajectory_info` (the trajectory without its messages,
+    which are StepRows), an arena's `setup.log` (contestant "")."""
+
+    __tablename__ = "artifacts"
+
+    arena_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    contestant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class StepRow(Base):
+    """One message of a contestant's trajectory, appended as the agent goes (never rewritten): Live reads the new
+    ones, and the trajectory file is rebuilt from them for export. `attempt`: a contestant run again after its
+    worker died starts a new sequence."""
+
+    __tablename__ = "trajectory_steps"
+    __table_args__ = (UniqueConstraint("arena_id", "contestant", "attempt", "seq", name="uq_trajectory_steps"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    arena_id: Mapped[str] = mapped_column(String(32))
+    contestant: Mapped[str] = mapped_column(String(64))
+    attempt: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    message: Mapped[dict] = mapped_column(JSON)
 
 
 # -- running totals (arena/analytics/totals.py) -----------------------------------------------------------------------

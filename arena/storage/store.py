@@ -1,12 +1,12 @@
 """Store: the only place that talks SQL. Short sessions, detached rows, safe from many threads."""
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, make_url, select, text, update
+from sqlalchemy import create_engine, event, func, insert, make_url, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
@@ -16,11 +16,13 @@ from arena.storage import migrate
 from arena.storage.models import (
     QUEUE_OWNER,
     ArenaRow,
+    ArtifactRow,
     ContestantRow,
     EvaluationRow,
     EventRow,
     PublicationRow,
     Status,
+    StepRow,
     VerdictRow,
     utcnow,
 )
@@ -315,6 +317,75 @@ class Store:
             for key, value in fields.items():
                 setattr(row, key, value)
             row.updated_at = utcnow()
+
+    # -- the shared store (arena/artifacts.py) ------------------------------------------------------------------------
+
+    def put_artifact(self, arena_id: str, contestant: str, name: str, content: bytes) -> None:
+        """Keep (or replace) a file an arena produced; contestant "" for the arena's own (its setup log)."""
+        with self.session() as s:
+            s.merge(
+                ArtifactRow(arena_id=arena_id, contestant=contestant, name=name, content=content, updated_at=utcnow())
+            )
+
+    def artifact(self, arena_id: str, contestant: str, name: str) -> bytes | None:
+        with self.session() as s:
+            return s.scalar(
+                select(ArtifactRow.content).where(
+                    ArtifactRow.arena_id == arena_id, ArtifactRow.contestant == contestant, ArtifactRow.name == name
+                )
+            )
+
+    def append_steps(self, arena_id: str, contestant: str, attempt: int, start: int, messages: list[dict]) -> None:
+        """Messages `start`, `start + 1`, ... of an attempt's trajectory (a message already kept is left as it is)."""
+        if not messages:
+            return
+        rows = [
+            {"arena_id": arena_id, "contestant": contestant, "attempt": attempt, "seq": start + i, "message": m}
+            for i, m in enumerate(messages)
+        ]
+        try:
+            with self.session() as s:
+                s.execute(insert(StepRow), rows)
+        except IntegrityError:  # some were kept by an earlier call that failed after writing: keep the rest one by one
+            for row in rows:
+                with suppress(IntegrityError), self.session() as s:
+                    s.execute(insert(StepRow), [row])
+
+    def steps_mark(self, arena_id: str, contestant: str) -> tuple[int, int, datetime | None] | None:
+        """(latest attempt, its messages kept, when its info last changed): what a cached trajectory is keyed by."""
+        with self.session() as s:
+            attempt = s.scalar(
+                select(func.max(StepRow.attempt)).where(StepRow.arena_id == arena_id, StepRow.contestant == contestant)
+            )
+            if attempt is None:
+                return None
+            count = s.scalar(
+                select(func.count()).where(
+                    StepRow.arena_id == arena_id, StepRow.contestant == contestant, StepRow.attempt == attempt
+                )
+            )
+            info_at = s.scalar(
+                select(ArtifactRow.updated_at).where(
+                    ArtifactRow.arena_id == arena_id,
+                    ArtifactRow.contestant == contestant,
+                    ArtifactRow.name == "trajectory_info",
+                )
+            )
+            return attempt, count, info_at
+
+    def steps(self, arena_id: str, contestant: str) -> list[dict]:
+        """The messages of the contestant's latest attempt, in order."""
+        with self.session() as s:
+            attempt = s.scalar(
+                select(func.max(StepRow.attempt)).where(StepRow.arena_id == arena_id, StepRow.contestant == contestant)
+            )
+            return list(
+                s.scalars(
+                    select(StepRow.message)
+                    .where(StepRow.arena_id == arena_id, StepRow.contestant == contestant, StepRow.attempt == attempt)
+                    .order_by(StepRow.seq)
+                )
+            )
 
     # -- health -------------------------------------------------------------------------------------------------------
 
