@@ -11,8 +11,8 @@ from e2b.sandbox_sync.commands.command import Commands
 from e2b.sandbox_sync.filesystem.filesystem import Filesystem
 from e2b.sandbox_sync.paginator import SnapshotPaginator
 
-from arena.errors import SandboxError, SandboxUnavailable, SetupFailed
 from arena.engine import Engine, validate
+from arena.errors import SandboxError, SandboxUnavailable, SetupFailed
 from arena.sandboxes import RepoCache, get_backend
 from arena.spec import SandboxSpec, spec_from_dict
 from tests.conftest import CALC_FILES, make_repo, spec_dict, write_steps

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from arena.errors import SpecError
 from arena.engine import Engine
+from arena.errors import SpecError
 from arena.spec import spec_from_dict
 from arena.storage import ArenaRow, ContestantRow, Store, utcnow
 from tests.conftest import make_repo, observations, spec_dict, write_steps

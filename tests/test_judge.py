@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from arena.judging.judge import Candidate, Judge
 from arena.engine import Engine
+from arena.judging.judge import Candidate, Judge
 from arena.sandboxes import get_backend
 from arena.spec import spec_from_dict
 from tests.conftest import make_repo, spec_dict, write_steps

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from arena.agents.models import V1_ACTION, load_replay, load_script
-from arena.errors import SpecError
 from arena.engine import Engine
+from arena.errors import SpecError
 from arena.spec import spec_from_dict
 from tests.conftest import spec_dict, write_steps
 
