@@ -466,13 +466,16 @@ def _check(raw: dict, base_dir: Path, repos) -> tuple[ArenaSpec | None, str | No
     return spec, base_sha, {}
 
 
-def submit(raw: dict, base_dir: Path | None, engine) -> tuple[str | None, dict[str, list[str]]]:
-    """The one place the app launches an arena: (arena id, {}) or (None, errors by field); nothing is written if refused."""
+def submit(raw: dict, base_dir: Path | None, engine, launcher=None) -> tuple[str | None, dict[str, list[str]]]:
+    """The one place the app launches an arena: (arena id, {}) or (None, errors by field); nothing is written if refused.
+
+    The spec is checked here with `engine`'s repo cache, then launched through `launcher` (app.resources.launcher: the
+    workers' queue or this process's engine; the engine when None)."""
     spec, base_sha, errors = check(raw, base_dir, engine.repos)
     if spec is None:  # refused (unsafe-local), malformed or invalid
         return None, errors
     try:
-        return engine.launch(spec, base_sha), {}
+        return (launcher or engine).launch(spec, base_sha), {}
     except UserError as e:  # e.g. an agent that cannot cover its stake
         return None, {"contestants": [str(e)]}
 

@@ -1,15 +1,22 @@
 """Cached resources for the Streamlit app: one Engine (store + thread pool) per process, with the GitHub Publisher
-listener and the periodic GitHub sync beside it; model choices."""
+listener and the periodic GitHub sync beside it; on PostgreSQL the launcher on the workers' queue (`launcher`,
+`runner_of`: the app launches and cancels through whichever runs its arenas); model choices."""
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from app.github_sync import GitHubSync
-from arena.config import Settings
+from arena.config import Settings, setting
 from arena.engine import Engine
+from arena.errors import UserError
 from arena.publish.listener import Publisher
+from arena.storage import QUEUE_OWNER
+
+if TYPE_CHECKING:  # procrastinate is imported only where the queue is used
+    from arena.queue.jobs import QueueLauncher
 
 # Suggested models per provider key; any litellm name can still be typed in a spec.
 PROVIDER_MODELS = {
@@ -47,6 +54,54 @@ def github_sync() -> GitHubSync:
 
 def settings() -> Settings:
     return engine().settings
+
+
+QUEUE, PROCESS = "queue", "process"
+RUNS = ("auto", QUEUE, PROCESS)
+"""ARENA_APP_RUNS's values: auto picks the queue on PostgreSQL and this process on any other database."""
+
+
+def runs_on() -> str:
+    """Where an arena launched from the app runs: QUEUE (the workers, on PostgreSQL) or PROCESS (this app's pool).
+
+    ARENA_APP_RUNS=process keeps a single machine on PostgreSQL on the app's pool, with no `arena worker` to run.
+    Raises UserError for a value it does not know, or `queue` on a database the workers cannot share."""
+    choice = str(setting("ARENA_APP_RUNS")).strip().lower() or "auto"
+    if choice not in RUNS:
+        raise UserError(
+            f"ARENA_APP_RUNS={choice!r} is not one of {', '.join(RUNS)}; fix or unset it, then restart the app"
+        )
+    database = engine().store.engine.dialect.name  # the store's, as the workers' queue sees it
+    if choice == QUEUE and database != "postgresql":
+        raise UserError(
+            f"ARENA_APP_RUNS=queue needs PostgreSQL (the workers share it) and the database is {database}: set "
+            "ARENA_DATABASE_URL=postgresql+psycopg://USER@HOST/DB, or unset ARENA_APP_RUNS to run arenas in the app"
+        )
+    return QUEUE if choice == QUEUE or (choice == "auto" and database == "postgresql") else PROCESS
+
+
+@st.cache_resource
+def _queue(database_url: str, _settings: Settings) -> "QueueLauncher":
+    from arena.queue.jobs import QueueLauncher
+
+    return QueueLauncher(_settings)
+
+
+def queue_launcher() -> "QueueLauncher":
+    """The launcher on the workers' queue (PostgreSQL), one per database: nothing it launches runs in this process."""
+    return _queue(settings().database_url, settings())
+
+
+def launcher() -> "Engine | QueueLauncher":
+    """What the app launches through (runs_on): the queue or this process's engine, the same three methods: launch(spec,
+    base_sha), cancel(arena_id, contestant), judge(arena_id)."""
+    return queue_launcher() if runs_on() == QUEUE else engine()
+
+
+def runner_of(arena_id: str) -> "Engine | QueueLauncher":
+    """Whoever can cancel this arena: the queue for one the workers run (from the app or `arena run --detach`, whatever
+    ARENA_APP_RUNS says now), else the engine (its flag reaches whichever process runs the arena)."""
+    return queue_launcher() if engine().store.arena(arena_id).owner == QUEUE_OWNER else engine()
 
 
 def configured_models() -> list[str]:

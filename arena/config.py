@@ -53,6 +53,13 @@ SETTINGS: dict[str, Setting] = {
         Setting("ARENA_ALLOW_PRIVATE_NETWORK", False, bool, "accept http:// and private/loopback git URLs"),
         Setting("ARENA_ALLOW_SSH_GIT", False, bool, "accept ssh:// and git@ git URLs"),
         Setting("ARENA_ALLOW_UNSAFE_LOCAL", False, bool, "let the app launch arenas on the unsafe-local backend"),
+        Setting(
+            "ARENA_APP_RUNS",
+            "auto",
+            str,
+            "where the app's launches run: auto (the workers' queue on PostgreSQL, else the app's own process), "
+            "queue or process",
+        ),
         Setting("ARENA_LOCAL_MODEL", "local-model", str, "model name the Launch page offers for ARENA_API_BASE"),
         Setting("ARENA_SHARED_TRAJECTORIES", "../shared/data/trajectories", str, "trajectories the notebooks read"),
         Setting("GITHUB_TOKEN", None, str, "a token for the GitHub loop (contents, pull requests, issues: write)"),

@@ -3,11 +3,13 @@
 import streamlit as st
 
 from app import health
+from app.components import launch_view
 
 st.title("Health")
 db = health.database()
 st.subheader("Database")
 (st.success if db["ok"] else st.error)(f"`{db['url']}` · {db['detail']}")
+launch_view.where()  # where an arena launched from the app runs
 
 st.subheader("Sandbox backends")
 for row in health.sandboxes():

@@ -1,9 +1,9 @@
-"""Launch: a task, its contestants and limits -> an arena running in the background pool."""
+"""Launch: a task, its contestants and limits -> an arena running in the background pool, or on the workers' queue."""
 
 import streamlit as st
 
-from app import auth, launch, queries
-from app.components import github_view
+from app import auth, launch
+from app.components import github_view, launch_view
 from app.resources import configured_models, engine, upload_dir
 
 st.title("Launch an arena")
@@ -110,10 +110,9 @@ if kept := launch.kept(raw, form):
 show_errors(*(field for field in errors if field not in shown))  # the fields kept as is, and the form as a whole
 
 auth.explain("launch")
+runs = launch_view.where()  # where the arena will run; None: ARENA_APP_RUNS is wrong (said), and Launch is off
 left, right = st.columns([1, 4])
-if auth.button("Launch", "launch", where=left, type="primary", icon=":material/rocket_launch:") and not folder_errors:
-    arena_id, st.session_state["launch_errors"] = launch.submit(raw, base_dir, engine())
-    if arena_id is None:
-        st.rerun()
-    queries.show_arena(arena_id, "live")
+go = auth.button("Launch", "launch", where=left, type="primary", icon=":material/rocket_launch:", disabled=not runs)
+if go and not folder_errors:
+    launch_view.submit(raw, base_dir, runs)
 right.download_button("Download spec YAML", launch.to_yaml(raw), file_name="arena.yaml", mime="text/yaml")

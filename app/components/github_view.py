@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app import github_loop, launch
+from app import auth, github_loop, launch
 from arena.errors import UserError
 
 
@@ -37,7 +37,8 @@ def issue_field(errors: dict[str, list[str]], shown: set[str]) -> tuple[str, boo
 
 def pull_request(arena: dict, names: list[str]) -> None:
     """The arena's PR (number, state, link) and pushed branches, and Open PR / Update PR (`arena pr`) for the
-    judge's winner or a chosen candidate. Nothing for an arena whose repository is not on GitHub."""
+    judge's winner or a chosen candidate (disabled, with the reason, for someone who may not: app.auth). Nothing for
+    an arena whose repository is not on GitHub."""
     arena_id = arena["arena_id"]
     published = github_loop.publication(arena_id)
     if not github_loop.on_github(arena, published):
@@ -52,8 +53,10 @@ def pull_request(arena: dict, names: list[str]) -> None:
         help="The PR's head branch points at this candidate's commit; every candidate is pushed as a branch.",
     )
     opened = published is not None and published["pull_request"] is not None
-    if right.button(
+    if auth.button(
         "Update PR" if opened else "Open PR",
+        "pull_request",
+        where=right,
         icon=":material/call_merge:",
         key=f"pr-{arena_id}",
         help="Push every candidate and open or update the arena's one draft pull request (`arena pr`)",

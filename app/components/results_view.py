@@ -3,7 +3,7 @@ hand the result on (Apply, Abandon, Export) with the CLI's checks and messages."
 
 import streamlit as st
 
-from app import results
+from app import auth, results
 from app.components import diff_view
 from app.resources import engine
 from arena.errors import UserError
@@ -70,7 +70,8 @@ def cached_pairwise(repo: str, base_sha: str, a: tuple[str, str], b: tuple[str, 
 
 
 def actions(arena: dict, names: list[str]) -> None:
-    """Apply, Abandon, Export: each shows its result or the CLI's error; nothing changes on failure."""
+    """Apply, Abandon, Export: each shows its result or the CLI's error; nothing changes on failure. Apply and Abandon
+    are drawn disabled, with the reason as their help, for someone who may not do them (app.auth)."""
     arena_id, store = arena["arena_id"], engine().store
     left, right = st.columns(2)
     choice = left.selectbox(
@@ -86,16 +87,20 @@ def actions(arena: dict, names: list[str]) -> None:
         help="The branch merges will land on; default: the repository's current branch.",
     )
     apply_col, abandon_col = st.columns(2)
-    if apply_col.button(
+    if auth.button(
         "Apply",
+        "apply",
+        where=apply_col,
         icon=":material/merge:",
         key=f"apply-{arena_id}",
         help="Commit the patch on a new branch arena/<arena>-<candidate> of the task's repository "
         "(`arena apply`); your working tree is not touched.",
     ):
         _report(lambda: results.apply(store, arena_id, contestant, base.strip()))
-    if abandon_col.button(
+    if auth.button(
         "Abandon",
+        "abandon",
+        where=abandon_col,
         icon=":material/block:",
         key=f"abandon-{arena_id}",
         help="Give up on the winning patch: its stake is returned and nothing is merged "

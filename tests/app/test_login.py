@@ -200,6 +200,47 @@ def test_a_secrets_file_that_does_not_parse_stops_the_app_instead_of_dropping_th
     assert buttons(at) == {}
 
 
+SIGNED_IN = {"auth": AUTH, "arena": {"access": ACCESS}}
+HAND_ON = {"Apply": "applying a patch", "Abandon": "abandoning a result", "Judge again": "judging again"}
+
+
+def test_apply_and_abandon_are_drawn_disabled_for_a_viewer_with_what_they_need(demo):
+    """Their effects refuse a viewer too (app.results); the buttons say so before anyone presses them."""
+    bob = run("results", SIGNED_IN, {"is_logged_in": True, **BOB})
+    for label, what in HAND_ON.items():
+        button = next(b for b in bob.button if b.label == label)
+        assert button.disabled, label
+        assert f"Signed in as bob@example.org (viewer): {what} needs the `operator` role" in button.help
+        assert "ask the arena admins to add bob@example.org to `operators`" in button.help
+    ada = run("results", SIGNED_IN, {"is_logged_in": True, **ADA})
+    assert {label: buttons(ada)[label] for label in HAND_ON} == dict.fromkeys(HAND_ON, False)
+    assert next(b for b in ada.button if b.label == "Apply").help.startswith("Commit the patch on a new branch")
+    assert {label: buttons(run("results"))[label] for label in HAND_ON} == dict.fromkeys(HAND_ON, False)  # no [auth]
+
+
+def test_open_pr_is_drawn_disabled_for_a_viewer_with_what_it_needs(data):
+    def panel():
+        from app.components import github_view
+
+        github_view.pull_request({"arena_id": "a1", "repo": "https://github.com/acme/calc"}, ["fixer"])
+
+    def as_user(user: dict) -> AppTest:
+        at = AppTest.from_function(panel, default_timeout=30)
+        at.secrets.update(SIGNED_IN)
+        at.user = {"is_logged_in": True, **user}
+        at.run()
+        assert not at.exception, at.exception
+        return at
+
+    open_pr = as_user(BOB).button(key="pr-a1")
+    assert open_pr.label == "Open PR" and open_pr.disabled
+    assert "Signed in as bob@example.org (viewer): opening or updating a pull request needs the `operator`" in (
+        open_pr.help
+    )
+    open_pr = as_user(ADA).button(key="pr-a1")
+    assert not open_pr.disabled and open_pr.help.startswith("Push every candidate and open or update")
+
+
 def test_health_warns_when_the_app_listens_beyond_loopback_without_login(data):
     before = config.get_option("server.address")
     try:
@@ -355,9 +396,8 @@ def test_sign_in_as_a_viewer_and_as_an_operator_in_chromium(server, idp, tmp_pat
             bob.wait_for_selector("text=Hand it on", timeout=30_000)
             settled(bob)
             expect(bob.get_by_role("button", name="Judge again")).to_be_disabled()
-            bob.get_by_role("button", name="Apply").click()
-            refused = bob.get_by_test_id("stAlertContentError").filter(has_text="applying a patch needs the operator")
-            expect(refused).to_be_visible(timeout=30_000)  # the effect's own refusal, not only the notice above it
+            for label in ("Apply", "Abandon"):  # drawn disabled (their effects, app.results, refuse a viewer too)
+                expect(bob.get_by_role("button", name=label, exact=True)).to_be_disabled()
             ARTIFACTS.mkdir(exist_ok=True)
             bob.screenshot(path=str(ARTIFACTS / "login-viewer.png"), full_page=True)
             assert git(demo_repo, "branch", "--list", "arena/*") == ""  # nothing was applied
