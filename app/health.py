@@ -1,5 +1,5 @@
-"""What the Health page checks: database, sandbox backends, model providers (never a key), GitHub (credentials by
-name only, the periodic sync's last result), data dir, disk."""
+"""What the Health page checks: database, the workers' queue, sandbox backends, model providers (never a key), GitHub
+(credentials by name only, the periodic sync's last result), data dir, disk."""
 
 import contextlib
 import os
@@ -7,11 +7,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import streamlit as st
+
 from app.launch import UNSAFE, unsafe_allowed
 from app.resources import PROVIDER_MODELS, engine, github_sync
 from arena.config import ORIGINS, setting
 from arena.credentials import configured
 from arena.errors import SandboxUnavailable, UserError
+from arena.queue.health import health as queue_health
 from arena.sandboxes import BACKENDS, get_backend
 from arena.spec import SandboxSpec
 
@@ -23,6 +26,30 @@ def database() -> dict:
     except Exception as e:  # the page reports it; it must not crash
         ok, detail = False, f"{type(e).__name__}: {e}"
     return {"url": store.shown_url(), "ok": ok, "detail": detail}
+
+
+def queue() -> dict:
+    """The workers' queue as `arena health` reports it (arena.queue.health): depth per queue, the oldest wait, the
+    workers seen; on SQLite a note that arenas run where they are launched."""
+    return _queue(engine().settings.database_url)
+
+
+@st.cache_data(ttl=5, show_spinner=False, max_entries=4)
+def _queue(database_url: str) -> dict:
+    return queue_health(database_url)
+
+
+def queue_rows(report: dict) -> list[dict]:
+    """One row per queue: jobs waiting and running."""
+    return [
+        {"queue": name, "waiting": q["todo"], "running": q["doing"]} for name, q in report["queue"]["by_queue"].items()
+    ]
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.0f} s" if value < 120 else f"{value / 60:.0f} min"
 
 
 def sandboxes() -> list[dict]:

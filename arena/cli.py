@@ -43,7 +43,11 @@ EPILOG = {
     "worker": "examples (PostgreSQL: ARENA_DATABASE_URL=postgresql+psycopg://...):\n"
     "  arena worker --concurrency 8                      # every queue\n"
     "  arena worker --queue contestants --concurrency 16  # a machine for contestants only\n"
-    '  arena run spec.yaml --detach --json               # prints {"arena_id": ...}; a worker runs it',
+    '  arena run spec.yaml --detach --json               # prints {"arena_id": ...}; a worker runs it\n'
+    "  arena worker --health-port 8091                   # GET :8091/health: 200 JSON, 503 when the database is down\n"
+    "  ARENA_LOG_FORMAT=json arena worker                # one JSON object a line, secrets redacted",
+    "health": "examples:\n  arena health          # database, jobs waiting and running, the oldest wait, workers seen\n"
+    "  arena health --json   # exits 1 when the database does not answer",
     "db": "examples:\n  arena db upgrade     # bring the schema to the newest migration (also done on first use)\n"
     "  arena db current",
 }
@@ -348,18 +352,35 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from arena.queue.jobs import Worker
+    from arena.ops import configure_logging
+    from arena.queue.health import serving_health
+    from arena.queue.jobs import Worker, worker_name
 
     if args.concurrency < 1:
         raise UserError(f"--concurrency {args.concurrency}: give at least 1")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging(worker=worker_name())  # ARENA_LOG_FORMAT; secrets redacted from every record
     worker = Worker(Settings.from_env(), concurrency=args.concurrency, queues=args.queue)
-    print(
-        f"worker {worker.context.name} on {', '.join(worker.queues)} (concurrency {args.concurrency}); Ctrl-C stops",
-        file=sys.stderr,
+    logging.getLogger("arena.worker").info(
+        "worker %s on %s (concurrency %d); Ctrl-C stops",
+        worker.context.name,
+        ", ".join(worker.queues),
+        args.concurrency,
     )
-    worker.run()
+    with (
+        serving_health(worker.settings.database_url, args.health_host, args.health_port, worker=worker.context.name)
+        if args.health_port is not None
+        else contextlib.nullcontext()
+    ):
+        worker.run()
     return 0
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    from arena.queue.health import health, health_lines
+
+    report = health(Settings.from_env().database_url)
+    print(json.dumps(report) if args.json else "\n".join(health_lines(report)))
+    return 0 if report["ok"] else 1
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
@@ -576,6 +597,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--queue", action="append", choices=["arenas", "contestants", "github"], help="only these queues; repeat"
     )
+    p.add_argument("--health-port", type=int, help="serve GET /health on this port (200, or 503: no database)")
+    p.add_argument("--health-host", default="127.0.0.1", help="address for --health-port (default 127.0.0.1)")
+    p = add("health", cmd_health, "Database, queue depth per queue, the oldest queued job's wait, workers seen.")
+    p.add_argument("--json", action="store_true", help="one JSON object")
     p = add("list", cmd_list, "List arenas, newest first.")
     p.add_argument("--status", choices=[s.value for s in Status], help="only arenas with this status")
     p.add_argument("--limit", type=int, default=50)
@@ -678,6 +703,7 @@ COMMANDS = [
     "leaderboard",
     "webhooks",
     "worker",
+    "health",
     "db",
 ]
 

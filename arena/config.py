@@ -88,6 +88,13 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "ARENA_E2B_TEMPLATE", "base", str, "the E2B template of `backend: e2b` when the spec's sandbox names none"
         ),
+        Setting(
+            "ARENA_LOG_FORMAT",
+            "text",
+            str,
+            "text or json (one object a line: time, level, logger, message, arena_id, contestant, job_id, worker); "
+            "secrets are redacted either way",
+        ),
     ]
 }
 

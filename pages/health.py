@@ -15,6 +15,27 @@ st.subheader("Sandbox backends")
 for row in health.sandboxes():
     (st.warning if row["warn"] else st.success)(f"**{row['backend']}** · {row['detail']}")
 
+st.subheader("Queue")
+q = health.queue()
+if not q["ok"]:
+    st.error(f"the queue cannot be read: {q['error']}")
+elif q["note"]:
+    st.info(q["note"])
+if (depth := q["queue"]) is not None:
+    cols = st.columns(4)
+    cols[0].metric("waiting", depth["todo"])
+    cols[1].metric("running", depth["doing"])
+    cols[2].metric("oldest wait", health.seconds(q["oldest_queued_s"]))
+    cols[3].metric("workers seen", len(q["workers"]))
+    if depth["by_queue"]:
+        st.dataframe(health.queue_rows(q), hide_index=True, width="stretch")
+    if q["workers"]:
+        st.dataframe(q["workers"], hide_index=True, width="stretch")
+    if q["stalled_workers"]:
+        st.warning(f"workers {q['stalled_workers']} sent no heartbeat for over ARENA_LEASE_S: their jobs are retried")
+    elif depth["todo"] and not q["workers"]:
+        st.warning("jobs are waiting and no worker is running: start `arena worker` (see README: Workers)")
+
 st.subheader("Model providers")
 st.caption("Only whether each variable is set; keys are never shown.")
 st.dataframe(health.providers(), hide_index=True, width="stretch")

@@ -95,6 +95,7 @@ FLOORS = [  # lowest first: a module imports only from its own floor or below
             "arena.credentials",
             "arena.netguard",
             "arena.llm",
+            "arena.ops",
         },
     ),
     ("storage", {"arena.storage"}),

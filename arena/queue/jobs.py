@@ -44,6 +44,7 @@ from arena.config import Settings
 from arena.engine import EngineEvent, prepare_task, record_launch
 from arena.engine.contestant import ContestantRun, run_contestant
 from arena.errors import ArenaError, SetupFailed, UserError
+from arena.ops import job_fields
 from arena.queue import state
 from arena.recovery import lease_s
 from arena.reputation.ledger import Ledger
@@ -400,6 +401,7 @@ class Worker:
                 update_heartbeat_interval=beat,
                 stalled_worker_timeout=lease_s(),
                 install_signal_handlers=True,
+                worker_middleware=[job_fields],  # job_id, arena_id and contestant on each job's log records
             )
         finally:
             self._stopping.set()
