@@ -69,13 +69,17 @@ def patches(store, arena: dict, verdict: dict | None) -> dict[str, str]:
     return out
 
 
-def judge_again(engine, arena_id: str):
-    """Re-judge in the background (a Future). Judging re-runs the setup and test commands on the arena's own backend,
-    so an unsafe-local arena (say, run from the CLI) is refused here as it would be at launch."""
-    backend = (engine.store.arena(arena_id).spec.get("sandbox") or {}).get("backend", "local")
+def judge_again(runner, arena_id: str):
+    """Re-judge: on this app's pool (a Future) for an arena it ran, or on a worker (None: the verdict appears when the
+    worker stores it) for one the queue runs (app.resources.runner_of). Judging re-runs the setup and test commands
+    on the arena's own backend, so an unsafe-local arena (say, run from the CLI) is refused here as at launch."""
+    backend = (runner.store.arena(arena_id).spec.get("sandbox") or {}).get("backend", "local")
     if why := refusal(backend):
         raise UserError(f"cannot judge again: {why}")
-    return engine.pool.submit(engine.judge, arena_id)
+    if hasattr(runner, "pool"):  # the in-process engine
+        return runner.pool.submit(runner.judge, arena_id)
+    runner.judge(arena_id)
+    return None
 
 
 # -- candidate against candidate -------------------------------------------------------------------------------------

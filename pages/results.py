@@ -4,7 +4,7 @@ import streamlit as st
 
 from app import auth, queries, results
 from app.components import github_view, results_view
-from app.resources import engine
+from app.resources import engine, runner_of
 from arena.errors import UserError
 
 st.title("Results")
@@ -22,7 +22,11 @@ with st.container(horizontal=True):
         queries.run_again(arena_id)
 if judge_again:
     try:
-        st.session_state[f"judging-{arena_id}"] = results.judge_again(engine(), arena_id)
+        job = results.judge_again(runner_of(arena_id), arena_id)
+        if job is None:
+            st.info("Judging again on a worker; rerun this page to see the new verdict when it is stored.")
+        else:
+            st.session_state[f"judging-{arena_id}"] = job
     except UserError as e:
         st.error(str(e), icon=":material/gpp_bad:")
 if (job := st.session_state.get(f"judging-{arena_id}")) is not None:

@@ -132,3 +132,24 @@ def test_an_arena_app_runs_it_cannot_do_turns_launch_off_and_says_why(data, monk
     at = app("launch")
     assert [e.value for e in at.error if said in e.value], [e.value for e in at.error]
     assert next(b for b in at.button if b.label == "Launch").disabled
+
+
+def test_judge_again_of_an_arena_the_workers_ran_goes_to_a_worker(on_postgres, tmp_path, calc_repo, arena_dir):
+    """Results' Judge again of a queued arena defers the rejudge job: a worker stores the new verdict."""
+    env, _ = on_postgres
+    store = Store(env["ARENA_DATABASE_URL"])
+    fix = write_steps(arena_dir / "fix.yaml", [{"thought": "fix", "commands": [FIX]}, {"commands": [SUBMIT]}])
+    arena_id, _ = launched(spec_dict(calc_repo, [{"name": "fixer", "model": f"scripted:{fix}"}]))
+    start_worker(on_postgres, tmp_path, "a")
+    wait_for(lambda: ended(env, arena_id), 180, "the arena to end", tmp_path)
+    first = store.latest_verdict(arena_id)
+    at = app()
+    at.session_state["arena_id"] = arena_id
+    at.switch_page("../pages/results.py").run()
+    next(b for b in at.button if b.label == "Judge again").click().run()
+    assert not at.exception, at.exception
+    assert "Judging again on a worker" in texts(at)
+    newer = wait_for(
+        lambda: (v := store.latest_verdict(arena_id)) is not None and v.id != first.id and v, 120, "a new verdict"
+    )
+    assert newer.winner == "fixer"
