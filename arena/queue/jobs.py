@@ -278,10 +278,14 @@ def _watch(ctx: Context, arena_id: str, row: ContestantRow, c: ContestantRun, en
         clock += CANCEL_POLL_S
         try:
             flagged, names = ctx.store.cancel_requests(arena_id)
+            reason = None
             if flagged or c.spec.name in names:
-                c.halt(Status.CANCELLED.value)
+                reason = Status.CANCELLED
             elif ends is not None and ctx.store.now() >= ends:
-                c.halt(Status.TIMED_OUT.value)
+                reason = Status.TIMED_OUT
+            if reason is not None and c.stop.reason is None:
+                c.halt(reason.value)
+                state.stopping(ctx.store, row.id, ctx.name, reason)  # when the stop reached this worker
             if clock >= next_beat:
                 next_beat = clock + beat
                 if not state.holds(ctx.store, row.id, row.attempts, ctx.store.now()):

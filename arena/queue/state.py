@@ -37,7 +37,10 @@ class Next:
 
 def note(row: ContestantRow, at: datetime, event: str, worker: str, text: str = "") -> None:
     """Append a line to a contestant's history (a new list, so SQLAlchemy sees the JSON change)."""
-    row.history = [*(row.history or []), {"at": at.isoformat(timespec="seconds"), "event": event, "worker": worker}]
+    row.history = [
+        *(row.history or []),
+        {"at": at.isoformat(timespec="milliseconds"), "event": event, "worker": worker},
+    ]
     if text:
         row.history[-1]["note"] = text
 
@@ -148,6 +151,15 @@ def holds(store: Store, contestant_id: int, attempt: int, now: datetime) -> bool
         if row.status == Status.RUNNING:
             row.heartbeat_at = now
         return True
+
+
+def stopping(store: Store, contestant_id: int, worker: str, reason: Status) -> None:
+    """Say in a contestant's history when a cancel or the arena's deadline reached the worker running it."""
+    now = store.now()
+    with store.session() as s:
+        row = s.scalar(select(ContestantRow).where(ContestantRow.id == contestant_id).with_for_update())
+        if row is not None:
+            note(row, now, "stopping", worker, f"{reason.value.replace('_', ' ')}: the worker stops it")
 
 
 def final_status(store: Store, arena_id: str) -> Status:
