@@ -41,6 +41,9 @@ def _release(released: Engine) -> None:
 def engine() -> Engine:
     """The process-wide engine: its thread pool runs every arena launched from the app. As the CLI's, it publishes
     arenas whose task is on GitHub (arena.publish.listener); and its PRs are read back every ARENA_GITHUB_SYNC_S."""
+    from arena.ops import configure_logging
+
+    configure_logging()  # ARENA_LOG_FORMAT; secrets redacted from every record of this process
     built = Engine(Settings.from_env())
     built.listeners.append(Publisher(built.store, built.settings))
     _SYNCS[built] = GitHubSync(built.store, built.ledger).start()

@@ -224,11 +224,9 @@ def _error(status: int, message: str) -> JSONResponse:
 
 def serve(ledger: Ledger, secret: str, host: str, port: int) -> None:
     """Serve the receiver with uvicorn until interrupted; `arena.*` log lines (one per delivery) go to stderr."""
+    from arena.ops import configure_logging
+
     app = create_app(ledger, secret)
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    arena_log = logging.getLogger("arena")
-    arena_log.addHandler(handler)
-    arena_log.setLevel(logging.INFO)
+    configure_logging()  # ARENA_LOG_FORMAT (text or json), secrets redacted; uvicorn's records go through it too
     log.info("receiving GitHub webhooks on http://%s:%d/github/webhook", host, port)
-    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
+    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False, log_config=None)
