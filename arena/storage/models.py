@@ -238,6 +238,9 @@ class EventRow(Base):
             sqlite_where=text("kind = 'place'"),
             postgresql_where=text("kind = 'place'"),
         ),
+        # An arena's events of a kind (the running totals read one arena's pairwise events): without it SQLite
+        # walks every event of that kind in the kind index, millions of them.
+        Index("ix_events_arena_kind", "arena_id", "kind"),
         Index(
             "uq_events_outcome",
             "arena_id",
