@@ -1,10 +1,15 @@
-"""Trajectories: open any trajectory (data dir or upload), search it, page through its steps, compare two."""
+"""Trajectories: open any trajectory (an arena's contestant, a file in the data dir, an upload), search it, page
+through its steps, compare two. Arena contestants' trajectories come from the shared store (arena/artifacts.py): the
+workers that ran them may be other machines."""
 
 from pathlib import Path
 
 import streamlit as st
 
+from app import queries
 from app.components import trajectory_view as view
+from app.resources import engine
+from arena import artifacts
 from arena.config import Settings
 from arena.trajectory import TrajectoryError, load_trajectory
 
@@ -17,7 +22,23 @@ if upload and st.session_state.get("traj-upload-id") != upload.file_id:
     st.session_state["traj-upload-id"] = upload.file_id
     for key in ("traj-main-file", "traj-0-file"):
         st.session_state[key] = f"uploaded: {upload.name}"
-sources |= {str(Path(p).relative_to(data_dir)): Path(p) for p in view.find_trajectories(str(data_dir))}
+stored = {
+    f"arena {a['arena_id']} / {c['name']} ({c['status']})": (a["arena_id"], c["name"], c["trajectory_path"])
+    for a in queries.arenas()
+    for c in a["contestants"]
+    if c["status"] != "queued"
+}
+sources |= stored
+runs, listed = Settings.from_env().runs_dir, {arena_id for arena_id, _, _ in stored.values()}
+
+
+def listed_above(path: Path) -> bool:
+    """A file of an arena listed above (runs/<arena id>/...): shown once, from the store."""
+    return path.is_relative_to(runs) and path.relative_to(runs).parts[0] in listed
+
+
+files = [Path(p) for p in view.find_trajectories(str(data_dir))]
+sources |= {str(p.relative_to(data_dir)): p for p in files if not listed_above(p)}
 if not sources:
     st.info(f"No trajectories under {data_dir} yet: run `arena demo`, launch an arena, or upload a file above.")
     st.stop()
@@ -33,7 +54,13 @@ def show(key: str, default: int) -> None:
     name = st.selectbox("Trajectory", names, index=min(default, len(names) - 1), key=f"{key}-file")
     source = sources[name]
     try:
-        traj = view.open_path(source) if isinstance(source, Path) else load_trajectory(source.getvalue())
+        if isinstance(source, tuple):
+            traj = artifacts.trajectory_of(engine().store, *source)
+            if traj is None:
+                st.caption("no step kept yet")
+                return
+        else:
+            traj = view.open_path(source) if isinstance(source, Path) else load_trajectory(source.getvalue())
     except TrajectoryError as e:
         st.error(str(e) if isinstance(source, Path) else f"{upload.name}: {e}")
         return

@@ -304,6 +304,11 @@ def test_show_export_judge_and_live_answer_from_a_machine_without_the_workers_fi
     assert rejudged.returncode == 0, rejudged.stderr
     assert json.loads(rejudged.stdout)["winner"] == "fixer"  # the judge read both patches from the database
 
+    from arena.analytics import steps_df
+
+    steps = steps_df(store_of(env))  # the notebooks' steps, from the store too
+    assert steps.filter(steps["run"] == f"{arena_id}/fixer")["command"].to_list()[:1] == [FIX]
+
     monkeypatch.setenv("ARENA_DATA_DIR", elsewhere["ARENA_DATA_DIR"])
     monkeypatch.setenv("ARENA_DATABASE_URL", env["ARENA_DATABASE_URL"])
     resources.engine.clear()
@@ -311,6 +316,12 @@ def test_show_export_judge_and_live_answer_from_a_machine_without_the_workers_fi
     try:
         at = app("live")
         assert "fix the sign" in texts(at) or any("fix the sign" in str(e.value) for e in at.get("expandable"))
+        at.switch_page("../pages/trajectories.py").run()
+        assert not at.exception, at.exception
+        chosen = f"arena {arena_id} / fixer (completed)"
+        at.selectbox(key="traj-main-file").set_value(chosen).run()
+        assert not at.exception and not at.error, at.exception
+        assert any(FIX in c.value for c in at.code)  # its steps, read from the database
     finally:
         resources.engine().shutdown()
         resources.engine.clear()

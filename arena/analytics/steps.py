@@ -1,5 +1,6 @@
-"""Frames from trajectory files: one row per step (steps_df). Built on frames.runs_df (this module imports frames,
-never the other way round)."""
+"""Frames from trajectories: one row per step (steps_df), an arena contestant's from the shared store
+(arena/artifacts.py), an imported run's from its file. Built on frames.runs_df (this module imports frames, never
+the other way round)."""
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -8,6 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from arena.analytics.frames import runs_df
+from arena.artifacts import trajectory_data
 from arena.storage import Store
 from arena.trajectory import Trajectory, TrajectoryError, load_trajectory
 from arena.trajectory.discover import trajectory_files
@@ -35,8 +37,8 @@ def steps_df(source: Store | Iterable[Path | str], runs: Iterable[str] | None = 
     """One row per step of every readable trajectory.
 
     Args:
-        source: a Store (the trajectories of its contestants and imported runs; `run`, `model` and `instance_id` as
-            in `runs_df`) or files and folders (searched recursively; `run` is the file's path, `model` what the file
+        source: a Store (the trajectories of its contestants, from the shared store, and of its imported runs; `run`,
+            `model` and `instance_id` as in `runs_df`) or files and folders (searched recursively; `run` is the file's path, `model` what the file
             records). Files that are not trajectories, or no longer exist, are skipped.
         runs: keep only these run keys.
 
@@ -45,17 +47,23 @@ def steps_df(source: Store | Iterable[Path | str], runs: Iterable[str] | None = 
         `returncode` is the first non-zero return code among them, else 0, null when none was recorded.
     """
     if isinstance(source, Store):
-        stored = runs_df(source).filter(pl.col("trajectory_path").is_not_null())
-        keyed = stored.select("run", "trajectory_path", "model", "instance_id").rows()
+        stored = runs_df(source).filter(pl.col("trajectory_path").is_not_null() | (pl.col("source") == "arenas"))
+        keyed = stored.select("run", "trajectory_path", "model", "instance_id", "arena_id", "contestant").rows()
     else:
-        keyed = [(str(p), str(p), None, None) for p in trajectory_files(source)]
+        keyed = [(str(p), str(p), None, None, None, None) for p in trajectory_files(source)]
     wanted = set(runs) if runs is not None else None
     rows = []
-    for run, path, model, instance_id in keyed:
+    for run, path, model, instance_id, arena_id, contestant in keyed:
         if wanted is not None and run not in wanted:
             continue
         try:
-            traj = load_trajectory(Path(path))
+            if arena_id is not None:  # an arena's contestant: from the shared store (it may have run elsewhere)
+                data = trajectory_data(source, arena_id, contestant, path)
+                if data is None:
+                    continue
+                traj = load_trajectory(data)
+            else:
+                traj = load_trajectory(Path(path))
         except TrajectoryError:
             continue
         traj.model, traj.instance_id = model or traj.model, instance_id or traj.instance_id  # the stored names win
