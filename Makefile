@@ -50,6 +50,7 @@ bench: install
 	$(BIN)/python benchmarks/evaluation.py
 	$(BIN)/python benchmarks/live_refresh.py
 	$(BIN)/python benchmarks/leaderboard.py
+	$(BIN)/python benchmarks/workers.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
