@@ -601,6 +601,8 @@ def main() -> int:
             failures.append(f"{r['workers']} worker(s) makespan {r['ratio']:.2f} x the ideal")
         if r["lat_p95"] > LATENCY_GOAL_MS:
             failures.append(f"{r['workers']} worker(s) latency p95 {r['lat_p95']:.0f} ms")
+        if r["judged_twice"]:  # a correctness check, not a timing: each arena is judged once (the judge's lock)
+            failures.append(f"{r['workers']} worker(s): {r['judged_twice']} arena(s) judged more than once")
     if worst_live > LIVE_GOAL_MS:
         failures.append(f"Live refresh {worst_live:.0f} ms")
     note = " [--quick: 2-s contestants magnify the fixed cost per job; judge by the full run]" if args.quick else ""

@@ -37,6 +37,7 @@ import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.manager import JobManager
 from procrastinate.sync_psycopg_connector import SyncPsycopgConnector
+from procrastinate.tasks import configure_task
 from sqlalchemy import make_url, text
 
 from arena.artifacts import keep_setup_log
@@ -154,15 +155,23 @@ class QueueLauncher:
             _defer(self.app, "rejudge", f"rejudge/{arena_id}", arena_id=arena_id)
 
 
+LOCKED = {"judge", "rejudge"}
+"""Jobs that take the arena's lock: a second judge of one arena (deferred while the first runs, by a contestant's
+end or a worker's upkeep) waits for the first, then finds the arena ended and does nothing."""
+
+
 def _defer(via: procrastinate.App | JobManager, job: str, queueing_lock: str, **kwargs) -> None:
-    """Defer a job unless one like it is already waiting (its queueing lock), through an open app, or a job manager
-    on a synchronous connection of its own (the upkeep thread's: the worker's pool belongs to the worker's loop)."""
-    deferrer = blueprint.tasks[f"arena:{job}"].configure(queueing_lock=queueing_lock)
+    """Defer a job unless one like it is already waiting (its queueing lock), through this app's database, or a job
+    manager on a synchronous connection of its own (the upkeep thread's: the worker's pool belongs to the worker's
+    loop). Named through the given manager, never the task's first app: a process can hold apps of two databases."""
+    manager = via if isinstance(via, JobManager) else via.job_manager
+    task = blueprint.tasks[f"arena:{job}"]
+    lock = f"arena/{kwargs['arena_id']}" if job in LOCKED else None
+    deferrer = configure_task(
+        name=task.name, job_manager=manager, queue=task.queue, queueing_lock=queueing_lock, lock=lock
+    )
     with suppress(AlreadyEnqueued):
-        if isinstance(via, JobManager):
-            via.defer_job(deferrer.make_new_job(**kwargs))
-        else:
-            deferrer.defer(**kwargs)
+        deferrer.defer(**kwargs)
 
 
 def _follow_up(via: procrastinate.App | JobManager, arena_id: str, nxt: state.Next) -> None:
