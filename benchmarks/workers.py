@@ -40,12 +40,10 @@ Run: .venv/bin/python benchmarks/workers.py [--quick]
 """
 
 import argparse
-import glob
 import os
 import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -74,37 +72,14 @@ def load() -> str:
 
 @contextmanager
 def postgres_server():
-    """A throwaway PostgreSQL (tests/test_postgres.py's postgres_url fixture): yields the URL of its `arena` db."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found:
-        raise SystemExit("PostgreSQL is not installed (as root: apt-get install postgresql)")
-    bindir = Path(found[-1]).parent
-    root = Path(tempfile.mkdtemp(prefix="arena-pg-"))  # apart from the benchmark's dir: postgres must reach it
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses root
-        shutil.chown(root, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    data = root / "data"
-    subprocess.run(
-        [*as_user, bindir / "initdb", "-D", data, "-A", "trust", "-U", "arena"], check=True, capture_output=True
-    )
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300"
-    subprocess.run(
-        [*as_user, bindir / "pg_ctl", "-D", data, "-o", options, "-w", "-l", root / "log", "start"],
-        check=True,
-        capture_output=True,
-    )
+    """A throwaway PostgreSQL (tests/fakes/postgres.py, as the tests start theirs): yields the URL of its `arena` db."""
+    from tests.fakes.postgres import throwaway_postgres
+
     try:
-        subprocess.run(
-            [*as_user, bindir / "createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "arena", "arena"], check=True
-        )
-        yield f"postgresql+psycopg://arena@127.0.0.1:{port}/arena"
-    finally:
-        subprocess.run([*as_user, bindir / "pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+        with throwaway_postgres(max_connections=300) as url:
+            yield url
+    except FileNotFoundError as e:
+        raise SystemExit(str(e)) from None
 
 
 def fresh_database(server_url: str, name: str) -> str:

@@ -34,7 +34,7 @@ from arena.cli import COMMANDS, build_parser
 from arena.config import SETTINGS
 from arena.storage import Store
 from tests.conftest import spec_dict, write_steps
-from tests.test_postgres import _pg_bin
+from tests.fakes.postgres import pg_bin
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.prod.yml"
@@ -422,7 +422,7 @@ class Stack:
 
     def start_db(self) -> None:
         """PostgreSQL as the db service describes it: its user, database and password (checked on TCP)."""
-        bindir = _pg_bin()
+        bindir = pg_bin()
         if bindir is None:
             pytest.skip("PostgreSQL is not installed (make test installs it as root: apt-get install postgresql)")
         db = service_env(self.service("db"), self.shell)

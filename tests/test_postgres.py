@@ -1,13 +1,8 @@
 """The same engine on PostgreSQL (ARENA_DATABASE_URL), against a real throwaway server."""
 
-import glob
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 import pytest
 
@@ -15,42 +10,15 @@ from arena.config import Settings
 from arena.engine import Engine
 from arena.spec import spec_from_dict
 from tests.conftest import spec_dict, write_steps
-
-
-def _pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(found[-1]).parent if found else None
+from tests.fakes.postgres import as_postgres, pg_bin, throwaway_postgres
 
 
 @pytest.fixture(scope="module")
 def postgres_url():
-    bindir = _pg_bin()
-    if bindir is None:
+    if pg_bin() is None:
         pytest.skip("PostgreSQL is not installed (make test installs it as root: apt-get install postgresql)")
-    root = Path(tempfile.mkdtemp(prefix="arena-pg-"))
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses root
-        shutil.chown(root, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    data = root / "data"
-    subprocess.run(
-        [*as_user, bindir / "initdb", "-D", data, "-A", "trust", "-U", "arena"], check=True, capture_output=True
-    )
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(
-        [*as_user, bindir / "pg_ctl", "-D", data, "-o", options, "-w", "-l", root / "log", "start"],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        [*as_user, bindir / "createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "arena", "arena"], check=True
-    )
-    yield f"postgresql+psycopg://arena@127.0.0.1:{port}/arena"
-    subprocess.run([*as_user, bindir / "pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True)
-    shutil.rmtree(root, ignore_errors=True)
+    with throwaway_postgres() as url:
+        yield url
 
 
 def test_an_arena_runs_and_is_shown_from_postgresql(postgres_url, tmp_path, calc_repo, arena_dir, monkeypatch):
@@ -93,8 +61,7 @@ def test_many_processes_open_a_fresh_postgresql_database_at_once(postgres_url, t
     url = postgres_url.rsplit("/", 1)[0] + "/fresh"
     port = url.rsplit(":", 1)[1].split("/")[0]
     subprocess.run(
-        ["runuser", "-u", "postgres", "--"] * (os.geteuid() == 0)
-        + [_pg_bin() / "createdb", "-h", "127.0.0.1", "-p", port, "-U", "arena", "fresh"],
+        as_postgres() + [pg_bin() / "createdb", "-h", "127.0.0.1", "-p", port, "-U", "arena", "fresh"],
         check=True,
     )
     write_steps(
@@ -140,8 +107,7 @@ def test_0003_names_old_agents_by_identity_on_postgresql(postgres_url, tmp_path,
     url = postgres_url.rsplit("/", 1)[0] + "/before_identities"
     port = url.rsplit(":", 1)[1].split("/")[0]
     subprocess.run(
-        ["runuser", "-u", "postgres", "--"] * (os.geteuid() == 0)
-        + [_pg_bin() / "createdb", "-h", "127.0.0.1", "-p", port, "-U", "arena", "before_identities"],
+        as_postgres() + [pg_bin() / "createdb", "-h", "127.0.0.1", "-p", port, "-U", "arena", "before_identities"],
         check=True,
     )
     expected = old_database(url, tmp_path, calc_repo)
