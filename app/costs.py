@@ -4,7 +4,8 @@ import polars as pl
 import streamlit as st
 
 from app import queries
-from arena.analytics import cost_per_step
+from app.resources import engine
+from arena.analytics import cost_per_step, recent_runs
 
 RECENT = 1_000
 """Runs the per-contestant table lists, newest first (a browser table of a million rows helps nobody)."""
@@ -12,9 +13,8 @@ RECENT = 1_000
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _recent(limit: int, version: tuple) -> tuple[int, pl.DataFrame]:
-    arena_runs = queries.runs(version).filter(source="arenas")
-    columns = ("run", "agent", "status", "steps", "cost", "tokens", "won", "created_at")
-    return arena_runs.height, arena_runs.sort("created_at", "run", descending=True).head(limit).select(columns)
+    total, newest = recent_runs(engine().store, limit)  # the newest arenas' rows only, not every run
+    return total, newest.select("run", "agent", "status", "steps", "cost", "tokens", "won", "created_at")
 
 
 def recent(limit: int = RECENT) -> tuple[int, pl.DataFrame]:
@@ -24,7 +24,7 @@ def recent(limit: int = RECENT) -> tuple[int, pl.DataFrame]:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _per_step(version: tuple) -> pl.DataFrame:
-    return cost_per_step(queries.runs(version))
+    return cost_per_step(engine().store)  # from the running totals: no run is read
 
 
 def per_step() -> pl.DataFrame:

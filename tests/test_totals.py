@@ -52,6 +52,11 @@ def assert_same(store: Store) -> None:
             fast = analytics.leaderboard(store, by, source)
             slow = reference(store, by, source)
             assert_frame_equal(fast, slow, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
+    per_step = analytics.cost_per_step(store), analytics.cost_per_step(analytics.runs_df(store))
+    assert_frame_equal(*per_step, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
+    total, newest = analytics.recent_runs(store, 50)
+    every = analytics.runs_df(store).filter(source="arenas").sort("created_at", "run", descending=True)
+    assert total == every.height and newest.equals(every.head(50))
     assert store.engine.connect().execute(select(func.count()).select_from(TotalsDirtyRow)).scalar() == 0
 
 

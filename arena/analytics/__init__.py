@@ -1,6 +1,6 @@
 """Analytics: polars frames of stored rows and trajectory files, joined and aggregated in DuckDB.
 
-    runs_df(store)          one row per arena contestant and per imported run
+    runs_df(store)          one row per arena contestant and per imported run; recent_runs(store, n): the newest n
     steps_df(store | paths) one row per trajectory step
     verdicts_df(store)      one row per candidate of each arena's latest verdict
     events_df(store)        the reputation ledger
@@ -21,7 +21,7 @@ files go through arena.trajectory's loader (their formats differ) and only for s
 """
 
 from arena.analytics.data import open_store, shared_trajectories
-from arena.analytics.frames import events_df, outcome_events, runs_df, verdicts_df
+from arena.analytics.frames import events_df, outcome_events, recent_runs, runs_df, verdicts_df
 from arena.analytics.leaderboards import (
     BY,
     LEADERBOARD_KEYS,
@@ -64,6 +64,7 @@ __all__ = [
     "rates",
     "ratings_df",
     "ratings_frame",
+    "recent_runs",
     "runs_df",
     "shared_trajectories",
     "steps_df",

@@ -315,6 +315,16 @@ def arena_runs(store: Store, arena_ids: list[str] | None = None) -> pl.DataFrame
     )
 
 
+def recent_runs(store: Store, limit: int) -> tuple[int, pl.DataFrame]:
+    """(arena runs in all, the newest `limit` of them as runs_df rows, newest first): the newest `limit` arenas hold
+    them all (an arena has a contestant at least), so a page listing recent runs never reads a million."""
+    with store.session() as s:
+        total = s.scalar(select(func.count()).select_from(ContestantRow)) or 0
+        newest = list(s.scalars(select(ArenaRow.id).order_by(ArenaRow.created_at.desc()).limit(limit)))
+    runs = with_exit_kind(arena_runs(store, newest)) if newest else with_exit_kind(arena_runs(store, []))
+    return total, runs.sort("created_at", "run", descending=True).head(limit)
+
+
 def imported_runs(store: Store, read: bool = True) -> pl.DataFrame:
     """runs_df's imported rows (without exit_kind); none, with the same columns, when not `read`."""
     query = select(*[getattr(ImportedRunRow, c) for c in _IMPORTED])

@@ -307,12 +307,20 @@ def judges(store: Store) -> pl.DataFrame:
     )
 
 
-def cost_per_step(runs: pl.DataFrame) -> pl.DataFrame:
-    """Per agent, from its arena runs' totals (a runs_df): steps (model calls), runs, cost per step, steps per run;
-    dearest first. A run records its cost and its model calls, so no trajectory file is read."""
+def cost_per_step(source: Store | pl.DataFrame) -> pl.DataFrame:
+    """Per agent, from its arena runs' totals: steps (model calls), runs, cost per step, steps per run; dearest first.
+
+    `source`: a Store (its running totals: nothing is read per run) or a runs_df (the same numbers from every run).
+    A run records its cost and its model calls, so no trajectory file is read.
+    """
+    if isinstance(source, Store):
+        counters, _ = totals.counters(source, "agent")
+    else:
+        counters, _ = grouped(source, "agent", "arenas", "week")
     return sql(
-        """SELECT agent, sum(steps) AS steps, count(*) AS runs,
-                  coalesce(sum(cost) / nullif(sum(steps), 0), 0) AS cost_per_step, avg(steps) AS steps_per_run
-           FROM r WHERE source = 'arenas' GROUP BY agent ORDER BY cost_per_step DESC, agent""",
-        r=runs.select("source", "agent", "steps", "cost"),
+        """SELECT agent, sum(steps_sum)::BIGINT AS steps, sum(runs)::BIGINT AS runs,
+                  coalesce(sum(cost_sum) / nullif(sum(steps_sum), 0), 0) AS cost_per_step,
+                  sum(steps_sum)::DOUBLE / nullif(sum(steps_n), 0) AS steps_per_run
+           FROM c WHERE source = 'arenas' GROUP BY agent ORDER BY cost_per_step DESC, agent""",
+        c=counters,
     )

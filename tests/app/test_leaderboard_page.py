@@ -91,8 +91,8 @@ def test_games_arenas_and_provisional_beside_every_rating(data):
 
 
 def test_ratings_and_runs_are_computed_once_per_data_version(data, monkeypatch):
-    """The Leaderboard reads the running totals, not every run; a repeat visit rates nothing again; Costs reads the
-    runs once; new data is rated again, once."""
+    """The Leaderboard and Costs read the running totals, never every run; a repeat visit rates nothing again; new
+    data is rated again, once."""
     from app.resources import engine
     from arena import analytics
     from arena.analytics import ratings as analytics_ratings
@@ -115,10 +115,10 @@ def test_ratings_and_runs_are_computed_once_per_data_version(data, monkeypatch):
     assert calls == {"rate": 1, "runs_df": 0}  # the same data: nothing recomputed
     at.switch_page("../pages/costs.py").run()
     assert not at.exception, at.exception
-    assert calls == {"rate": 1, "runs_df": 1}  # Costs shows the same board, and reads the runs for cost per step
+    assert calls == {"rate": 1, "runs_df": 0}  # Costs shows the same board; cost per step from the totals too
     add_events(engine().store, pairwise("late", "m59+s", "m00+s", 1.0))
     at.switch_page("../pages/leaderboard.py").run()
-    assert calls == {"rate": 2, "runs_df": 1}  # new data: rated again, once
+    assert calls == {"rate": 2, "runs_df": 0}  # new data: rated again, once
     assert table(at).set_index("agent").loc["m59+s", "games"] == 7
 
 
