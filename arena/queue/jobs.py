@@ -24,6 +24,7 @@ claimed are deferred again.
 """
 
 import asyncio
+import json
 import logging
 import os
 import shutil
@@ -197,6 +198,7 @@ class Context:
         self.repos = RepoCache(settings.cache_dir)
         self.name = worker_name()
         self._prepared: dict[str, object] = {}
+        self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -206,13 +208,23 @@ class Context:
         return cls.current
 
     def prepared(self, arena_id: str, spec: ArenaSpec, base_sha: str):
-        """(backend, the prepared task) on this worker: prepared once per arena here (the backend caches setups)."""
+        """(backend, the prepared task) on this worker, prepared once per task here: arenas on the same repository,
+        base, setup, test command and sandbox share it (as the backend's checkout cache does), and two tasks prepare
+        at once, each under a lock of its own. The arena's setup log is written for it either way."""
         backend = get_backend(spec.sandbox, self.repos)
+        task = [spec.sandbox.model_dump(mode="json"), spec.task.repo, base_sha, spec.task.setup_command]
+        key = json.dumps([*task, spec.task.test_command], sort_keys=True)
+        log_path = self.settings.runs_dir / arena_id / "setup.log"
         with self._lock:
-            if arena_id not in self._prepared:
-                log_path = self.settings.runs_dir / arena_id / "setup.log"
-                self._prepared[arena_id] = prepare_task(backend, spec, base_sha, log_path)
-            return backend, self._prepared[arena_id]
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._prepared:
+                self._prepared[key] = prepare_task(backend, spec, base_sha, log_path)
+            prepared = self._prepared[key]
+        if not log_path.exists() and prepared.setup_log:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            log_path.write_text(prepared.setup_log)
+        return backend, prepared
 
     def advance(self, arena_id: str) -> None:
         _follow_up(self.app, arena_id, state.advance(self.store, arena_id, self.name))
