@@ -266,21 +266,20 @@ def contestant(arena_id: str, name: str) -> None:
     _set_aside(run_dir, row.attempts)
     cspec = next(s for s in spec.contestants if s.name == name)
     c = ContestantRun(row.id, cspec, run_dir, f"{row.model}+{row.strategy}", attempt=row.attempts)
-    try:
-        backend, prepared = ctx.prepared(arena_id, spec, arena.base_sha)
-    except ArenaError as e:
-        ctx.store.update_contestant(
-            row.id, status=Status.FAILED, error=f"setup on {ctx.name}: {e}", finished_at=utcnow()
-        )
-        ctx.advance(arena_id)
-        return
-    done = threading.Event()
+    done = threading.Event()  # the watcher runs from the claim on: a long first prepare here keeps the heartbeat
     watcher = threading.Thread(
         target=_watch, args=(ctx, arena_id, row, c, state.deadline(arena, spec), done), daemon=True
     )
     watcher.start()
     try:
-        run_contestant(ctx.store, arena_id, spec, c, backend, prepared)
+        try:
+            backend, prepared = ctx.prepared(arena_id, spec, arena.base_sha)
+        except ArenaError as e:
+            why = f"setup on {ctx.name}: {e}"
+            ctx.store.update_contestant(row.id, status=Status.FAILED, error=why, finished_at=utcnow())
+            prepared = None
+        if prepared is not None:
+            run_contestant(ctx.store, arena_id, spec, c, backend, prepared)
     finally:
         done.set()
         watcher.join()
