@@ -78,9 +78,10 @@ def judged(tmp_path_factory):
         arena_id = engine.run(spec_from_dict(raw, base_dir=arena_dir))
         first = engine.store.latest_verdict(arena_id)
         broken = next(c for c in engine.store.arena(arena_id).contestants if c.name == "g-no-apply")
-        Path(broken.patch_path).write_text(
-            Path(broken.patch_path).read_text().replace("-    return a - b", "-    return a - c")
-        )
+        patch = Path(broken.patch_path).read_text().replace("-    return a - b", "-    return a - c")
+        Path(broken.patch_path).write_text(patch)
+        # The judge reads patches from the shared store (arena/artifacts.py): the stored copy is what it judges.
+        engine.store.put_artifact(arena_id, broken.name, "patch", patch.encode())
         engine.judge(arena_id)
         second = engine.store.latest_verdict(arena_id)
     finally:
