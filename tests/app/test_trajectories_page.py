@@ -27,6 +27,21 @@ FILES = {
 }
 
 
+@pytest.fixture(autouse=True)
+def fresh_engine(monkeypatch):
+    """The page lists the arenas of the app's engine (its store): one made for the data dir this test sets, not
+    the one an earlier test in this process left cached. (It asks for monkeypatch so that the test's ARENA_DATA_DIR
+    is still set when the engine is shut down.)"""
+    from app import queries, resources
+
+    resources.engine.clear()
+    queries.arenas.clear()
+    yield
+    resources.engine().shutdown()
+    resources.engine.clear()
+    queries.arenas.clear()
+
+
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch) -> Path:
     data = tmp_path / "data"
