@@ -61,7 +61,7 @@ def test_a_dropped_push_or_a_token_without_write_fails_saying_how_to_retry(fake_
     path, url, base = mirror
     sha = commit_patch(path, base, PATCH, agent="a+b", message=commit_message("t", "ab12", "alpha"))
     fake_github.fail_pushes()
-    with pytest.raises(GitHubError, match="arena pr ARENA_ID"):
+    with pytest.raises(GitHubError, match="run `arena pr ab12` to push again"):
         push(path, url, {candidate_branch("ab12", "alpha"): sha})
     assert fake_github.branch_sha(REPO.full_name, "arena/ab12/c/alpha") is None
     push(path, url, {candidate_branch("ab12", "alpha"): sha})  # the retry works

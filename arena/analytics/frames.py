@@ -242,7 +242,7 @@ _IMPORTED = {
 }
 _CONTESTANT_SELECT = [getattr(ContestantRow, "name" if c == "contestant" else c) for c in _CONTESTANTS]
 
-ARENA_RUNS_SQL = r"""
+CONTESTANT_RUNS_SQL = r"""
 WITH judged AS (SELECT DISTINCT arena_id, winner FROM v),
 flags AS (
   SELECT c.arena_id, c.contestant,
@@ -298,14 +298,14 @@ def runs_df(store: Store, *, arenas: bool = True, imported: bool = True) -> pl.D
 
 def arena_runs(store: Store, arena_ids: list[str] | None = None) -> pl.DataFrame:
     """runs_df's arena rows (without exit_kind), of every arena or only of `arena_ids`."""
-    contestants, arenas, flags = select(*_CONTESTANT_SELECT), select(*_ARENA_SELECT), FLAG_EVENTS
+    contestants, arenas, flags = select(*_CONTESTANT_SELECT), select(*_ARENAS_COLUMNS), FLAG_EVENTS
     if arena_ids is not None:
         contestants = contestants.where(ContestantRow.arena_id.in_(arena_ids))
         arenas = arenas.where(ArenaRow.id.in_(arena_ids))
         flags = flags.where(EventRow.arena_id.in_(arena_ids))
     # Arenas apart from their contestants: joined in SQL, each title would be read once per contestant.
     return sql(
-        ARENA_RUNS_SQL,
+        CONTESTANT_RUNS_SQL,
         c=rows_frame(store, contestants, _CONTESTANTS),
         a=rows_frame(store, arenas, _ARENAS),
         v=latest_candidates(store, arena_ids).select("arena_id", "winner", "candidate", "resolved"),
@@ -331,7 +331,7 @@ def imported_runs(store: Store, read: bool = True) -> pl.DataFrame:
     return sql(IMPORTED_RUNS_SQL, i=rows_frame(store, query if read else query.where(False), _IMPORTED))
 
 
-_ARENA_SELECT = [ArenaRow.id, ArenaRow.repo, ArenaRow.title, ArenaRow.created_at]
+_ARENAS_COLUMNS = [ArenaRow.id, ArenaRow.repo, ArenaRow.title, ArenaRow.created_at]
 FLAG_EVENTS = select(EventRow.arena_id, EventRow.contestant, EventRow.agent, EventRow.kind).where(
     EventRow.kind.in_(("reverted", "merged"))
 )

@@ -95,9 +95,10 @@ def push(mirror: Path, url: str, refs: dict[str, str]) -> None:
         ) from None
     if done.returncode != 0:
         said = (done.stderr.strip() or done.stdout.strip()).splitlines()[-3:]
+        arena_id = sorted(refs)[0].split("/")[1]  # every branch is arena/<arena id>/...
         raise GitHubError(
             f"pushing {', '.join(sorted(refs))} failed: {' | '.join(said)}; the arena keeps its verdict and "
-            "candidates: run `arena pr ARENA_ID` to push again"
+            f"candidates: run `arena pr {arena_id}` to push again"
         )
 
 
