@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from arena.spec import ArenaSpec
-from arena.storage import ArenaRow, ContestantRow, Status, Store
+from arena.storage import QUEUE_OWNER, ArenaRow, ContestantRow, Status, Store
 
 LIVE = (Status.QUEUED, Status.RUNNING)
 
@@ -176,7 +176,5 @@ def final_status(store: Store, arena_id: str) -> Status:
 
 def live_arenas(store: Store) -> list[str]:
     """Arenas the queue runs that have not ended (what every worker's upkeep looks after)."""
-    from arena.storage import QUEUE_OWNER
-
     with store.session() as s:
         return list(s.scalars(select(ArenaRow.id).where(ArenaRow.owner == QUEUE_OWNER, ArenaRow.status.in_(LIVE))))
