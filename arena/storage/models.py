@@ -477,3 +477,63 @@ class TotalsPlayerRow(Base):
     by: Mapped[str] = mapped_column(String(16), primary_key=True)
     name: Mapped[str] = mapped_column(String(256), primary_key=True)
     arenas: Mapped[int] = mapped_column(Integer)
+
+
+class GatewayKeyRow(Base):
+    """A virtual key the LLM gateway (arena/gateway) issued to one contestant: only its sha256 is kept, never the key
+    itself nor the provider key it stands for (that stays in the issuing process's memory)."""
+
+    __tablename__ = "gateway_keys"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """sha256 hex of the virtual key `arena-vk-...`."""
+    arena_id: Mapped[str] = mapped_column(String(32), index=True)
+    contestant: Mapped[str] = mapped_column(String(64))
+    contestant_id: Mapped[int] = mapped_column(Integer)
+    model: Mapped[str] = mapped_column(Text)
+    """The litellm model name the key is for; requests for any other model are refused (403)."""
+    shape: Mapped[str] = mapped_column(String(16))
+    """The upstream's API: `openai` (chat completions, responses) or `anthropic` (messages)."""
+    api_base: Mapped[str] = mapped_column(Text)
+    """Where requests go (no credentials in it)."""
+    cost_limit: Mapped[float] = mapped_column(Float, default=0.0)
+    """USD; 0 = no limit."""
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+
+
+class GatewayRequestRow(Base):
+    """One request a contestant made through the gateway: what it cost and what was said (part of its trajectory)."""
+
+    __tablename__ = "gateway_requests"
+    __table_args__ = (Index("ix_gateway_requests_contestant", "arena_id", "contestant"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    arena_id: Mapped[str] = mapped_column(String(32))
+    contestant: Mapped[str] = mapped_column(String(64))
+    route: Mapped[str] = mapped_column(String(64))
+    """`/v1/chat/completions`, `/v1/responses`, `/v1/messages`, `/v1/messages/count_tokens`."""
+    model: Mapped[str] = mapped_column(Text)
+    """As the client asked for it."""
+    status: Mapped[int] = mapped_column(Integer)
+    """The HTTP status the client got (402 when a cap refused it; the upstream's when it was forwarded)."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    """Upstream attempts: 0 when refused before forwarding, more than 1 when the gateway retried."""
+    tokens_in: Mapped[int] = mapped_column(Integer, default=0)
+    """All input tokens, cached ones included (OpenAI prompt_tokens; Anthropic input + cache read + cache write)."""
+    tokens_out: Mapped[int] = mapped_column(Integer, default=0)
+    cache_read: Mapped[int] = mapped_column(Integer, default=0)
+    cache_write: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+    """USD, from the gateway's price table (ARENA_GATEWAY_PRICES) or litellm's price map."""
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    first_byte_ms: Mapped[float | None] = mapped_column(Float, default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    """Why it failed or was refused, in words (never a key)."""
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    request: Mapped[dict] = mapped_column(JSON, default=dict)
+    """{"v": 1, "from": i, "messages": [...]}: the messages new since the contestant's previous request (from index
+    i), else the last one."""
+    response: Mapped[dict | None] = mapped_column(JSON, default=None)
+    """{"v": 1, "content": text, "tool_calls": [{"id", "name", "arguments"}], "stop_reason": ...}: the assistant's
+    output assembled from the stream, not the raw chunks."""
