@@ -41,6 +41,39 @@ SETTINGS: dict[str, Setting] = {
         Setting("ARENA_MODEL_RETRIES", 5, int, "attempts per model call (rate limits, 5xx, timeouts)"),
         Setting("ARENA_MODEL_RETRY_WAIT_S", 2.0, float, "first wait between attempts, doubling up to 30 s"),
         Setting("ARENA_MODEL_TIMEOUT_S", 120.0, float, "per model HTTP request"),
+        Setting(
+            "ARENA_GATEWAY_ARENA_BUDGET_USD",
+            0.0,
+            float,
+            "an arena's spend through the LLM gateway, all its contestants; once reached, calls get 402 and no new "
+            "contestant starts (0 = no limit)",
+        ),
+        Setting(
+            "ARENA_GATEWAY_DAILY_BUDGET_USD",
+            0.0,
+            float,
+            "spend through the LLM gateway per UTC day, all arenas; once reached, calls get 402 (0 = no limit)",
+        ),
+        Setting(
+            "ARENA_GATEWAY_PRICES",
+            None,
+            str,
+            "the gateway's price table, used before litellm's price map: a .toml or .json file, or inline JSON; "
+            "model -> USD per million input, output, cache_read, cache_write tokens",
+        ),
+        Setting(
+            "ARENA_GATEWAY_RETRIES",
+            3,
+            int,
+            "upstream attempts per gateway request (429, 5xx, connect errors, timeouts) before its first byte",
+        ),
+        Setting(
+            "ARENA_GATEWAY_RETRY_WAIT_S",
+            1.0,
+            float,
+            "the gateway's first wait between attempts, doubling; an upstream Retry-After is honoured up to 30 s",
+        ),
+        Setting("ARENA_GATEWAY_TIMEOUT_S", 600.0, float, "the gateway's upstream timeout: connect, and each read"),
         Setting("ARENA_STARTING_GRANT", 100.0, float, "credits every new agent starts with, once"),
         Setting("ARENA_BASE_STAKE", 1.0, float, "stake to enter an arena with no unredeemed revert"),
         Setting("ARENA_STAKE_MULTIPLIER", 10.0, float, "the stake grows by this factor per unredeemed revert"),
@@ -87,6 +120,12 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting(
             "ARENA_E2B_TEMPLATE", "base", str, "the E2B template of `backend: e2b` when the spec's sandbox names none"
+        ),
+        Setting(
+            "ARENA_RUNNERS_DIR",
+            None,
+            str,
+            "a directory of runner YAML files (CLI agents) added to the built-in ones; a same-named file replaces one",
         ),
         Setting(
             "ARENA_LOG_FORMAT",

@@ -1,0 +1,455 @@
+"""The gateway's ASGI app: authenticate a virtual key, check it, apply the caps, forward, relay, meter.
+
+One request, in order: the key (Bearer or x-api-key) must be known and not revoked (401); the route must be its
+upstream's API (400); the body's model must be the key's (403); the contestant's, arena's and day's spend must be
+under their limits (402, see Caps). Then the body goes upstream with the real key in the provider's header, the
+model renamed to the upstream's name, the client's own credentials and hop-by-hop headers dropped. Failures the
+upstream may not repeat (429, 500, 502, 503, 504, connect errors, timeouts) are retried with doubling waits (an
+upstream Retry-After honoured up to RETRY_AFTER_MAX_S) as long as nothing has reached the client; after that the
+client gets the upstream's last answer, or 502/504 saying what failed. Streams are relayed event by event as they
+arrive, metered on the way (arena/gateway/streams.py). Every request a key's contestant makes, refused or not, is
+one row (arena/gateway/ledger.py), written off the event loop once the response is complete; a request that never
+proved whose it is (unknown key) is logged, not recorded. Nothing here logs or stores a key.
+"""
+
+import asyncio
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from arena.gateway.config import GatewayConfig
+from arena.gateway.ledger import LIMIT_STATUS, GatewayLedger
+from arena.gateway.prices import Prices
+from arena.gateway.streams import METERS, Meter, SSEParser
+from arena.gateway.upstream import ROUTE_NAMES, ROUTE_SHAPES, Upstream
+from arena.storage.models import GatewayRequestRow
+
+log = logging.getLogger("arena.gateway")
+
+RETRYABLE = frozenset({429, 500, 502, 503, 504})
+RETRY_AFTER_MAX_S = 30.0
+ANTHROPIC_VERSION = "2023-06-01"
+"""Sent when an Anthropic client sends no anthropic-version header of its own."""
+DROP_REQUEST_HEADERS = frozenset(
+    {
+        # credentials: the client's are virtual; the upstream's are added by the gateway
+        "authorization",
+        "x-api-key",
+        "api-key",
+        "proxy-authorization",
+        "cookie",
+        "openai-organization",
+        "openai-project",
+        # hop-by-hop, and what the gateway recomputes
+        "host",
+        "content-length",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "accept-encoding",
+    }
+)
+DROP_RESPONSE_HEADERS = frozenset(
+    {
+        "content-length",
+        "content-encoding",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "trailer",
+        "upgrade",
+        "set-cookie",
+        "server",
+        "date",
+    }
+)
+ERROR_TYPES = {
+    "openai": {
+        400: "invalid_request_error",
+        401: "invalid_api_key",
+        402: "insufficient_quota",
+        403: "permission_denied",
+    },
+    "anthropic": {
+        400: "invalid_request_error",
+        401: "authentication_error",
+        402: "billing_error",
+        403: "permission_error",
+    },
+}
+
+
+@dataclass
+class Key:
+    """A virtual key as the gateway holds it in memory (the database has only its hash)."""
+
+    hash: str
+    arena_id: str
+    contestant: str
+    contestant_id: int
+    model: str
+    names: frozenset[str]
+    """Model names a request may use."""
+    upstream: Upstream
+    cost_limit: float
+    revoked: bool = False
+    seen_messages: dict[str, int] = field(default_factory=dict)
+    """route -> how many messages its previous request had (the next row keeps only the new ones)."""
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def error(shape: str, status: int, message: str) -> JSONResponse:
+    """An error in the client's own API shape, so its SDK shows our message."""
+    kind = ERROR_TYPES[shape].get(status, "api_error" if shape == "anthropic" else "server_error")
+    if shape == "anthropic":
+        return JSONResponse({"type": "error", "error": {"type": kind, "message": message}}, status)
+    return JSONResponse({"error": {"message": message, "type": kind, "code": kind}}, status)
+
+
+class GatewayApp:
+    """The routes and the forwarding; `keys` is shared with the Gateway that issues and revokes them."""
+
+    def __init__(self, ledger: GatewayLedger, prices: Prices, config: GatewayConfig, keys: dict[str, Key]):
+        self.ledger, self.prices, self.config, self.keys = ledger, prices, config, keys
+        self.client: httpx.AsyncClient | None = None
+        self._pending: dict[tuple[str, str], int] = defaultdict(int)
+        self._settled = threading.Condition()
+        self._tasks: set[asyncio.Task] = set()
+        routes = []
+        for prefix in ("/v1", ""):
+            for route in ROUTE_SHAPES:
+                routes.append(Route(prefix + route, self._endpoint(route), methods=["POST"]))
+            routes.append(Route(prefix + "/models", self.models, methods=["GET"]))
+        self.asgi = Starlette(routes=routes, lifespan=self._lifespan)
+
+    @asynccontextmanager
+    async def _lifespan(self, _app: Starlette) -> AsyncIterator[None]:
+        timeout = httpx.Timeout(self.config.timeout_s, connect=min(self.config.timeout_s, 30.0))
+        limits = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30)
+        async with httpx.AsyncClient(timeout=timeout, limits=limits) as self.client:
+            yield
+
+    def wait_settled(self, arena_id: str, contestant: str | None = None, timeout_s: float = 5.0) -> None:
+        """Wait until the rows of requests already answered (to this arena, or contestant) are written."""
+
+        def settled() -> bool:
+            return not any(n for (a, c), n in self._pending.items() if a == arena_id and contestant in (None, c))
+
+        with self._settled:
+            self._settled.wait_for(settled, timeout_s)
+
+    # --- routes --------------------------------------------------------------------------------------------------
+
+    def _endpoint(self, route: str):
+        async def endpoint(request: Request) -> Response:
+            return await self.forward(request, route)
+
+        return endpoint
+
+    def _key(self, request: Request) -> Key | None:
+        presented = request.headers.get("x-api-key") or ""
+        auth = request.headers.get("authorization") or ""
+        if auth[:7].lower() == "bearer ":
+            presented = presented or auth[7:].strip()
+        return self.keys.get(key_hash(presented)) if presented else None
+
+    async def models(self, request: Request) -> Response:
+        key = self._key(request)
+        if key is None or key.revoked:
+            return error("openai", 401, UNKNOWN_KEY)
+        name = key.upstream.model
+        if key.upstream.shape == "anthropic":
+            model = {"type": "model", "id": name, "display_name": name, "created_at": "1970-01-01T00:00:00Z"}
+            return JSONResponse({"data": [model], "has_more": False, "first_id": name, "last_id": name})
+        return JSONResponse(
+            {"object": "list", "data": [{"id": name, "object": "model", "created": 0, "owned_by": "arena"}]}
+        )
+
+    async def forward(self, request: Request, route: str) -> Response:
+        started, t0 = datetime.now(UTC).replace(tzinfo=None), time.perf_counter()
+        shape = ROUTE_SHAPES[route]
+        key = self._key(request)
+        if key is None:
+            log.warning("gateway: refused a request to %s with an unknown virtual key", route)
+            return error(shape, 401, UNKNOWN_KEY)
+        row = GatewayRequestRow(
+            arena_id=key.arena_id, contestant=key.contestant, route="/v1" + route, model="", started_at=started
+        )
+
+        def refuse(status: int, message: str) -> Response:
+            self._record(key, row, status, message, t0)
+            return error(shape, status, message)
+
+        if key.revoked:
+            return refuse(
+                401,
+                f"this virtual key was revoked when contestant {key.contestant} of arena {key.arena_id} ended; "
+                "keys work only while their contestant runs",
+            )
+        if key.upstream.shape != shape:
+            return refuse(
+                400,
+                f"this key's model {key.model} is served over the {ROUTE_NAMES[key.upstream.shape]} API; "
+                f"this request used {ROUTE_NAMES[shape]}: point the agent at the other API",
+            )
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return refuse(400, f"the body of POST /v1{route} must be a JSON object")
+        row.model = str(body.get("model", ""))
+        row.request = self._conversation(key, route, body)
+        if row.model not in key.names:
+            return refuse(
+                403,
+                f"this key is for model {key.model} only (request model {key.upstream.model!r}); "
+                f"the request asked for {row.model!r}",
+            )
+        if route != "/messages/count_tokens":
+            reason = await run_in_threadpool(self.limit_reason, key)
+            if reason:
+                return refuse(LIMIT_STATUS, reason)
+        return await self._send(request, route, key, body, row, t0)
+
+    # --- forwarding ----------------------------------------------------------------------------------------------
+
+    async def _send(
+        self, request: Request, route: str, key: Key, body: dict, row: GatewayRequestRow, t0: float
+    ) -> Response:
+        upstream = key.upstream
+        body = body | {"model": upstream.model}
+        streaming = bool(body.get("stream"))
+        hide_usage = False
+        if route == "/chat/completions" and streaming:
+            options = body.get("stream_options") or {}
+            hide_usage = not options.get("include_usage")  # asked for the gateway's sake: not relayed
+            body["stream_options"] = options | {"include_usage": True}
+        headers = {k: v for k, v in request.headers.items() if k not in DROP_REQUEST_HEADERS}
+        headers |= upstream.auth_headers()
+        if upstream.shape == "anthropic":
+            headers.setdefault("anthropic-version", ANTHROPIC_VERSION)
+        content, url = json.dumps(body).encode(), upstream.url(route)
+        assert self.client is not None, "the gateway's client starts with its server"
+
+        attempt, failure = 0, ""
+        while True:
+            attempt += 1
+            response, wait, status = None, None, 502
+            try:
+                response = await self.client.send(
+                    self.client.build_request("POST", url, content=content, headers=headers), stream=True
+                )
+                if not _is_stream(response):
+                    await response.aread()
+                if response.status_code not in RETRYABLE:
+                    break
+                failure = f"upstream answered {response.status_code}"
+                wait = _retry_after(response)
+            except httpx.TimeoutException as e:
+                status = 504
+                failure = f"the upstream did not answer within {self.config.timeout_s:g} s ({type(e).__name__})"
+            except httpx.TransportError as e:
+                failure = f"could not reach the upstream {httpx.URL(url).host} ({type(e).__name__})"
+            if attempt >= self.config.attempts:
+                break
+            log.info("gateway: %s/%s attempt %d failed: %s", key.arena_id, key.contestant, attempt, failure)
+            if response is not None:
+                await response.aclose()
+            wait = min(RETRY_AFTER_MAX_S, wait if wait is not None else self.config.wait_s * 2 ** (attempt - 1))
+            await asyncio.sleep(wait)
+        row.attempts = attempt
+        if response is None:
+            message = f"{failure}, after {attempt} attempt(s); ARENA_GATEWAY_RETRIES and ARENA_GATEWAY_TIMEOUT_S set "
+            message += "how hard the gateway tries"
+            self._record(key, row, status, message, t0)
+            return error(upstream.shape, status, message)
+        out_headers = {k: v for k, v in response.headers.items() if k not in DROP_RESPONSE_HEADERS}
+        meter = METERS[route]()
+        if not _is_stream(response):
+            await response.aclose()
+            failed = response.status_code >= 400
+            try:
+                meter.body(response.json())
+            except ValueError:
+                failed = failed or route != "/messages/count_tokens"
+            problem = _upstream_error(response) if failed else None
+            self._record(key, row, response.status_code, problem, t0, meter, first_byte=True)
+            return Response(response.content, response.status_code, out_headers)
+        relay = self._relay(key, row, response, meter, hide_usage, t0)
+        return StreamingResponse(relay, response.status_code, out_headers)
+
+    async def _relay(
+        self, key: Key, row: GatewayRequestRow, response: httpx.Response, meter: Meter, hide_usage: bool, t0: float
+    ) -> AsyncIterator[bytes]:
+        """The upstream's events, each passed on as soon as it is complete, metered on the way."""
+        parser, problem = SSEParser(), None
+        try:
+            async for chunk in response.aiter_bytes():
+                for raw, data in parser.feed(chunk):
+                    if isinstance(data, dict):
+                        meter.event(data)
+                        if hide_usage and data.get("usage") and not data.get("choices"):
+                            continue
+                    if row.first_byte_ms is None:
+                        row.first_byte_ms = (time.perf_counter() - t0) * 1000
+                    yield raw
+            if rest := parser.rest():
+                yield rest
+        except Exception as e:  # the stream broke after bytes reached the client: too late to retry
+            problem = f"the upstream stream broke after it started ({type(e).__name__}); the client got it cut short"
+            raise
+        finally:
+            await response.aclose()
+            self._record(key, row, response.status_code, problem, t0, meter)
+
+    # --- metering and caps ---------------------------------------------------------------------------------------
+
+    def _record(
+        self,
+        key: Key,
+        row: GatewayRequestRow,
+        status: int,
+        problem: str | None,
+        t0: float,
+        meter: Meter | None = None,
+        first_byte: bool = False,
+    ) -> None:
+        """Finish the row and write it off the event loop; `wait_settled` waits for it."""
+        row.status, row.error = status, problem
+        row.latency_ms = (time.perf_counter() - t0) * 1000
+        if first_byte:
+            row.first_byte_ms = row.latency_ms
+        if meter is not None:
+            tokens = meter.tokens
+            row.tokens_in, row.tokens_out = tokens.tokens_in, tokens.tokens_out
+            row.cache_read, row.cache_write = tokens.cache_read, tokens.cache_write
+            price = self.prices.price(key.model, key.upstream.model)
+            row.cost = price.cost(tokens) if price else 0.0
+            row.response = meter.output() if status < 400 and route_has_output(row.route) else None
+        log.debug(
+            "gateway: %s/%s %s %s -> %d in %.1f ms",
+            key.arena_id,
+            key.contestant,
+            row.route,
+            row.model,
+            status,
+            row.latency_ms,
+        )
+        ident = (key.arena_id, key.contestant)
+        with self._settled:
+            self._pending[ident] += 1
+        task = asyncio.get_running_loop().create_task(run_in_threadpool(self._write, row, key.contestant_id, ident))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _write(self, row: GatewayRequestRow, contestant_id: int, ident: tuple[str, str]) -> None:
+        try:
+            self.ledger.record(row, contestant_id)
+        except Exception:
+            log.exception("gateway: could not record a request of %s/%s", *ident)
+        finally:
+            with self._settled:
+                self._pending[ident] -= 1
+                self._settled.notify_all()
+
+    def limit_reason(self, key: Key) -> str | None:
+        """Why the key's next request must be refused (402), if a cap is reached."""
+        if key.cost_limit > 0:
+            spent = self.ledger.spent(key.arena_id, key.contestant)
+            if spent >= key.cost_limit:
+                return (
+                    f"contestant {key.contestant}'s cost_limit is reached: ${spent:.4f} spent of ${key.cost_limit:g}; "
+                    "raise cost_limit: in the arena spec to let it spend more"
+                )
+        return self.budget_reason(key.arena_id)
+
+    def budget_reason(self, arena_id: str) -> str | None:
+        """Why no more of this arena's requests (or anyone's today) may go upstream, if a budget is spent."""
+        if self.config.arena_budget > 0:
+            spent = self.ledger.spent(arena_id)
+            if spent >= self.config.arena_budget:
+                return (
+                    f"arena {arena_id}'s budget is reached: ${spent:.4f} spent of ${self.config.arena_budget:g}; "
+                    "raise ARENA_GATEWAY_ARENA_BUDGET_USD (0 = no limit) to let it spend more"
+                )
+        if self.config.daily_budget > 0:
+            midnight = datetime.now(UTC).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
+            spent = self.ledger.spent("", since=midnight)
+            if spent >= self.config.daily_budget:
+                return (
+                    f"today's budget (UTC) is reached: ${spent:.4f} spent of ${self.config.daily_budget:g} across all "
+                    "arenas; raise ARENA_GATEWAY_DAILY_BUDGET_USD (0 = no limit), or wait for 00:00 UTC"
+                )
+        return None
+
+    @staticmethod
+    def _conversation(key: Key, route: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The request as kept: the messages new since the key's previous request on this route, else the last one.
+
+        Agents resend the whole conversation each turn, so what is new is what follows the previous length; a shorter
+        one (a side call, a compacted history) keeps only its last message and leaves the mark where it was.
+        """
+        messages = body.get("messages") if "messages" in body else body.get("input")
+        if isinstance(messages, str):
+            messages = [{"role": "user", "content": messages}]
+        if not isinstance(messages, list) or not messages:
+            return {"v": 1, "from": 0, "messages": []}
+        seen = key.seen_messages.get(route, 0)
+        if len(messages) > seen:
+            key.seen_messages[route] = len(messages)
+            return {"v": 1, "from": seen, "messages": messages[seen:]}
+        return {"v": 1, "from": len(messages) - 1, "messages": messages[-1:]}
+
+
+UNKNOWN_KEY = (
+    "unknown virtual key: the gateway takes only the arena-vk-... key the arena issued to a running contestant "
+    "(keys end with their contestant, and with the process that issued them)"
+)
+
+
+def route_has_output(route: str) -> bool:
+    return not route.endswith("/count_tokens")
+
+
+def _is_stream(response: httpx.Response) -> bool:
+    return response.headers.get("content-type", "").startswith("text/event-stream")
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return max(0.0, float(response.headers.get("retry-after", "")))
+    except ValueError:
+        return None  # absent, or an HTTP date: the doubling wait instead
+
+
+def _upstream_error(response: httpx.Response) -> str:
+    """The upstream's error in a few words (its message, else the start of its body)."""
+    try:
+        payload = response.json()
+        message = (payload.get("error") or {}).get("message") or json.dumps(payload)
+    except (ValueError, AttributeError):
+        message = response.text
+    return f"upstream {response.status_code}: {message[:500]}"

@@ -1,0 +1,86 @@
+"""Where a virtual key's requests go: the upstream's API shape, its URL, the real key and the model's own name.
+
+Resolved once, when the key is issued (arena.llm.endpoint_and_key decides endpoint and key, as for every host-side
+call), so a missing key or a provider the gateway cannot forward fails the launch with a SpecError instead of the
+contestant's first call. The real key lives only in this object, in the gateway's memory (never repr'd or stored).
+"""
+
+import os
+from dataclasses import dataclass, field
+from typing import Literal
+
+from arena.errors import SpecError
+from arena.llm import CUSTOM_ENDPOINT_PROVIDERS, endpoint_and_key, import_litellm
+
+Shape = Literal["openai", "anthropic"]
+DEFAULTS: dict[str, tuple[str, str]] = {
+    "openai": ("https://api.openai.com/v1", "OPENAI_API_KEY"),
+    "anthropic": ("https://api.anthropic.com", "ANTHROPIC_API_KEY"),
+}
+"""shape -> (default base URL, the provider's own key variable), used when the spec names no api_base."""
+ROUTE_SHAPES: dict[str, Shape] = {
+    "/chat/completions": "openai",
+    "/responses": "openai",
+    "/messages": "anthropic",
+    "/messages/count_tokens": "anthropic",
+}
+"""The gateway's routes (without /v1) -> the API they belong to."""
+ROUTE_NAMES = {
+    "openai": "OpenAI (POST /v1/chat/completions or /v1/responses)",
+    "anthropic": "Anthropic (POST /v1/messages)",
+}
+
+
+@dataclass(frozen=True)
+class Upstream:
+    shape: Shape
+    base: str
+    """OpenAI: the base the paths follow (…/v1); Anthropic: the root (/v1/messages follows)."""
+    model: str
+    """The upstream's name for the model (the litellm name without its provider prefix)."""
+    key: str = field(repr=False)
+
+    def url(self, route: str) -> str:
+        """The upstream URL of a gateway route (`/chat/completions`, `/messages`, ...)."""
+        base = self.base.rstrip("/")
+        if self.shape == "openai":
+            return base + route
+        root = base.removesuffix("/messages").removesuffix("/v1")
+        return f"{root}/v1{route}"
+
+    def auth_headers(self) -> dict[str, str]:
+        if self.shape == "anthropic":
+            return {"x-api-key": self.key}
+        return {"authorization": f"Bearer {self.key}"}
+
+
+def resolve(model: str, api_base: str | None, api_key_env: str | None) -> Upstream:
+    """The upstream for a contestant's litellm model; SpecError if the gateway cannot forward it or its key is unset."""
+    try:
+        bare, provider, *_ = import_litellm().get_llm_provider(model)
+    except Exception:
+        raise SpecError(
+            f"litellm does not know the provider of '{model}'; write provider/model, e.g. openai/gpt-4.1-mini "
+            "or anthropic/claude-sonnet-4-5"
+        ) from None
+    base, key = endpoint_and_key(model, api_base, api_key_env)
+    if provider == "anthropic":
+        shape: Shape = "anthropic"
+    elif provider == "openai" or (base and provider in CUSTOM_ENDPOINT_PROVIDERS):
+        shape = "openai"
+    else:
+        raise SpecError(
+            f"'{model}' is a {provider} model, and the gateway forwards OpenAI-compatible and Anthropic models only; "
+            "write openai/<model> with api_base: for an OpenAI-compatible server, or anthropic/<model>"
+        )
+    default_base, variable = DEFAULTS[shape]
+    if key is None:
+        key = os.environ.get(variable)
+        if not key:
+            raise SpecError(f"{variable} is not set for '{model}'; export it, or give api_base: and api_key_env:")
+    return Upstream(shape, base or default_base, bare, key)
+
+
+def model_names(model: str, upstream: Upstream) -> frozenset[str]:
+    """The names a request may give the key's model: the litellm name, or the upstream's own."""
+    return frozenset({model, upstream.model})
