@@ -39,7 +39,7 @@ from arena.gateway.streams import METERS, Meter, SSEParser
 from arena.gateway.upstream import ROUTE_NAMES, ROUTE_SHAPES, Upstream
 from arena.storage.models import GatewayRequestRow
 
-log = logging.getLogger("arena.gateway")
+log = logging.getLogger(__name__)
 
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
 RETRY_AFTER_MAX_S = 30.0

@@ -29,7 +29,7 @@ from arena.gateway.upstream import model_names, resolve
 from arena.storage import Store
 from arena.storage.models import GatewayKeyRow
 
-log = logging.getLogger("arena.gateway")
+log = logging.getLogger(__name__)
 
 KEY_PREFIX = "arena-vk-"
 SOCKET_NAME = "gateway.sock"
