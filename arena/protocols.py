@@ -1,6 +1,6 @@
 """The seams of Agent Arena, as typing.Protocols. Implementations are plain classes elsewhere."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -87,6 +87,10 @@ class SandboxBackend(Protocol):
         """
         ...
 
-    def create(self, prepared: PreparedTask, root: Path, uid: int) -> Sandbox:
-        """A fresh sandbox whose private state lives under `root`; `uid` is unique among live sandboxes."""
+    def create(self, prepared: PreparedTask, root: Path, uid: int, mounts: Sequence[tuple[Path, str]] = ()) -> Sandbox:
+        """A fresh sandbox whose private state lives under `root`; `uid` is unique among live sandboxes.
+
+        `mounts`: host paths shown read-only inside the sandbox at the given absolute paths (under /arena/, see
+        arena.sandboxes.local.check_mounts), e.g. a CLI runner's tools and the LLM gateway's socket directory.
+        """
         ...

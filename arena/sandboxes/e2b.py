@@ -44,6 +44,7 @@ import shlex
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -212,8 +213,16 @@ class E2BBackend:
         log_path.write_text(log)
         return log
 
-    def create(self, prepared: PreparedTask, root: Path, uid: int) -> "E2BSandbox":
+    def create(
+        self, prepared: PreparedTask, root: Path, uid: int, mounts: Sequence[tuple[Path, str]] = ()
+    ) -> "E2BSandbox":
         """A new VM from the task's snapshot; `root` keeps its id, so an operator can find it in E2B."""
+        if mounts:
+            raise SandboxError(
+                "CLI runners (claude-code, codex, aider, ...) need `sandbox: {backend: local}`: their tools and the "
+                "LLM gateway's socket are host paths mounted into the sandbox, and the gateway on this host is not "
+                "reachable from E2B's cloud; run this contestant on the local backend, or use runner mini-swe-agent"
+            )
         if not isinstance(prepared, E2BPreparedTask) or not prepared.snapshot_id:
             raise SandboxError("this task was prepared by another sandbox backend; prepare it with backend e2b")
         box = self._create(prepared.snapshot_id, internet=False, metadata={"arena": "sandbox", "dir": root.name})

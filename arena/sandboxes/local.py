@@ -11,16 +11,22 @@ Every command runs as
                                the host's home, the data dir and other workspaces are not mounted
             bash -c COMMAND
 
+Read-only mounts (`create(..., mounts=[(host_path, "/arena/...")])`) join the staged mounts of execute() only
+(never of diff()): a CLI runner's tools and the LLM gateway's socket directory. A unix socket is connect()-able
+through a read-only bind, and the network namespace stays empty, so the socket is the sandbox's only way out.
+
 Provisioning is four mkdirs (no copy), so it does not grow with the repository. A non-root host
 user gets the same layout inside `unshare --user --map-root-user` (needs unprivileged user namespaces).
 The task's Python environment is /workspace/.venv, created in the checkout before setup (pyenv.py).
 """
 
 import os
+import posixpath
 import secrets
 import shlex
 import shutil
 import subprocess
+from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
 
@@ -42,6 +48,7 @@ SHM_BYTES = 64 * 1024 * 1024
 STAGE = "/run"  # hidden by a private tmpfs inside each command's own mount namespace
 SETUP_UID = 199_999
 SANDBOX_PATH = pyenv.BASE_PATH
+MOUNT_ROOT = "/arena"  # extra mounts live here: bwrap makes the directories on its own root, outside /usr and /opt
 INSTALL_HINT = (
     "bubblewrap is not installed, so the local sandbox cannot isolate contestants. "
     "Install it with `apt-get install bubblewrap` (Debian/Ubuntu, as root; `make run` does this when run as root), "
@@ -129,6 +136,22 @@ def _system_mounts() -> list[str]:
     args += ["--ro-bind-try", "/opt", "/opt", "--proc", "/proc", "--dev", "/dev"]
     args += ["--size", str(SHM_BYTES), "--tmpfs", "/dev/shm"]
     return args
+
+
+def check_mounts(mounts: Sequence[tuple[Path, str]]) -> list[tuple[Path, str]]:
+    """The mounts as (existing host path, normalized sandbox path); SandboxError naming the bad one otherwise."""
+    checked = []
+    for host, target in mounts:
+        normal = posixpath.normpath(target)
+        if not normal.startswith(f"{MOUNT_ROOT}/") or normal == BASE_GIT or normal.startswith(f"{BASE_GIT}/"):
+            raise SandboxError(
+                f"sandbox mount target {target!r} must be an absolute path under {MOUNT_ROOT}/ "
+                f"(and not {BASE_GIT}); mount e.g. tools at {MOUNT_ROOT}/tools/<name>"
+            )
+        if not Path(host).exists():
+            raise SandboxError(f"sandbox mount source {host} does not exist on the host; create it before the sandbox")
+        checked.append((Path(host), normal))
+    return checked
 
 
 class LocalBackend:
@@ -229,8 +252,10 @@ class LocalBackend:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    def create(self, prepared: PreparedTask, root: Path, uid: int) -> "LocalSandbox":
-        return LocalSandbox(prepared, root, uid, self.limits)
+    def create(
+        self, prepared: PreparedTask, root: Path, uid: int, mounts: Sequence[tuple[Path, str]] = ()
+    ) -> "LocalSandbox":
+        return LocalSandbox(prepared, root, uid, self.limits, mounts)
 
 
 class LocalSandbox:
@@ -238,9 +263,10 @@ class LocalSandbox:
 
     workdir = WORKDIR
 
-    def __init__(self, prepared: PreparedTask, root: Path, uid: int, limits: SandboxSpec):
+    def __init__(self, prepared: PreparedTask, root: Path, uid: int, limits: SandboxSpec, mounts: Sequence = ()):
         self.prepared = prepared
         self.limits = limits
+        self.mounts = check_mounts(mounts)
         self.uid = uid if os.geteuid() == 0 else os.geteuid()
         self.dirs = {name: root / name for name in ("upper", "work", "tmp")}
         for name, path in self.dirs.items():
@@ -254,6 +280,10 @@ class LocalSandbox:
                 )
         self.runner = ProcessRunner()
 
+    def path_of(self, sandbox_path: str) -> str:
+        """Where a command sees `sandbox_path` (unsafe-local maps mounts to host paths; here it is the same)."""
+        return sandbox_path
+
     def _argv(self, command: str, base_git: bool = False) -> list[str]:
         lower, upper, work = self.prepared.checkout, self.dirs["upper"], self.dirs["work"]
         staging = [
@@ -265,6 +295,10 @@ class LocalSandbox:
         if base_git:
             staging.append(("bind", lower / ".git", "base"))
             bwrap += ["--ro-bind", f"{STAGE}/base", BASE_GIT]
+        else:
+            for i, (host, target) in enumerate(self.mounts):
+                staging.append(("bind", host, f"mount{i}"))
+                bwrap += ["--ro-bind", f"{STAGE}/mount{i}", target]
         bwrap += [*_lockdown(), "--chdir", WORKDIR, "bash", "-c", command]
         return _staged(staging, self.uid, prlimit_args(self.limits), bwrap)
 
@@ -332,7 +366,8 @@ def _staged(mounts: list[tuple[str, object, str]], uid: int, prlimit: list[str],
     lines = ["set -e", f"mount -t tmpfs -o mode=0755 arena-stage {STAGE}"]
     for kind, source, name in mounts:
         target = shlex.quote(f"{STAGE}/{name}")
-        lines.append(f"mkdir {target}")
+        is_file = kind == "bind" and isinstance(source, Path) and source.exists() and not source.is_dir()
+        lines.append(f"touch {target}" if is_file else f"mkdir {target}")  # a file binds onto a file
         if kind == "overlay":
             lines.append(f"mount -t overlay overlay -o {shlex.quote(str(source))} {target}")
         else:

@@ -4,17 +4,23 @@ With no shared mount layout, a prepared environment (a virtualenv, say) would po
 pristine checkout's path, so the task's Python environment (<clone>/.venv, see pyenv.py) and the
 setup command are made once to prove they work and then again in each clone: every sandbox,
 judge evaluations included, pays for a venv (about 2 s) and its setup.
+
+Mounts (`create(..., mounts=[(host_path, "/arena/...")])`) cannot be shown at their sandbox paths without
+root, so they are a map instead: `sandbox.path_of("/arena/tools/aider")` is the host path to use in commands.
+Nothing is read-only here, and a command reaches the host's whole network: unsafe-local isolates nothing.
 """
 
+import posixpath
 import secrets
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from arena.errors import SetupFailed
 from arena.protocols import ExecResult, PreparedTask, TestCommand
 from arena.sandboxes import pyenv
 from arena.sandboxes.files import read_from, write_into
-from arena.sandboxes.local import collect_patch, diff_script, prlimit_args, sandbox_env
+from arena.sandboxes.local import check_mounts, collect_patch, diff_script, prlimit_args, sandbox_env
 from arena.sandboxes.process import ProcessRunner, setup_runner
 from arena.sandboxes.repos import RepoCache, git, setup_key
 from arena.spec import SandboxSpec
@@ -52,14 +58,19 @@ class UnsafeLocalBackend:
             shutil.rmtree(log_path.parent / "setup-probe", ignore_errors=True)
         return prepared
 
-    def create(self, prepared: PreparedTask, root: Path, uid: int) -> "UnsafeLocalSandbox":
-        sandbox = UnsafeLocalSandbox(prepared, root, self.limits, None)
+    def create(
+        self, prepared: PreparedTask, root: Path, uid: int, mounts: Sequence[tuple[Path, str]] = ()
+    ) -> "UnsafeLocalSandbox":
+        sandbox = UnsafeLocalSandbox(prepared, root, self.limits, None, mounts)
         sandbox.setup(prepared.setup_command, self.test_command, root / "setup.log")
         return sandbox
 
 
 class UnsafeLocalSandbox:
-    def __init__(self, prepared: PreparedTask, root: Path, limits: SandboxSpec, _uid: int | None):
+    def __init__(
+        self, prepared: PreparedTask, root: Path, limits: SandboxSpec, _uid: int | None, mounts: Sequence = ()
+    ):
+        self.mounts = {target: host for host, target in check_mounts(mounts)}
         self.prepared = prepared
         self.limits = limits
         self.root = root
@@ -74,6 +85,14 @@ class UnsafeLocalSandbox:
         self.workdir = str(ws)
         self.venv = ws / pyenv.VENV_DIR
         self.runner = ProcessRunner()
+
+    def path_of(self, sandbox_path: str) -> str:
+        """The host path behind `sandbox_path` when it is at or under a mount's target; else `sandbox_path`."""
+        normal = posixpath.normpath(sandbox_path)
+        for target, host in self.mounts.items():
+            if normal == target or normal.startswith(f"{target}/"):
+                return str(host) + normal[len(target) :]
+        return sandbox_path
 
     def _run(self, script: str, timeout: float, limit: int, runner: ProcessRunner | None = None) -> ExecResult:
         env = sandbox_env(home=str(self.root / "tmp"), venv=str(self.venv)) | {"TMPDIR": str(self.root / "tmp")}

@@ -1,0 +1,179 @@
+"""Runner definitions: one YAML file per CLI agent, built in (builtin/*.yaml) or dropped in ARENA_RUNNERS_DIR.
+
+A definition says everything the arena needs to race a CLI without code of its own: what to install (one pinned
+npm or PyPI package), how to check the install, the API shape it speaks (so the gateway knows which routes it
+needs), the command line for a task as a Jinja template (StrictUndefined: a misspelt variable fails loudly),
+its environment, the config files it reads, the options a spec may pass (`effort`, `flags`, ...), and where its
+own transcript is and which parser reads it. `mini-swe-agent` is an entry without install or command: it is the
+arena's own in-process agent (arena.agents), listed here so every runner name resolves in one place.
+
+A user YAML with a built-in's name replaces the built-in (to pin another version, say).
+"""
+
+import functools
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from arena.config import setting
+from arena.errors import SpecError
+
+DEFAULT_RUNNER = "mini-swe-agent"
+TRANSCRIPT_FORMATS = ("claude-code-stream-json", "codex-json", "aider-chat-history", "text")
+"""The parsers of runners/transcripts.py, by name (kept here so a YAML is checked without importing them)."""
+NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Install(_Strict):
+    """One pinned package; exactly one of `npm` and `pypi`."""
+
+    npm: str | None = None
+    """`package@version`, installed with `npm install --prefix <tools>`; binaries in node_modules/.bin."""
+    pypi: str | None = None
+    """`package==version`, installed into <tools>/venv made with /usr/bin/python3 (which every sandbox has)."""
+    check: str
+    """Shell command (Jinja: `tools` = the install dir) that must exit 0 after the install, e.g. `... --version`."""
+    post_install: list[str] = []
+    """Shell commands run in the install dir after the package (e.g. a postinstall npm refused to run)."""
+
+    @model_validator(mode="after")
+    def _one_pinned_package(self) -> "Install":
+        if (self.npm is None) == (self.pypi is None):
+            raise ValueError("give exactly one of `npm: package@version` and `pypi: package==version`")
+        if self.npm is not None and not re.fullmatch(r"(@[^/@\s]+/)?[^/@\s]+@\d[^\s]*", self.npm):
+            raise ValueError(f"npm: {self.npm!r} must be pinned as package@version, e.g. opencode-ai@1.18.33")
+        if self.pypi is not None and not re.fullmatch(r"[A-Za-z0-9._\[\],-]+==\d[^\s]*", self.pypi):
+            raise ValueError(f"pypi: {self.pypi!r} must be pinned as package==version, e.g. aider-chat==0.86.2")
+        return self
+
+    @property
+    def package(self) -> str:
+        return self.npm or self.pypi or ""
+
+    @property
+    def key(self) -> str:
+        """A directory name for this exact version: `claude-code-2.1.332` style, without the scope."""
+        if self.npm:
+            name, _, version = self.npm.rpartition("@")
+        else:
+            name, _, version = self.package.partition("==")
+        return f"{name.rsplit('/', 1)[-1]}-{version}"
+
+
+class Transcript(_Strict):
+    """Where the CLI's own record of the run goes, and which parser reads it (runners/transcripts.py)."""
+
+    source: Literal["stdout", "file"] = "stdout"
+    """stdout: the CLI's standard output is the transcript; file: the CLI writes it to `{{ transcript }}`."""
+    format: str = "text"
+
+
+class RunnerDef(_Strict):
+    """One runner. Templates see model, prompt, base_url, key, tools, transcript, workdir, port, extra (the options'
+    arguments; appended when the command does not place them) and, in `options`, value."""
+
+    name: str
+    description: str = ""
+    api: Literal["in-process", "anthropic", "openai-chat", "openai-responses", "gemini"]
+    """What the CLI speaks to its base URL; the gateway serves that route."""
+    install: Install | None = None
+    command: str | None = None
+    """Bash, as a Jinja template; quote values with the `q` filter: `--model {{ model | q }}`."""
+    env: dict[str, str] = {}
+    """Variables for the CLI (templates): base URL and key variables, telemetry and update switches."""
+    files: dict[str, str] = {}
+    """Config files to write before the run: path (`~/...` is the sandbox's $HOME, or /tmp/...) -> template."""
+    options: dict[str, str] = {}
+    """Spec options -> extra arguments (template of `value`); `flags: [...]` is always accepted, appended as is."""
+    transcript: Transcript = Transcript()
+    min_memory_mb: int = Field(default=0, ge=0)
+    """The address space (sandbox memory_mb) the CLI needs; the spec must give at least this much."""
+    source: str = ""
+    """The YAML file it came from (set by the loader)."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "RunnerDef":
+        if not NAME.match(self.name):
+            raise ValueError(f"name {self.name!r}: use lower-case letters, digits, '.', '_' and '-'")
+        if self.api != "in-process" and (self.install is None or self.command is None):
+            raise ValueError("a CLI runner needs `install` and `command` (only api: in-process has neither)")
+        if self.transcript.format not in TRANSCRIPT_FORMATS:
+            raise ValueError(
+                f"transcript.format {self.transcript.format!r} is not a known parser; use one of "
+                f"{', '.join(TRANSCRIPT_FORMATS)} (`text` keeps the raw output as one message)"
+            )
+        if "flags" in self.options:
+            raise ValueError("options: `flags` is built in (extra arguments appended as given); do not redefine it")
+        for path in self.files:
+            if not (path.startswith("~/") or path.startswith("/tmp/")) or ".." in path.split("/"):
+                raise ValueError(f"files: {path!r} must be under ~/ (the sandbox's $HOME) or /tmp/")
+        return self
+
+    @property
+    def in_process(self) -> bool:
+        return self.api == "in-process"
+
+
+def load_runner_file(path: Path) -> RunnerDef:
+    """One YAML file -> RunnerDef; SpecError naming the file and the field that is wrong."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as e:
+        raise SpecError(f"runner file {path}: cannot be read as YAML ({e}); fix the file") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"runner file {path}: expected a mapping (name:, api:, install:, command:, ...)")
+    data.setdefault("name", path.stem)
+    try:
+        return RunnerDef(**data, source=str(path))
+    except ValidationError as e:
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in e.errors())
+        raise SpecError(
+            f"runner file {path}: {problems}; fix the file (see arena/runners/builtin/ for examples)"
+        ) from None
+
+
+def _builtin_files() -> list[Path]:
+    root = resources.files("arena.runners") / "builtin"
+    return sorted(Path(str(p)) for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+@functools.cache
+def _load(user_dir: str | None) -> dict[str, RunnerDef]:
+    runners = {r.name: r for r in map(load_runner_file, _builtin_files())}
+    if user_dir:
+        directory = Path(user_dir).expanduser()
+        if not directory.is_dir():
+            raise SpecError(f"ARENA_RUNNERS_DIR={user_dir} is not a directory; create it or unset the variable")
+        for path in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")):
+            runner = load_runner_file(path)
+            runners[runner.name] = runner
+    return runners
+
+
+def runners() -> dict[str, RunnerDef]:
+    """Every runner by name: the built-ins, then ARENA_RUNNERS_DIR's (read again when the setting changes)."""
+    return _load(setting("ARENA_RUNNERS_DIR"))
+
+
+def runner_names() -> list[str]:
+    """The default runner first, then the others by name."""
+    return sorted(runners(), key=lambda n: (n != DEFAULT_RUNNER, n))
+
+
+def get_runner(name: str) -> RunnerDef:
+    """The runner called `name`; SpecError listing the known ones otherwise."""
+    found = runners().get(name)
+    if found is None:
+        raise SpecError(
+            f"unknown runner {name!r}; known runners: {', '.join(runner_names())} "
+            "(add one with a YAML file in ARENA_RUNNERS_DIR)"
+        )
+    return found

@@ -1,0 +1,383 @@
+"""Runners: the registry, installs, sandbox mounts, and CLI agents run for real in the local sandbox.
+
+The CLIs are installed from npm and PyPI once into ~/.cache/arena-test-tools (a stable directory, so a second
+`make test` reuses them: claude-code alone is 400 MB). In the end-to-end tests each CLI runs inside a real
+bubblewrap sandbox with no network; its only way out is the mounted unix socket, relayed (tests/fakes/unix_relay.py,
+standing in for the gateway) to the scripted fake upstream (tests/fakes/openai_server.py). The fake makes the CLI
+change calc/ops.py and stop; the sandbox's diff must show the change and the CLI's transcript must parse.
+"""
+
+import json
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from arena.errors import SandboxError, SetupFailed, SpecError
+from arena.runners import (
+    FORWARDER_FAILED,
+    GATEWAY_MOUNT,
+    TOOLS_MOUNT,
+    TRANSCRIPT_NAME,
+    RunnerDef,
+    ensure_installed,
+    get_runner,
+    invocation,
+    load_runner_file,
+    read_transcript,
+    runner_names,
+)
+from arena.sandboxes import RepoCache, get_backend
+from arena.spec import SandboxSpec
+from tests.conftest import CALC_FILES, make_repo
+from tests.fakes.openai_server import FakeOpenAI, Request, Text, ToolUse
+from tests.fakes.unix_relay import UnixRelay
+
+TOOLS_DIR = Path(os.environ.get("ARENA_TEST_TOOLS_DIR", Path.home() / ".cache" / "arena-test-tools"))
+VIRTUAL_KEY = "vk-arena-test-0123456789"
+FIXED = CALC_FILES["calc/ops.py"].replace("a - b", "a + b")
+PROMPT = "calc.ops.add subtracts instead of adding; fix it in calc/ops.py.\n"
+
+
+# ---- registry ------------------------------------------------------------------------------------------------
+
+
+def test_builtin_runners_are_listed_with_the_default_first():
+    assert runner_names()[0] == "mini-swe-agent"
+    assert {"mini-swe-agent", "claude-code", "codex", "aider"} <= set(runner_names())
+    assert get_runner("mini-swe-agent").in_process
+    assert get_runner("claude-code").install.npm == "@anthropic-ai/claude-code@2.1.332"
+    assert get_runner("aider").install.pypi == "aider-chat==0.86.2"
+
+
+def test_an_unknown_runner_is_refused_with_the_known_ones():
+    with pytest.raises(SpecError) as e:
+        get_runner("cursor")
+    assert "unknown runner 'cursor'" in str(e.value)
+    assert "claude-code" in str(e.value) and "mini-swe-agent" in str(e.value)
+    assert "ARENA_RUNNERS_DIR" in str(e.value)
+
+
+USER_RUNNER = """
+name: hello-agent
+api: openai-chat
+install:
+  npm: "is-number@7.0.0"
+  check: "test -f {{ tools }}/node_modules/is-number/package.json"
+command: echo "model={{ model }} base={{ base_url }}" {{ extra }}
+options:
+  effort: "--effort={{ value | q }}"
+transcript:
+  format: text
+"""
+
+
+def test_a_user_runner_is_one_yaml_file_in_the_runners_dir(tmp_path, monkeypatch):
+    (tmp_path / "hello-agent.yaml").write_text(USER_RUNNER)
+    monkeypatch.setenv("ARENA_RUNNERS_DIR", str(tmp_path))
+    assert "hello-agent" in runner_names()
+    runner = get_runner("hello-agent")
+    command = invocation(
+        runner,
+        model="m1",
+        prompt_path="/tmp/p.md",
+        base_url="http://127.0.0.1:4141",
+        key=VIRTUAL_KEY,
+        options={"effort": "high", "flags": ["--x", "two words"]},
+        tools_path=f"{TOOLS_MOUNT}/hello-agent",
+        gateway_socket=f"{GATEWAY_MOUNT}/gateway.sock",
+    )
+    assert "echo \"model=m1 base=http://127.0.0.1:4141\" --effort=high --x 'two words'" in command
+    assert read_transcript(runner, b"all of it") == [{"role": "assistant", "content": "all of it"}]
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        (USER_RUNNER.replace("is-number@7.0.0", "is-number"), "install: Value error, npm: 'is-number' must be pinned"),
+        (USER_RUNNER.replace("format: text", "format: jsonl"), "transcript.format 'jsonl' is not a known parser"),
+        (USER_RUNNER.replace("command:", "comand:"), "comand: Extra inputs are not permitted"),
+        (USER_RUNNER.replace("api: openai-chat", "api: grpc"), "api: Input should be"),
+        ("name: x\napi: anthropic\n", "a CLI runner needs `install` and `command`"),
+        ("- just\n- a list\n", "expected a mapping"),
+        ("name: [unclosed\n", "cannot be read as YAML"),
+    ],
+)
+def test_a_bad_runner_file_names_the_file_and_the_field(tmp_path, text, named):
+    path = tmp_path / "broken.yaml"
+    path.write_text(text)
+    with pytest.raises(SpecError) as e:
+        load_runner_file(path)
+    assert str(path) in str(e.value)
+    assert named in str(e.value)
+
+
+def test_an_unknown_option_or_a_bad_template_is_a_clear_error(tmp_path):
+    runner = get_runner("claude-code")
+    args = dict(
+        model="m", prompt_path="/tmp/p", base_url="http://127.0.0.1:1", key="k", tools_path="/t", gateway_socket="/s"
+    )
+    with pytest.raises(SpecError, match="runner claude-code has no option 'temperature'; its options: flags, effort"):
+        invocation(runner, options={"temperature": 0}, **args)
+    with pytest.raises(SpecError, match="option `flags` must be a list"):
+        invocation(runner, options={"flags": "--yolo"}, **args)
+    broken = runner.model_copy(update={"command": "{{ modle }}"})
+    with pytest.raises(SpecError, match="command does not render: 'modle' is undefined"):
+        invocation(broken, options={}, **args)
+    with pytest.raises(SpecError, match="must be http://127.0.0.1:<port>"):
+        invocation(runner, options={}, **(args | {"base_url": "https://api.anthropic.com"}))
+
+
+# ---- install -------------------------------------------------------------------------------------------------
+
+
+def test_parallel_installs_of_one_runner_install_once(tmp_path, monkeypatch):
+    (tmp_path / "runners").mkdir()
+    (tmp_path / "runners" / "hello-agent.yaml").write_text(USER_RUNNER)
+    monkeypatch.setenv("ARENA_RUNNERS_DIR", str(tmp_path / "runners"))
+    runner, tools = get_runner("hello-agent"), tmp_path / "tools"
+    said: list[str] = []
+    results: list[Path] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(ensure_installed(runner, tools, said.append))) for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [tools / "is-number-7.0.0"] * 4
+    assert [s for s in said if s.startswith("installing")] == [
+        f"installing runner hello-agent (is-number@7.0.0) into {results[0]}"
+    ]
+    assert (results[0] / "node_modules" / "is-number" / "package.json").exists()
+    assert (tools / "is-number-7.0.0.log").read_text().count("$ npm install") == 1
+    started = time.monotonic()
+    assert ensure_installed(runner, tools) == results[0]
+    assert time.monotonic() - started < 0.1
+
+
+def test_a_failed_install_says_which_package_and_shows_the_log(tmp_path, monkeypatch):
+    (tmp_path / "runners").mkdir()
+    (tmp_path / "runners" / "hello-agent.yaml").write_text(USER_RUNNER.replace("7.0.0", "999.0.0"))
+    monkeypatch.setenv("ARENA_RUNNERS_DIR", str(tmp_path / "runners"))
+    with pytest.raises(SetupFailed) as e:
+        ensure_installed(get_runner("hello-agent"), tmp_path / "tools")
+    assert "installing runner hello-agent (is-number@999.0.0) failed" in str(e.value)
+    assert "ETARGET" in str(e.value) or "No matching version" in str(e.value)
+    assert not (tmp_path / "tools" / "is-number-999.0.0" / ".arena-installed").exists()
+
+
+# ---- sandbox mounts --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def task(tmp_path):
+    """A prepared calc task on the local backend, and a way to make sandboxes of it."""
+    repo = tmp_path / "repo"
+    sha = make_repo(repo, CALC_FILES)
+    limits = SandboxSpec(backend="local", command_timeout_s=300)
+    backend = get_backend(limits, RepoCache(tmp_path / "cache"))
+    backend.check_available()
+    prepared = backend.prepare(str(repo), sha, None, tmp_path / "runs" / "setup.log")
+    made = []
+
+    def create(name: str, mounts=(), uid: int = 1_600_001):
+        box = backend.create(prepared, tmp_path / "runs" / name, uid, mounts=mounts)
+        made.append(box)
+        return box
+
+    yield create
+    for box in made:
+        box.close()
+
+
+@pytest.fixture
+def upstream(tmp_path):
+    """The fake LLM upstream and a unix socket relaying to it (the gateway's stand-in), in a dir to mount."""
+    with FakeOpenAI() as fake, UnixRelay(tmp_path / "gateway", fake.port) as relay:
+        yield fake, relay
+
+
+PROBE = RunnerDef(
+    name="probe",
+    api="openai-chat",
+    install={"npm": "is-number@7.0.0", "check": "true"},
+    command="/usr/bin/python3 -c \"import urllib.request; print(urllib.request.urlopen('{{ base_url }}/v1/models').read().decode())\"",
+)
+
+
+def test_a_sandbox_reaches_the_gateway_socket_and_nothing_else(task, upstream, tmp_path):
+    fake, relay = upstream
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "marker").write_text("tool\n")
+    box = task("a", mounts=[(tools, f"{TOOLS_MOUNT}/probe"), (relay.path.parent, GATEWAY_MOUNT)])
+    command = invocation(
+        PROBE,
+        model="m",
+        prompt_path="/tmp/none",
+        base_url="http://127.0.0.1:4141",
+        key=VIRTUAL_KEY,
+        options={},
+        tools_path=f"{TOOLS_MOUNT}/probe",
+        gateway_socket=f"{GATEWAY_MOUNT}/gateway.sock",
+    )
+    result = box.execute(command)
+    assert result.returncode == 0, result.output
+    assert json.loads(box.download(TRANSCRIPT_NAME)) == {"object": "list", "data": fake_models(fake)}
+    assert relay.connections == 1
+    # The mounts are read-only; the fake upstream's own TCP port (on the host) is not reachable.
+    reach = f"/usr/bin/python3 -c \"import socket; socket.create_connection(('127.0.0.1', {fake.port}), timeout=3)\""
+    checks = box.execute(f"cat {TOOLS_MOUNT}/probe/marker; touch {TOOLS_MOUNT}/probe/x; {reach}")
+    assert checks.output.startswith("tool\n")
+    assert "Read-only file system" in checks.output
+    assert "ConnectionRefusedError" in checks.output
+    assert not (tools / "x").exists()
+    # diff() sees no mounts (they are never part of a patch).
+    assert box.diff() == b""
+
+
+def fake_models(fake: FakeOpenAI) -> list:
+    with socket.create_connection(("127.0.0.1", fake.port)) as s:
+        s.sendall(b"GET /v1/models HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        raw = b""
+        while chunk := s.recv(65536):
+            raw += chunk
+    return json.loads(raw.split(b"\r\n\r\n", 1)[1])["data"]
+
+
+def test_a_forwarder_that_cannot_start_is_its_own_exit_code(task, upstream):
+    _, relay = upstream
+    box = task("a", mounts=[(relay.path.parent, GATEWAY_MOUNT)])
+    squat = "/usr/bin/python3 -c 'import socket,time; s=socket.socket(); s.bind((\"127.0.0.1\", 4141)); s.listen(); time.sleep(30)' &\nsleep 0.5\n"
+    command = invocation(
+        PROBE,
+        model="m",
+        prompt_path="/tmp/none",
+        base_url="http://127.0.0.1:4141",
+        key=VIRTUAL_KEY,
+        options={},
+        tools_path="/nowhere",
+        gateway_socket=f"{GATEWAY_MOUNT}/gateway.sock",
+    )
+    result = box.execute(squat + command)
+    assert result.returncode == FORWARDER_FAILED
+    assert "the gateway forwarder did not start on 127.0.0.1:4141" in result.output
+    assert "Address already in use" in result.output
+
+
+def test_mount_targets_are_checked(task, tmp_path):
+    with pytest.raises(SandboxError, match="must be an absolute path under /arena/"):
+        task("a", mounts=[(tmp_path, "/usr/local/evil")])
+    with pytest.raises(SandboxError, match="does not exist on the host"):
+        task("b", mounts=[(tmp_path / "missing", "/arena/tools/x")])
+
+
+def test_unsafe_local_maps_mount_paths_to_host_paths(tmp_path):
+    repo = tmp_path / "repo"
+    sha = make_repo(repo, CALC_FILES)
+    backend = get_backend(SandboxSpec(backend="unsafe-local"), RepoCache(tmp_path / "cache"))
+    prepared = backend.prepare(str(repo), sha, None, tmp_path / "runs" / "setup.log")
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    box = backend.create(prepared, tmp_path / "runs" / "a", 1, mounts=[(tools, f"{TOOLS_MOUNT}/aider")])
+    assert box.path_of(f"{TOOLS_MOUNT}/aider/venv/bin/python") == f"{tools}/venv/bin/python"
+    assert box.path_of("/arena/toolsX") == "/arena/toolsX"
+
+
+def test_e2b_refuses_mounts_with_the_reason(tmp_path):
+    from arena.sandboxes.e2b import E2BBackend
+
+    backend = E2BBackend(RepoCache(tmp_path / "cache"), SandboxSpec(backend="e2b"), sdk=object)
+    with pytest.raises(SandboxError, match="CLI runners .* need `sandbox: \\{backend: local\\}`"):
+        backend.create(None, tmp_path, 1, mounts=[(tmp_path, "/arena/tools/x")])
+
+
+# ---- the CLIs, for real ------------------------------------------------------------------------------------------
+
+
+def run_cli(name: str, task, upstream, model: str, options: dict | None = None):
+    """Install `name`, run it on the calc task in a fresh sandbox; (result, diff, messages, fake)."""
+    fake, relay = upstream
+    runner = get_runner(name)
+    tools = ensure_installed(runner, TOOLS_DIR)
+    box = task(name, mounts=[(tools, f"{TOOLS_MOUNT}/{name}"), (relay.path.parent, GATEWAY_MOUNT)])
+    prompt = box.upload("arena-prompt.md", PROMPT.encode())
+    command = invocation(
+        runner,
+        model=model,
+        prompt_path=prompt,
+        base_url="http://127.0.0.1:4141",
+        key=VIRTUAL_KEY,
+        options=options or {},
+        tools_path=f"{TOOLS_MOUNT}/{name}",
+        gateway_socket=f"{GATEWAY_MOUNT}/gateway.sock",
+    )
+    result = box.execute(command, timeout=300)
+    transcript = box.download(TRANSCRIPT_NAME) or b""
+    return result, box.diff().decode(), read_transcript(runner, transcript), fake
+
+
+def _first_call(request: Request) -> bool:
+    """The CLI's first model turn: it has tools and nothing has been run yet."""
+    text = json.dumps(request.body)
+    return bool(request.body.get("tools")) and "tool_result" not in text and "function_call_output" not in text
+
+
+def _assert_keys(fake: FakeOpenAI, model: str):
+    """Every request for the model came with the virtual key (and so through the socket)."""
+    requests = fake.requests_for(model)
+    assert requests
+    for r in requests:
+        sent = r.headers.get("x-api-key") or r.headers.get("authorization", "").removeprefix("Bearer ")
+        assert sent == VIRTUAL_KEY, r.headers
+
+
+def test_claude_code_edits_the_task_in_the_sandbox(task, upstream):
+    fake, _ = upstream
+    model = "claude-sonnet-4-5"
+    fix = ToolUse(
+        "Bash", {"command": "sed -i 's/a - b/a + b/' calc/ops.py", "description": "fix add"}, thought="Fixing."
+    )
+    fake.script_when(model, _first_call, fix)
+    fake.fallback(model, Text("Fixed: add now adds."))
+    result, diff, messages, fake = run_cli("claude-code", task, upstream, model)
+    assert result.returncode == 0, result.output
+    assert "-    return a - b\n+    return a + b" in diff
+    calls = [c for m in messages if m["role"] == "assistant" for c in m.get("tool_calls", [])]
+    assert calls[0]["function"]["name"] == "Bash"
+    assert "sed -i" in json.loads(calls[0]["function"]["arguments"])["command"]
+    assert any(m["role"] == "tool" for m in messages)
+    assert messages[-1] == {"role": "assistant", "content": "Fixed: add now adds.", "extra": messages[-1]["extra"]}
+    _assert_keys(fake, model)
+
+
+def test_aider_edits_the_task_in_the_sandbox(task, upstream):
+    fake, _ = upstream
+    model = "fake-aider"
+    fake.script(model, Text(f"Here is the fix.\n\ncalc/ops.py\n```\n{FIXED}```\n"))
+    fake.fallback(model, Text("Done."))
+    result, diff, messages, fake = run_cli("aider", task, upstream, model, {"edit_format": "whole"})
+    assert result.returncode == 0, result.output
+    assert "-    return a - b\n+    return a + b" in diff
+    assert messages[0] == {"role": "user", "content": PROMPT.strip()}
+    assert any(m["role"] == "assistant" and "calc/ops.py" in m["content"] for m in messages)
+    assert any(m["role"] == "user" and "Applied edit to calc/ops.py" in m["content"] for m in messages)
+    _assert_keys(fake, model)
+
+
+def test_codex_edits_the_task_in_the_sandbox(task, upstream):
+    fake, _ = upstream
+    model = "fake-codex"
+    fake.script_when(model, _first_call, ToolUse("exec_command", {"cmd": "sed -i 's/a - b/a + b/' calc/ops.py"}))
+    fake.fallback(model, Text("Fixed."))
+    result, diff, messages, fake = run_cli("codex", task, upstream, model)
+    assert result.returncode == 0, result.output
+    assert "-    return a - b\n+    return a + b" in diff
+    calls = [c for m in messages if m["role"] == "assistant" for c in m.get("tool_calls", [])]
+    assert "sed -i" in json.loads(calls[0]["function"]["arguments"])["command"]
+    assert messages[-1]["content"] == "Fixed."
+    _assert_keys(fake, model)
