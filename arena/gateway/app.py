@@ -16,9 +16,8 @@ import asyncio
 import hashlib
 import json
 import logging
-import threading
+import socket
 import time
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from starlette.routing import Route
 from arena.gateway.config import GatewayConfig
 from arena.gateway.ledger import LIMIT_STATUS, GatewayLedger
 from arena.gateway.prices import Prices
+from arena.gateway.spending import Spending
 from arena.gateway.streams import METERS, Meter, SSEParser
 from arena.gateway.upstream import ROUTE_NAMES, ROUTE_SHAPES, Upstream
 from arena.storage.models import GatewayRequestRow
@@ -112,6 +112,8 @@ class Key:
     upstream: Upstream
     cost_limit: float
     revoked: bool = False
+    spent: float = 0.0
+    """USD, the contestant's total: seeded from the database when the key is issued, counted up per request."""
     seen_messages: dict[str, int] = field(default_factory=dict)
     """route -> how many messages its previous request had (the next row keeps only the new ones)."""
 
@@ -134,9 +136,7 @@ class GatewayApp:
     def __init__(self, ledger: GatewayLedger, prices: Prices, config: GatewayConfig, keys: dict[str, Key]):
         self.ledger, self.prices, self.config, self.keys = ledger, prices, config, keys
         self.client: httpx.AsyncClient | None = None
-        self._pending: dict[tuple[str, str], int] = defaultdict(int)
-        self._settled = threading.Condition()
-        self._tasks: set[asyncio.Task] = set()
+        self.spending = Spending(ledger, config)
         routes = []
         for prefix in ("/v1", ""):
             for route in ROUTE_SHAPES:
@@ -148,17 +148,16 @@ class GatewayApp:
     async def _lifespan(self, _app: Starlette) -> AsyncIterator[None]:
         timeout = httpx.Timeout(self.config.timeout_s, connect=min(self.config.timeout_s, 30.0))
         limits = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30)
-        async with httpx.AsyncClient(timeout=timeout, limits=limits) as self.client:
-            yield
-
-    def wait_settled(self, arena_id: str, contestant: str | None = None, timeout_s: float = 5.0) -> None:
-        """Wait until the rows of requests already answered (to this arena, or contestant) are written."""
-
-        def settled() -> bool:
-            return not any(n for (a, c), n in self._pending.items() if a == arena_id and contestant in (None, c))
-
-        with self._settled:
-            self._settled.wait_for(settled, timeout_s)
+        # Small writes (headers, then body) must not wait for a delayed ACK: 40 ms a request with Nagle on.
+        transport = httpx.AsyncHTTPTransport(
+            limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+        )
+        self.spending.start()
+        try:
+            async with httpx.AsyncClient(timeout=timeout, transport=transport) as self.client:
+                yield
+        finally:
+            self.spending.stop()
 
     # --- routes --------------------------------------------------------------------------------------------------
 
@@ -195,7 +194,15 @@ class GatewayApp:
             log.warning("gateway: refused a request to %s with an unknown virtual key", route)
             return error(shape, 401, UNKNOWN_KEY)
         row = GatewayRequestRow(
-            arena_id=key.arena_id, contestant=key.contestant, route="/v1" + route, model="", started_at=started
+            arena_id=key.arena_id,
+            contestant=key.contestant,
+            route="/v1" + route,
+            model="",
+            started_at=started,
+            request={},
+            attempts=0,
+            **dict.fromkeys(("tokens_in", "tokens_out", "cache_read", "cache_write"), 0),
+            cost=0.0,
         )
 
         def refuse(status: int, message: str) -> Response:
@@ -229,8 +236,10 @@ class GatewayApp:
                 f"the request asked for {row.model!r}",
             )
         if route != "/messages/count_tokens":
-            reason = await run_in_threadpool(self.limit_reason, key)
-            if reason:
+            if self.spending.budgets_stale(key.arena_id):
+                await run_in_threadpool(self.spending.refresh, key.arena_id)
+            reason = self.spending.contestant_reason(key.contestant, key.spent, key.cost_limit)
+            if reason := reason or self.spending.budget_reason(key.arena_id):
                 return refuse(LIMIT_STATUS, reason)
         return await self._send(request, route, key, body, row, t0)
 
@@ -337,7 +346,7 @@ class GatewayApp:
         meter: Meter | None = None,
         first_byte: bool = False,
     ) -> None:
-        """Finish the row and write it off the event loop; `wait_settled` waits for it."""
+        """Finish the row and queue it for the writer thread (Spending.wait_settled waits for it)."""
         row.status, row.error = status, problem
         row.latency_ms = (time.perf_counter() - t0) * 1000
         if first_byte:
@@ -358,52 +367,8 @@ class GatewayApp:
             status,
             row.latency_ms,
         )
-        ident = (key.arena_id, key.contestant)
-        with self._settled:
-            self._pending[ident] += 1
-        task = asyncio.get_running_loop().create_task(run_in_threadpool(self._write, row, key.contestant_id, ident))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def _write(self, row: GatewayRequestRow, contestant_id: int, ident: tuple[str, str]) -> None:
-        try:
-            self.ledger.record(row, contestant_id)
-        except Exception:
-            log.exception("gateway: could not record a request of %s/%s", *ident)
-        finally:
-            with self._settled:
-                self._pending[ident] -= 1
-                self._settled.notify_all()
-
-    def limit_reason(self, key: Key) -> str | None:
-        """Why the key's next request must be refused (402), if a cap is reached."""
-        if key.cost_limit > 0:
-            spent = self.ledger.spent(key.arena_id, key.contestant)
-            if spent >= key.cost_limit:
-                return (
-                    f"contestant {key.contestant}'s cost_limit is reached: ${spent:.4f} spent of ${key.cost_limit:g}; "
-                    "raise cost_limit: in the arena spec to let it spend more"
-                )
-        return self.budget_reason(key.arena_id)
-
-    def budget_reason(self, arena_id: str) -> str | None:
-        """Why no more of this arena's requests (or anyone's today) may go upstream, if a budget is spent."""
-        if self.config.arena_budget > 0:
-            spent = self.ledger.spent(arena_id)
-            if spent >= self.config.arena_budget:
-                return (
-                    f"arena {arena_id}'s budget is reached: ${spent:.4f} spent of ${self.config.arena_budget:g}; "
-                    "raise ARENA_GATEWAY_ARENA_BUDGET_USD (0 = no limit) to let it spend more"
-                )
-        if self.config.daily_budget > 0:
-            midnight = datetime.now(UTC).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
-            spent = self.ledger.spent("", since=midnight)
-            if spent >= self.config.daily_budget:
-                return (
-                    f"today's budget (UTC) is reached: ${spent:.4f} spent of ${self.config.daily_budget:g} across all "
-                    "arenas; raise ARENA_GATEWAY_DAILY_BUDGET_USD (0 = no limit), or wait for 00:00 UTC"
-                )
-        return None
+        key.spent += row.cost
+        self.spending.submit(row, key.contestant_id)
 
     @staticmethod
     def _conversation(key: Key, route: str, body: dict[str, Any]) -> dict[str, Any]:

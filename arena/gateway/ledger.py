@@ -1,7 +1,7 @@
 """The gateway's SQL: virtual keys (hashed), one row per request, spend sums for the caps, a contestant's usage.
 
-Kept beside the gateway rather than in arena/storage/store.py: only the gateway writes these tables. Each request's
-row and its contestant's running totals (cost, tokens in/out on the contestant row, which Live shows) are written in
+Kept beside the gateway rather than in arena/storage/store.py: only the gateway writes these tables. Request rows
+and their contestants' running totals (cost, tokens in/out on the contestant row, which Live shows) are written in
 one transaction, so the totals are always the sums of the rows.
 """
 
@@ -56,25 +56,26 @@ class GatewayLedger:
                 .values(revoked_at=utcnow())
             )
 
-    def record(self, row: GatewayRequestRow, contestant_id: int | None) -> None:
-        """Add the request's row and set its contestant's totals to the sums over its rows."""
+    def record(self, batch: list[tuple[GatewayRequestRow, int | None]]) -> None:
+        """Add the rows, and set each of their contestants' totals to the sums over its rows (one transaction)."""
         with self.store.session() as s:
-            s.add(row)
+            s.add_all([row for row, _ in batch])
             s.flush()
-            if contestant_id is None:
-                return
-            cost, tokens_in, tokens_out = s.execute(
-                select(
-                    func.coalesce(func.sum(GatewayRequestRow.cost), 0.0),
-                    func.coalesce(func.sum(GatewayRequestRow.tokens_in), 0),
-                    func.coalesce(func.sum(GatewayRequestRow.tokens_out), 0),
-                ).where(GatewayRequestRow.arena_id == row.arena_id, GatewayRequestRow.contestant == row.contestant)
-            ).one()
-            s.execute(
-                update(ContestantRow)
-                .where(ContestantRow.id == contestant_id)
-                .values(cost=float(cost), tokens_in=int(tokens_in), tokens_out=int(tokens_out))
-            )
+            for (arena_id, contestant), contestant_id in {(r.arena_id, r.contestant): c for r, c in batch}.items():
+                if contestant_id is None:
+                    continue
+                cost, tokens_in, tokens_out = s.execute(
+                    select(
+                        func.coalesce(func.sum(GatewayRequestRow.cost), 0.0),
+                        func.coalesce(func.sum(GatewayRequestRow.tokens_in), 0),
+                        func.coalesce(func.sum(GatewayRequestRow.tokens_out), 0),
+                    ).where(GatewayRequestRow.arena_id == arena_id, GatewayRequestRow.contestant == contestant)
+                ).one()
+                s.execute(
+                    update(ContestantRow)
+                    .where(ContestantRow.id == contestant_id)
+                    .values(cost=float(cost), tokens_in=int(tokens_in), tokens_out=int(tokens_out))
+                )
 
     def spent(self, arena_id: str, contestant: str | None = None, since: datetime | None = None) -> float:
         """USD spent through the gateway: by a contestant of an arena, by an arena (`contestant` None), or since a

@@ -81,7 +81,10 @@ class Gateway:
         self.socket_dir.chmod(0o755)
         if self.socket_path.is_socket() or self.socket_path.exists():
             self.socket_path.unlink()  # a dead gateway's socket
-        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on such sockets, and without it every response
+        # (headers, then body: two writes) waited 40 ms for the client's delayed ACK.
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        tcp.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         tcp.bind(("127.0.0.1", 0))
         unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -158,8 +161,9 @@ class Gateway:
                 cost_limit=cost_limit,
             )
         )
+        spent = self._ledger.spent(arena_id, contestant)  # a contestant run again keeps what it spent
         self._keys[digest] = Key(
-            digest, arena_id, contestant, row_id, model, model_names(model, upstream), upstream, cost_limit
+            digest, arena_id, contestant, row_id, model, model_names(model, upstream), upstream, cost_limit, spent=spent
         )
         return key
 
@@ -174,18 +178,18 @@ class Gateway:
 
     def usage(self, arena_id: str, contestant: str) -> Usage:
         """The contestant's requests, tokens, cost, refusals and retries so far (answered requests included)."""
-        self._app.wait_settled(arena_id, contestant)
+        self._app.spending.wait_settled(arena_id, contestant)
         return self._ledger.usage(arena_id, contestant)
 
     def requests(self, arena_id: str, contestant: str) -> list:
         """The contestant's request rows (GatewayRequestRow), oldest first: its gateway log."""
-        self._app.wait_settled(arena_id, contestant)
+        self._app.spending.wait_settled(arena_id, contestant)
         return self._ledger.requests(arena_id, contestant)
 
     def budget_exhausted(self, arena_id: str) -> str | None:
         """Why no new contestant of this arena should start: its budget or today's is spent (else None)."""
-        self._app.wait_settled(arena_id)
-        return self._app.budget_reason(arena_id)
+        self._app.spending.refresh(arena_id)
+        return self._app.spending.budget_reason(arena_id)
 
 
 _gateways: dict[str, Gateway] = {}
