@@ -1,15 +1,19 @@
 """Runners: the registry, installs, sandbox mounts, and CLI agents run for real in the local sandbox.
 
 The CLIs are installed from npm and PyPI once into ~/.cache/arena-test-tools (a stable directory, so a second
-`make test` reuses them: claude-code alone is 400 MB). In the end-to-end tests each CLI runs inside a real
-bubblewrap sandbox with no network; its only way out is the mounted unix socket, relayed (tests/fakes/unix_relay.py,
-standing in for the gateway) to the scripted fake upstream (tests/fakes/openai_server.py). The fake makes the CLI
-change calc/ops.py and stop; the sandbox's diff must show the change and the CLI's transcript must parse.
+`make test` reuses them: claude-code alone is 400 MB; ARENA_TEST_TOOLS_DIR moves it). In the end-to-end tests each
+CLI runs inside a real bubblewrap sandbox with no network; its only way out is the mounted unix socket of the real
+gateway (arena.gateway), which swaps its virtual key for a canary "real" key and forwards to the scripted fake
+upstream (tests/fakes/openai_server.py). The fake makes the CLI change calc/ops.py and stop; the sandbox's diff must
+show the change, the CLI's transcript must parse, and the canary must be nowhere in the sandbox. The plumbing tests
+use a plain relay (tests/fakes/unix_relay.py) instead of the gateway, to test the mounts alone.
 """
 
 import json
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -17,12 +21,14 @@ from pathlib import Path
 import pytest
 
 from arena.errors import SandboxError, SetupFailed, SpecError
+from arena.gateway import Gateway, GatewayConfig
 from arena.runners import (
     FORWARDER_FAILED,
     GATEWAY_MOUNT,
     TOOLS_MOUNT,
     TRANSCRIPT_NAME,
     RunnerDef,
+    check_limits,
     ensure_installed,
     get_runner,
     invocation,
@@ -32,6 +38,7 @@ from arena.runners import (
 )
 from arena.sandboxes import RepoCache, get_backend
 from arena.spec import SandboxSpec
+from arena.storage import ArenaRow, ContestantRow, Store
 from tests.conftest import CALC_FILES, make_repo
 from tests.fakes.openai_server import FakeOpenAI, Request, Text, ToolUse
 from tests.fakes.unix_relay import UnixRelay
@@ -296,29 +303,59 @@ def test_e2b_refuses_mounts_with_the_reason(tmp_path):
         backend.create(None, tmp_path, 1, mounts=[(tmp_path, "/arena/tools/x")])
 
 
-# ---- the CLIs, for real ------------------------------------------------------------------------------------------
+# ---- the CLIs, for real, through the gateway -------------------------------------------------------------------
+
+CANARY = "sk-canary-real-provider-key-7f3a9c"
 
 
-def run_cli(name: str, task, upstream, model: str, options: dict | None = None):
-    """Install `name`, run it on the calc task in a fresh sandbox; (result, diff, messages, fake)."""
-    fake, relay = upstream
+@pytest.fixture
+def gateway(tmp_path, monkeypatch):
+    """The real LLM gateway (arena.gateway) on a short socket dir, one arena with one contestant per CLI."""
+    monkeypatch.setenv("CANARY_KEY", CANARY)
+    store = Store(f"sqlite:///{tmp_path / 'arena.db'}")
+    arena = ArenaRow(id="R1", repo="r", base="HEAD", base_sha="0" * 40, spec={}, status="running")
+    store.create_arena(
+        arena, [ContestantRow(name=n, model="m", strategy="s") for n in ("claude-code", "codex", "aider")]
+    )
+    config = GatewayConfig.from_env(attempts=1, wait_s=0.01, timeout_s=30.0, arena_budget=0.0, daily_budget=0.0)
+    gateway = Gateway(store, Path(tempfile.mkdtemp(prefix="gw-runners-")), config=config)
+    gateway.start()
+    yield gateway
+    gateway.stop()
+    shutil.rmtree(gateway.socket_dir, ignore_errors=True)
+
+
+def run_cli(name: str, task, gateway: Gateway, fake: FakeOpenAI, model: str, options: dict | None = None):
+    """Install `name`, run it on the calc task in a fresh sandbox with a virtual key; (result, diff, messages)."""
     runner = get_runner(name)
     tools = ensure_installed(runner, TOOLS_DIR)
-    box = task(name, mounts=[(tools, f"{TOOLS_MOUNT}/{name}"), (relay.path.parent, GATEWAY_MOUNT)])
+    row = next(c.id for c in gateway.store.arena("R1").contestants if c.name == name)
+    base = fake.url if model.startswith("anthropic/") else fake.api_base
+    key = gateway.issue_key("R1", name, row, model=model, api_base=base, api_key_env="CANARY_KEY", cost_limit=0)
+    box = task(name, mounts=[(tools, f"{TOOLS_MOUNT}/{name}"), (gateway.socket_dir, GATEWAY_MOUNT)])
     prompt = box.upload("arena-prompt.md", PROMPT.encode())
     command = invocation(
         runner,
-        model=model,
+        model=model.split("/", 1)[1],
         prompt_path=prompt,
         base_url="http://127.0.0.1:4141",
-        key=VIRTUAL_KEY,
+        key=key,
         options=options or {},
         tools_path=f"{TOOLS_MOUNT}/{name}",
-        gateway_socket=f"{GATEWAY_MOUNT}/gateway.sock",
+        gateway_socket=f"{GATEWAY_MOUNT}/{gateway.socket_path.name}",
     )
+    assert CANARY not in command
     result = box.execute(command, timeout=300)
     transcript = box.download(TRANSCRIPT_NAME) or b""
-    return result, box.diff().decode(), read_transcript(runner, transcript), fake
+    # The real key went upstream and nowhere else: not into the sandbox's environment, files or output.
+    leaked = box.execute(f"cat /proc/*/environ 2>/dev/null; env; grep -rl {CANARY} /tmp /workspace 2>/dev/null; true")
+    assert CANARY not in leaked.output + result.output and CANARY.encode() not in transcript
+    assert fake.requests and all(
+        r.headers.get("x-api-key", r.headers.get("authorization", "")).endswith(CANARY) for r in fake.requests
+    )
+    usage = gateway.usage("R1", name)
+    assert usage.requests == len(fake.requests) and usage.tokens_in > 0
+    return result, box.diff().decode(), read_transcript(runner, transcript)
 
 
 def _first_call(request: Request) -> bool:
@@ -327,57 +364,52 @@ def _first_call(request: Request) -> bool:
     return bool(request.body.get("tools")) and "tool_result" not in text and "function_call_output" not in text
 
 
-def _assert_keys(fake: FakeOpenAI, model: str):
-    """Every request for the model came with the virtual key (and so through the socket)."""
-    requests = fake.requests_for(model)
-    assert requests
-    for r in requests:
-        sent = r.headers.get("x-api-key") or r.headers.get("authorization", "").removeprefix("Bearer ")
-        assert sent == VIRTUAL_KEY, r.headers
+def tool_calls(messages: list[dict]) -> list[dict]:
+    return [c for m in messages if m["role"] == "assistant" for c in m.get("tool_calls", [])]
 
 
-def test_claude_code_edits_the_task_in_the_sandbox(task, upstream):
-    fake, _ = upstream
-    model = "claude-sonnet-4-5"
-    fix = ToolUse(
-        "Bash", {"command": "sed -i 's/a - b/a + b/' calc/ops.py", "description": "fix add"}, thought="Fixing."
-    )
-    fake.script_when(model, _first_call, fix)
-    fake.fallback(model, Text("Fixed: add now adds."))
-    result, diff, messages, fake = run_cli("claude-code", task, upstream, model)
+def test_claude_code_fixes_the_task_in_the_sandbox(task, gateway):
+    with FakeOpenAI() as fake:
+        fix = ToolUse("Bash", {"command": "sed -i 's/a - b/a + b/' calc/ops.py", "description": "fix add"})
+        fake.script_when("claude-sonnet-4-5", _first_call, fix)
+        fake.fallback("claude-sonnet-4-5", Text("Fixed: add now adds."))
+        result, diff, messages = run_cli("claude-code", task, gateway, fake, "anthropic/claude-sonnet-4-5")
+        assert {r.path.split("?")[0] for r in fake.requests} == {"/v1/messages"}
     assert result.returncode == 0, result.output
     assert "-    return a - b\n+    return a + b" in diff
-    calls = [c for m in messages if m["role"] == "assistant" for c in m.get("tool_calls", [])]
-    assert calls[0]["function"]["name"] == "Bash"
-    assert "sed -i" in json.loads(calls[0]["function"]["arguments"])["command"]
+    assert tool_calls(messages)[0]["function"]["name"] == "Bash"
+    assert "sed -i" in json.loads(tool_calls(messages)[0]["function"]["arguments"])["command"]
     assert any(m["role"] == "tool" for m in messages)
-    assert messages[-1] == {"role": "assistant", "content": "Fixed: add now adds.", "extra": messages[-1]["extra"]}
-    _assert_keys(fake, model)
+    assert messages[-1]["role"] == "assistant" and messages[-1]["content"] == "Fixed: add now adds."
 
 
-def test_aider_edits_the_task_in_the_sandbox(task, upstream):
-    fake, _ = upstream
-    model = "fake-aider"
-    fake.script(model, Text(f"Here is the fix.\n\ncalc/ops.py\n```\n{FIXED}```\n"))
-    fake.fallback(model, Text("Done."))
-    result, diff, messages, fake = run_cli("aider", task, upstream, model, {"edit_format": "whole"})
+def test_aider_fixes_the_task_in_the_sandbox(task, gateway):
+    with FakeOpenAI() as fake:
+        fake.script("fake-aider", Text(f"Here is the fix.\n\ncalc/ops.py\n```\n{FIXED}```\n"))
+        result, diff, messages = run_cli("aider", task, gateway, fake, "openai/fake-aider", {"edit_format": "whole"})
+        assert [r.path for r in fake.requests] == ["/v1/chat/completions"]
     assert result.returncode == 0, result.output
     assert "-    return a - b\n+    return a + b" in diff
     assert messages[0] == {"role": "user", "content": PROMPT.strip()}
-    assert any(m["role"] == "assistant" and "calc/ops.py" in m["content"] for m in messages)
+    assert any(m["role"] == "assistant" and "calc/ops.py\n```\ndef add" in m["content"] for m in messages)
     assert any(m["role"] == "user" and "Applied edit to calc/ops.py" in m["content"] for m in messages)
-    _assert_keys(fake, model)
 
 
-def test_codex_edits_the_task_in_the_sandbox(task, upstream):
-    fake, _ = upstream
-    model = "fake-codex"
-    fake.script_when(model, _first_call, ToolUse("exec_command", {"cmd": "sed -i 's/a - b/a + b/' calc/ops.py"}))
-    fake.fallback(model, Text("Fixed."))
-    result, diff, messages, fake = run_cli("codex", task, upstream, model)
+def test_codex_fixes_the_task_in_the_sandbox(task, gateway):
+    with FakeOpenAI() as fake:
+        fake.script_when(
+            "fake-codex", _first_call, ToolUse("exec_command", {"cmd": "sed -i 's/a - b/a + b/' calc/ops.py"})
+        )
+        fake.fallback("fake-codex", Text("Fixed."))
+        result, diff, messages = run_cli("codex", task, gateway, fake, "openai/fake-codex")
+        assert {r.path for r in fake.requests} == {"/v1/responses"}
     assert result.returncode == 0, result.output
     assert "-    return a - b\n+    return a + b" in diff
-    calls = [c for m in messages if m["role"] == "assistant" for c in m.get("tool_calls", [])]
-    assert "sed -i" in json.loads(calls[0]["function"]["arguments"])["command"]
+    assert "sed -i" in json.loads(tool_calls(messages)[0]["function"]["arguments"])["command"]
     assert messages[-1]["content"] == "Fixed."
-    _assert_keys(fake, model)
+
+
+def test_a_sandbox_below_a_runners_memory_is_refused():
+    check_limits(get_runner("claude-code"), 4096)
+    with pytest.raises(SpecError, match="runner claude-code needs sandbox memory_mb >= 2048 .* the spec gives 1024"):
+        check_limits(get_runner("claude-code"), 1024)

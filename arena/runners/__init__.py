@@ -4,6 +4,7 @@ are CLI coding agents (Claude Code, Codex, aider, ...) that run inside the conte
 How a CLI runner runs (the engine's side, in order):
 
     get_runner(name)                     a RunnerDef from builtin/<name>.yaml or $ARENA_RUNNERS_DIR/<name>.yaml
+    check_limits(runner, memory_mb)      the spec's sandbox memory_mb covers the CLI (min_memory_mb)
     ensure_installed(runner, tools_dir)  the pinned package, once per machine, under <data dir>/tools
     backend.create(..., mounts=[(install dir, TOOLS_MOUNT/<name>), (gateway socket dir, GATEWAY_MOUNT)])
     sandbox.upload("arena-prompt.md", prompt)
@@ -26,7 +27,15 @@ from arena.runners.invocation import (
     TRANSCRIPT_NAME,
     invocation,
 )
-from arena.runners.registry import DEFAULT_RUNNER, RunnerDef, get_runner, load_runner_file, runner_names, runners
+from arena.runners.registry import (
+    DEFAULT_RUNNER,
+    RunnerDef,
+    check_limits,
+    get_runner,
+    load_runner_file,
+    runner_names,
+    runners,
+)
 from arena.runners.transcripts import read_transcript
 
 __all__ = [
@@ -38,6 +47,7 @@ __all__ = [
     "TRANSCRIPT",
     "TRANSCRIPT_NAME",
     "RunnerDef",
+    "check_limits",
     "ensure_installed",
     "get_runner",
     "install_dir",

@@ -122,6 +122,15 @@ class RunnerDef(_Strict):
         return self.api == "in-process"
 
 
+def check_limits(runner: RunnerDef, memory_mb: int) -> None:
+    """SpecError when the sandbox's memory_mb (its address-space rlimit) is below what the runner needs."""
+    if memory_mb < runner.min_memory_mb:
+        raise SpecError(
+            f"runner {runner.name} needs sandbox memory_mb >= {runner.min_memory_mb} (its address space; below it "
+            f"the CLI dies or silently does nothing), the spec gives {memory_mb}; raise sandbox.memory_mb"
+        )
+
+
 def load_runner_file(path: Path) -> RunnerDef:
     """One YAML file -> RunnerDef; SpecError naming the file and the field that is wrong."""
     try:
