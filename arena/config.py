@@ -128,6 +128,13 @@ SETTINGS: dict[str, Setting] = {
             "a directory of runner YAML files (CLI agents) added to the built-in ones; a same-named file replaces one",
         ),
         Setting(
+            "ARENA_TOOLS_DIR",
+            None,
+            str,
+            "where CLI runners are installed, once per machine and version (default: the user's cache dir, "
+            "~/.cache/agent-arena/tools); every data dir on the machine shares it",
+        ),
+        Setting(
             "ARENA_LOG_FORMAT",
             "text",
             str,

@@ -1,6 +1,8 @@
 """An agent's identity: the one name the ledger, leaderboards, the CLI, the app and branches give a contestant.
 
-    MODEL+STRATEGY
+    [RUNNER/]MODEL+STRATEGY
+      RUNNER    a CLI runner, when not mini-swe-agent         claude-code/anthropic/claude-sonnet-4-5+balanced
+                (mini-swe-agent, the default, writes no prefix: identities from before runners keep their name)
       MODEL     a litellm model exactly as written            openai/gpt-4.1-mini
                 a scripted or replay file                     scripted:correct-fix.yaml@1a2b3c4d
                   the file's name (never its path) @ a hash of the steps it plays
@@ -15,7 +17,9 @@ out), so a file moved to another checkout keeps its agent, the same steps embedd
 same name, and any change to what the agent does (a step, a persona) makes a new one. A database migrated from
 paths may also hold NAME@path-HASH: the file was gone, HASH is that of its old path (storage migration 0003).
 
-STRATEGY never holds a '+', so a name splits into MODEL and STRATEGY on its last '+'.
+STRATEGY never holds a '+', so a name splits into MODEL and STRATEGY on its last '+'. The MODEL half splits into
+RUNNER and the model on its first '/' when that names a runner (`split_runner`); no litellm provider is named like
+a runner (the registry refuses such names).
 """
 
 import hashlib
@@ -33,6 +37,8 @@ from arena.agentfiles import (
     load_strategy,
 )
 
+DEFAULT_RUNNER = "mini-swe-agent"
+"""The runner of a contestant that names none; its identities carry no RUNNER/ prefix."""
 HASH_DIGITS = 8
 LABEL = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 """An alias, or either half of one: letters, digits, '.', '_', '-' (no '/', ':' or '@': no model or file looks so)."""
@@ -91,6 +97,7 @@ def agent_identity(
     agent: str | None = None,
     steps: list[ScriptStep] | None = None,
     strategy_definition: Strategy | None = None,
+    runner: str = DEFAULT_RUNNER,
 ) -> str:
     """The agent a contestant is (module docstring): from a spec's fields, or from a stored row's (then unchanged).
 
@@ -100,10 +107,28 @@ def agent_identity(
         agent: the contestant's `agent:` alias, if any.
         steps: the scripted/replay steps when the spec embeds them (the file is then not read).
         strategy_definition: the strategy's definition when the spec embeds it.
+        runner: the contestant's runner; any but mini-swe-agent prefixes the MODEL half (an alias too).
     """
     if agent and "+" in agent:
-        return agent
-    return f"{agent or model_identity(model, steps)}+{strategy_identity(strategy, strategy_definition)}"
+        return agent if runner == DEFAULT_RUNNER or split_runner(agent)[0] == runner else f"{runner}/{agent}"
+    prefix = "" if runner == DEFAULT_RUNNER else f"{runner}/"
+    return f"{prefix}{agent or model_identity(model, steps)}+{strategy_identity(strategy, strategy_definition)}"
+
+
+def split_runner(model_half: str) -> tuple[str, str]:
+    """(RUNNER, model) of an identity's MODEL half: `claude-code/anthropic/x` -> ('claude-code', 'anthropic/x');
+    a half with no runner prefix is mini-swe-agent's."""
+    head, sep, rest = model_half.partition("/")
+    if sep and rest and head in runner_names():
+        return head, rest
+    return DEFAULT_RUNNER, model_half
+
+
+def runner_names() -> tuple[str, ...]:
+    """Every runner an identity may name: mini-swe-agent, the built-in CLI runners and the user's own."""
+    from arena.runners import runner_names as registered  # reads the registry's YAML: only when an identity asks
+
+    return tuple(dict.fromkeys((DEFAULT_RUNNER, *registered())))
 
 
 def split_identity(identity: str) -> tuple[str, str]:

@@ -98,6 +98,11 @@ def check_litellm_model(model: str, api_base: str | None, api_key_env: str | Non
         )
 
 
+def provider_of(model: str) -> str:
+    """litellm's provider of `model` (openai, anthropic, ...); SpecError if litellm does not know it."""
+    return _provider(model)
+
+
 def _provider(model: str) -> str:
     litellm = import_litellm()
     try:

@@ -24,7 +24,7 @@ from arena.agentfiles import (
 )
 from arena.config import SETTINGS
 from arena.errors import SpecError
-from arena.identity import ALIAS_PATTERN, agent_identity
+from arena.identity import ALIAS_PATTERN, DEFAULT_RUNNER, agent_identity
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 # model_kwargs that would route a model call or carry credentials around api_base:.
@@ -123,6 +123,11 @@ class ContestantSpec(_Strict):
     """The scripted/replay steps, embedded (a launched arena's stored spec has them); `model` then names the file only."""
     strategy_definition: Strategy | None = None
     """The strategy YAML's content, embedded; `strategy` then names the file only."""
+    runner: str = DEFAULT_RUNNER
+    """The agent program that plays: mini-swe-agent (the default), or a CLI agent from the runner registry
+    (claude-code, codex, gemini-cli, aider, opencode, or one of your own; README: Racing CLI agents)."""
+    runner_options: dict[str, Any] = {}
+    """Passed through to a CLI runner (e.g. `effort: high`, `flags: [...]`); the runner's YAML says which it takes."""
 
     @field_validator("api_key_env")
     def _key_variable(cls, value: str | None) -> str | None:
@@ -172,6 +177,38 @@ class ContestantSpec(_Strict):
     def _no_secrets(cls, value: dict[str, Any]) -> dict[str, Any]:
         return _reject_secrets(value)
 
+    @field_validator("runner_options")
+    def _no_secret_options(cls, value: dict[str, Any]) -> dict[str, Any]:
+        secret = [k for k in value if any(word in k.lower() for word in ("key", "token", "secret", "password"))]
+        if secret:
+            raise ValueError(
+                f"runner_options: {', '.join(secret)} looks like a secret; specs are stored and shown, and a CLI "
+                "runner gets its key from the gateway (README: Racing CLI agents), never from the spec"
+            )
+        return value
+
+    @field_validator("runner")
+    def _known_runner(cls, value: str) -> str:
+        if value != DEFAULT_RUNNER:
+            from arena.runners import get_runner  # the registry reads YAML files: only for a CLI runner
+
+            try:
+                get_runner(value)
+            except SpecError as e:
+                raise ValueError(str(e)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _cli_runner_needs_a_model(self) -> "ContestantSpec":
+        if self.runner != DEFAULT_RUNNER and self.kind != "litellm":
+            raise ValueError(
+                f"runner: {self.runner} calls a model itself; '{self.model}' is a {self.kind} file of "
+                "mini-swe-agent steps. Give a model name (e.g. anthropic/claude-sonnet-4-5), or remove runner:"
+            )
+        if self.runner == DEFAULT_RUNNER and self.runner_options:
+            raise ValueError("runner_options: are for CLI runners; mini-swe-agent takes model_kwargs: instead")
+        return self
+
     @property
     def kind(self) -> str:
         """'scripted', 'replay' or 'litellm'."""
@@ -199,6 +236,7 @@ class ContestantSpec(_Strict):
             agent=self.agent,
             steps=self.steps,
             strategy_definition=self.strategy_definition,
+            runner=self.runner,
         )
 
     @property

@@ -167,3 +167,36 @@ def test_the_cli_prints_agent_names_in_full(tmp_path, calc_repo, arena_dir):
     shown = arena("show", json.loads(run.stdout)["arena_id"], data=data, cwd=tmp_path).stdout
     for agent in agents:
         assert split_identity(agent)[0] in board and agent in shown
+
+
+def test_a_cli_runner_prefixes_the_model_half_and_mini_swe_agent_keeps_old_names():
+    from arena.identity import split_runner
+
+    assert agent_identity("openai/gpt-4.1-mini", "balanced") == "openai/gpt-4.1-mini+balanced"  # as before runners
+    cli = agent_identity("anthropic/claude-sonnet-4-5", "minimal-fix", runner="claude-code")
+    assert cli == "claude-code/anthropic/claude-sonnet-4-5+minimal-fix"
+    model, strategy = split_identity(cli)
+    assert (model, strategy) == ("claude-code/anthropic/claude-sonnet-4-5", "minimal-fix")
+    assert split_runner(model) == ("claude-code", "anthropic/claude-sonnet-4-5")
+    assert split_runner("openai/gpt-4.1-mini") == ("mini-swe-agent", "openai/gpt-4.1-mini")
+    # an alias names the model; the runner still shows, and an alias already naming it is not prefixed twice
+    assert agent_identity("openai/x", "balanced", agent="acme", runner="aider") == "aider/acme+balanced"
+    assert agent_identity("openai/x", "balanced", agent="aider/acme+careful", runner="aider") == "aider/acme+careful"
+    assert agent_identity("openai/x", "balanced", agent="acme+careful", runner="aider") == "aider/acme+careful"
+
+
+def test_a_spec_names_its_runner_and_refuses_what_a_cli_runner_cannot_play(tmp_path):
+    from arena.spec import ContestantSpec
+
+    c = ContestantSpec(name="a", model="anthropic/claude-sonnet-4-5", runner="claude-code")
+    assert c.identity == "claude-code/anthropic/claude-sonnet-4-5+balanced"
+    with pytest.raises(ValueError, match="unknown runner|not a runner|known runners") as e:
+        ContestantSpec(name="a", model="openai/x", runner="no-such-cli")
+    assert "claude-code" in str(e.value)  # the error lists the runners there are
+    steps = write_steps(tmp_path / "fix.yaml", FIX)
+    with pytest.raises(ValueError, match="calls a model itself"):
+        ContestantSpec(name="a", model=f"scripted:{steps}", runner="aider")
+    with pytest.raises(ValueError, match="runner_options: are for CLI runners"):
+        ContestantSpec(name="a", model="openai/x", runner_options={"effort": "high"})
+    with pytest.raises(ValueError, match="(?i)secret|key"):
+        ContestantSpec(name="a", model="openai/x", runner="aider", runner_options={"api_key": "sk-live-123"})

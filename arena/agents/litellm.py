@@ -10,10 +10,13 @@ from arena.llm import RetryPolicy, import_litellm
 
 litellm = import_litellm()
 
-from minisweagent.exceptions import FormatError  # noqa: E402
+from minisweagent.exceptions import FormatError, LimitsExceeded  # noqa: E402
 from minisweagent.models import GLOBAL_MODEL_STATS  # noqa: E402
 from minisweagent.models.litellm_model import LitellmModel  # noqa: E402
-from tenacity import retry_if_not_exception_type  # noqa: E402
+from tenacity import retry_if_exception, retry_if_not_exception_type  # noqa: E402
+
+PAYMENT_REQUIRED = 402
+"""What the gateway answers once a cost limit or budget is spent (arena/gateway)."""
 
 
 def known_cost(model_name: str) -> bool:
@@ -45,13 +48,25 @@ class ArenaLitellmModel(LitellmModel):
 
     def query(self, messages: list[dict[str, str]], **kwargs: Any) -> dict:
         retrying = self.retry.retrying(
-            retry_if_not_exception_type(tuple(self.abort_exceptions)),
+            retry_if_not_exception_type(tuple(self.abort_exceptions))
+            & retry_if_exception(lambda e: getattr(e, "status_code", None) != PAYMENT_REQUIRED),
             stop=lambda _: bool(self.stop_signal and self.stop_signal.reason),
             sleep=self.stop_signal.sleep if self.stop_signal else time.sleep,
         )
-        for attempt in retrying:
-            with attempt:
-                response = self._query(self._prepare_messages_for_api(messages), **kwargs)
+        try:
+            for attempt in retrying:
+                with attempt:
+                    response = self._query(self._prepare_messages_for_api(messages), **kwargs)
+        except Exception as e:
+            if getattr(e, "status_code", None) == PAYMENT_REQUIRED:  # the gateway's cap: no retry changes that
+                raise LimitsExceeded(
+                    {
+                        "role": "exit",
+                        "content": "LimitsExceeded",
+                        "extra": {"exit_status": "LimitsExceeded", "submission": "", "error": str(e)[:2000]},
+                    }
+                ) from None
+            raise
         cost_output = self._calculate_cost(response)
         GLOBAL_MODEL_STATS.add(cost_output["cost"])
         usage = _usage(response)

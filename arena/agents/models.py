@@ -16,7 +16,7 @@ from arena.agentfiles import ScriptStep
 from arena.agentfiles import load_replay as load_replay
 from arena.agentfiles import load_script as load_script
 from arena.identity import model_identity
-from arena.llm import ENDPOINT_KWARGS, RetryPolicy, endpoint_and_key
+from arena.llm import ENDPOINT_KWARGS, RetryPolicy, endpoint_and_key, provider_of
 from arena.spec import ContestantSpec
 
 
@@ -51,8 +51,14 @@ def _output(step: ScriptStep) -> dict:
     }
 
 
-def make_model(contestant: ContestantSpec, observation: dict[str, Any], retry: RetryPolicy) -> Any:
-    """A mini-swe-agent Model for `contestant`."""
+def make_model(
+    contestant: ContestantSpec, observation: dict[str, Any], retry: RetryPolicy, gateway: tuple[Any, str] | None = None
+) -> Any:
+    """A mini-swe-agent Model for `contestant`.
+
+    `gateway`: (the host's Gateway, this contestant's virtual key): the model's calls go through the gateway,
+    which holds the real key and meters them (arena/gateway); without it litellm calls the endpoint directly.
+    """
     if contestant.kind in ("scripted", "replay"):
         steps = contestant.read_steps()  # embedded in a launched arena's spec; read from the file otherwise
         return ScriptedModel(
@@ -62,7 +68,12 @@ def make_model(contestant: ContestantSpec, observation: dict[str, Any], retry: R
         )
     from arena.agents.litellm import ArenaLitellmModel
 
-    api_base, api_key = endpoint_and_key(contestant.model, contestant.api_base, contestant.api_key_env)
+    if gateway is not None:
+        server, key = gateway
+        anthropic = provider_of(contestant.model) == "anthropic"  # litellm adds /v1/messages itself
+        api_base, api_key = (server.url if anthropic else f"{server.url}/v1"), key
+    else:
+        api_base, api_key = endpoint_and_key(contestant.model, contestant.api_base, contestant.api_key_env)
     kwargs = dict(contestant.model_kwargs) | ({"api_base": api_base, **ENDPOINT_KWARGS} if api_base else {})
     return ArenaLitellmModel(
         model_name=contestant.model, model_kwargs=kwargs, api_key=api_key, retry=retry, **observation

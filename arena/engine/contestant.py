@@ -16,8 +16,10 @@ from arena.agents.models import make_model
 from arena.agents.runner import ContestantAgent, StopSignal
 from arena.agents.strategies import agent_config, model_config
 from arena.artifacts import PATCH, TRAJECTORY_INFO
+from arena.engine.cli_contestant import run_cli_contestant
 from arena.errors import ArenaError
-from arena.identity import split_identity
+from arena.gateway import gateway_for
+from arena.identity import DEFAULT_RUNNER, split_identity
 from arena.llm import RetryPolicy
 from arena.protocols import PreparedTask, Sandbox, SandboxBackend
 from arena.sandboxes import sandbox_uid
@@ -60,14 +62,38 @@ def run_contestant(
     )
     fields: dict = {}
     agent: ContestantAgent | None = None
+    gateway = None
     try:
         if c.stop.reason:  # stopped between being scheduled and starting
             raise _Stopped()
         strategy = c.spec.read_strategy()
+        if c.spec.kind == "litellm":  # every model call goes through the host's gateway (arena/gateway)
+            gateway = gateway_for(store)
+            if why := gateway.budget_exhausted(arena_id):
+                raise _OverBudget(why)
+        if c.spec.runner != DEFAULT_RUNNER:
+            outcome = run_cli_contestant(
+                store, arena_id, c, backend, prepared, gateway, spec.problem_statement, spec.limits.time_budget_s
+            )
+            fields |= outcome.fields
+            fields["status"] = Status(c.stop.reason) if c.stop.reason else Status.COMPLETED
+            return
         c.sandbox = backend.create(prepared, c.run_dir / "sandbox", sandbox_uid(arena_id, c.spec.name))
         if c.stop.reason:
             c.sandbox.cancel()
-        model = make_model(c.spec, model_config(strategy), RetryPolicy.from_env())
+        metered = None
+        if gateway is not None:
+            key = gateway.issue_key(
+                arena_id,
+                c.spec.name,
+                c.row_id,
+                model=c.spec.model,
+                api_base=c.spec.api_base,
+                api_key_env=c.spec.api_key_env,
+                cost_limit=c.spec.cost_limit,
+            )
+            metered = (gateway, key)
+        model = make_model(c.spec, model_config(strategy), RetryPolicy.from_env(), gateway=metered)
         env = SandboxEnvironment(c.sandbox, backend.name, spec.sandbox.command_timeout_s)
         agent = ContestantAgent(
             model,
@@ -93,6 +119,8 @@ def run_contestant(
         fields["status"] = Status(c.stop.reason) if c.stop.reason else Status.COMPLETED
     except _Stopped:
         fields |= {"status": Status(c.stop.reason), "exit_status": _exit_name(c.stop.reason)}
+    except _OverBudget as e:  # the arena's or the day's budget is spent: this contestant does not start
+        fields |= {"status": Status.COMPLETED, "exit_status": "LimitsExceeded", "error": str(e)}
     except Exception as e:  # one contestant's crash is data; it never disturbs the others
         fields |= {
             "status": Status(c.stop.reason) if c.stop.reason else Status.FAILED,
@@ -113,6 +141,13 @@ def run_contestant(
             c.sandbox.close()
         if agent is not None:
             fields |= _progress(agent)
+        if gateway is not None:
+            gateway.revoke(arena_id, c.spec.name)  # its key is refused from now on, wherever it leaked to
+            if agent is not None:  # costs come from the gateway's meter, the same for every runner
+                usage = gateway.usage(arena_id, c.spec.name)
+                fields |= {"cost": usage.cost, "tokens_in": usage.tokens_in, "tokens_out": usage.tokens_out}
+                if usage.limit_hit and fields.get("exit_status") not in ("Submitted",):
+                    fields |= {"exit_status": "LimitsExceeded", "error": usage.limit_hit}
         if c.lost:  # recovered elsewhere as interrupted: keep that status, add what we learned
             fields.pop("status", None)
         store.update_contestant(c.row_id, finished_at=utcnow(), **fields)
@@ -126,6 +161,10 @@ def _keep(store: Store, arena_id: str, c: ContestantRun, start: int, messages: l
 
 class _Stopped(Exception):
     """A contestant stopped before its agent started."""
+
+
+class _OverBudget(Exception):
+    """The arena's or the day's model budget was spent before this contestant started."""
 
 
 def _exit_name(reason: str | None) -> str:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, insert, make_url, select, text, update
+from sqlalchemy import create_engine, delete, event, func, insert, make_url, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, aliased, selectinload, sessionmaker
@@ -350,6 +350,22 @@ class Store:
             for row in rows:
                 with suppress(IntegrityError), self.session() as s:
                     s.execute(insert(StepRow), [row])
+
+    def replace_steps(self, arena_id: str, contestant: str, attempt: int, messages: list[dict]) -> None:
+        """An attempt's whole trajectory, in place of what was kept while it ran (a CLI runner's live steps are the
+        gateway's log; its transcript, read at the end, says more). One transaction: readers see one or the other."""
+        with self.session() as s:
+            s.execute(
+                delete(StepRow).where(
+                    StepRow.arena_id == arena_id, StepRow.contestant == contestant, StepRow.attempt == attempt
+                )
+            )
+            if messages:
+                rows = [
+                    {"arena_id": arena_id, "contestant": contestant, "attempt": attempt, "seq": i, "message": m}
+                    for i, m in enumerate(messages)
+                ]
+                s.execute(insert(StepRow), rows)
 
     def steps_mark(self, arena_id: str, contestant: str) -> tuple[int, int, datetime | None] | None:
         """(latest attempt, its messages kept, when its info last changed): what a cached trajectory is keyed by."""

@@ -1,0 +1,147 @@
+"""Issue 13's acceptance: mini-swe-agent, aider and Claude Code race one task through `arena run`, every model call
+through the gateway to a fake upstream, and the provider key is nowhere a contestant can see or we keep.
+
+Nothing is mocked: `arena run` is a subprocess; the CLIs are the real packages from npm and PyPI (installed once
+per machine, tests/test_runners.py's tools dir), running in bubblewrap sandboxes with no network; their model
+calls go through the gateway's unix socket to tests/fakes/openai_server.py, which also checks what key arrived.
+A probe step in each contestant prints its environment, every process's environment and its config files, so the
+canary key would be in its trajectory if it had reached the sandbox.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from arena.config import Settings
+from arena.gateway import gateway_for
+from arena.storage import Store
+from tests.conftest import spec_dict
+from tests.fakes.openai_server import FakeOpenAI, Request, Text, ToolCall, ToolUse
+from tests.test_runners import TOOLS_DIR
+
+ROOT = Path(__file__).resolve().parents[1]
+ARENA = [sys.executable, "-m", "arena.cli"]
+CANARY = "sk-canary-3f9a1c0e-never-in-a-sandbox"
+KEY_VARIABLE = "ARENA_FAKE_UPSTREAM_KEY"
+FIX = "sed -i 's/a - b/a + b/' calc/ops.py"
+SUBMIT = "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"
+PROBE = (
+    "echo PROBE-BEGIN; env; for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < $f; done 2>/dev/null; "
+    "cat ~/.claude.json ~/.claude/settings.json ~/.aider.conf.yml /tmp/arena-runner/* 2>/dev/null | head -c 20000; "
+    "echo PROBE-END"
+)
+FIXED = "def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return a * b\n"
+PRICES = {m: {"input": 3.0, "output": 15.0, "cache_read": 0.3} for m in ("fake-mini", "fake-aider", "fake-claude")}
+
+
+def _first_call(request: Request) -> bool:
+    """A CLI's first model turn: it offers tools and nothing has run yet (side calls offer none)."""
+    text = json.dumps(request.body)
+    return bool(request.body.get("tools")) and "tool_result" not in text and "function_call_output" not in text
+
+
+@pytest.fixture
+def upstream():
+    with FakeOpenAI() as fake:
+        fake.script("fake-mini", ToolCall(PROBE), ToolCall(FIX), ToolCall(SUBMIT))
+        # aider has no shell tool: the canary check of its sandbox is the grep of every file it left (below).
+        # It asks to add a file the answer names to the chat, then asks again with the file in it: two answers.
+        edit = Text(f"Here is the fix.\n\ncalc/ops.py\n```\n{FIXED}```\n")
+        fake.script("fake-aider", edit, edit)
+        fake.fallback("fake-aider", Text("Done."))
+        fake.script_when("fake-claude", _first_call, ToolUse("Bash", {"command": f"{PROBE}; {FIX}"}, thought="Fix."))
+        fake.fallback("fake-claude", Text("Fixed: add now adds."))
+        yield fake
+
+
+def run_arena(tmp_path: Path, calc_repo: Path, upstream: FakeOpenAI, contestants: list[dict], **env: str):
+    data_dir = tmp_path / "data"
+    spec = spec_dict(calc_repo, contestants, limits={"time_budget_s": 600})
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    environment = {
+        **os.environ,
+        "ARENA_DATA_DIR": str(data_dir),
+        "ARENA_TOOLS_DIR": str(TOOLS_DIR),
+        KEY_VARIABLE: CANARY,
+        "ARENA_GATEWAY_PRICES": json.dumps(PRICES),
+        "ARENA_GATEWAY_RETRY_WAIT_S": "0.05",
+        "MSWEA_MODEL_RETRY_STOP_AFTER_ATTEMPT": "1",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        **env,
+    }
+    for name in ("ARENA_DATABASE_URL", "ARENA_API_BASE", "ARENA_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
+        environment.pop(name, None)
+    result = subprocess.run(
+        [*ARENA, "run", str(tmp_path / "spec.yaml"), "--json"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=ROOT,
+        timeout=900,
+    )
+    return result, data_dir
+
+
+def contestant(name: str, model: str, upstream: FakeOpenAI, **fields) -> dict:
+    base = upstream.url if model.startswith("anthropic/") else upstream.api_base
+    return {"name": name, "model": model, "api_base": base, "api_key_env": KEY_VARIABLE, **fields}
+
+
+def test_three_runners_race_one_task_through_the_gateway_and_the_key_stays_on_the_host(tmp_path, calc_repo, upstream):
+    contestants = [
+        contestant("mini", "openai/fake-mini", upstream),
+        contestant("aider", "openai/fake-aider", upstream, runner="aider", runner_options={"edit_format": "whole"}),
+        contestant("claude", "anthropic/fake-claude", upstream, runner="claude-code"),
+    ]
+    result, data_dir = run_arena(tmp_path, calc_repo, upstream, contestants)
+    assert result.returncode == 0, result.stderr[-4000:]
+    arena_id = json.loads(result.stdout)["arena_id"]
+    store = Store(Settings.from_env(data_dir).database_url)
+    arena = store.arena(arena_id)
+    rows = {c.name: c for c in arena.contestants}
+    for name, row in rows.items():
+        assert (row.status, row.exit_status, row.error) == ("completed", "Submitted", None), (name, row.error)
+        assert "+    return a + b" in Path(row.patch_path).read_text(), name
+        assert row.cost > 0 and row.tokens_in > 0 and row.tokens_out > 0, (name, row.cost)  # metered by the gateway
+    assert rows["claude"].model == "claude-code/anthropic/fake-claude"
+    assert rows["aider"].model == "aider/openai/fake-aider"
+    assert rows["mini"].model == "openai/fake-mini"  # mini-swe-agent's identities are as before runners
+    verdict = store.latest_verdict(arena_id)
+    assert verdict is not None and verdict.winner in rows  # judged like any other arena
+
+    # Every call reached the upstream with the real key, and only through the gateway (never the virtual key).
+    for model in ("fake-mini", "fake-aider", "fake-claude"):
+        requests = upstream.requests_for(model)
+        assert requests, model
+        for r in requests:
+            sent = r.headers.get("x-api-key") or r.headers.get("authorization", "").removeprefix("Bearer ")
+            assert sent == CANARY, (model, r.headers)
+
+    # The probes ran in the sandboxes and printed their environments: the virtual key is there, the canary is not.
+    trajectories = {name: json.dumps(store.steps(arena_id, name)) for name in rows}
+    for name in ("mini", "claude"):
+        assert "PROBE-BEGIN" in trajectories[name] and "PROBE-END" in trajectories[name], name
+    assert "arena-vk-" in trajectories["claude"]  # the CLI's own (virtual) key, which the probe saw
+    # The canary is in no file of the data dir: database, trajectories, logs, sandboxes' upper dirs and tmp.
+    leaks = subprocess.run(["grep", "-rlaF", CANARY, str(data_dir)], capture_output=True, text=True)
+    assert leaks.stdout == "", f"the provider key was written to {leaks.stdout}"
+    assert CANARY not in result.stdout + result.stderr
+
+    # A leaked virtual key, replayed after its contestant ended, is refused by any gateway on this database.
+    calls_before = len(upstream.requests_for("fake-claude"))
+    leaked = re.search(r"arena-vk-[A-Za-z0-9_-]+", trajectories["claude"]).group(0)
+    gateway = gateway_for(store)
+    reply = httpx.post(
+        f"{gateway.url}/v1/messages",
+        headers={"x-api-key": leaked, "anthropic-version": "2023-06-01"},
+        json={"model": "fake-claude", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]},
+    )
+    assert reply.status_code == 401, reply.text
+    assert len(upstream.requests_for("fake-claude")) == calls_before  # the replay never reached the upstream
