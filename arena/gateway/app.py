@@ -317,14 +317,17 @@ class GatewayApp:
         parser, problem = SSEParser(), None
         try:
             async for chunk in response.aiter_bytes():
+                ready = []  # the events complete in this read go out in one write
                 for raw, data in parser.feed(chunk):
                     if isinstance(data, dict):
                         meter.event(data)
                         if hide_usage and data.get("usage") and not data.get("choices"):
                             continue
+                    ready.append(raw)
+                if ready:
                     if row.first_byte_ms is None:
                         row.first_byte_ms = (time.perf_counter() - t0) * 1000
-                    yield raw
+                    yield b"".join(ready)
             if rest := parser.rest():
                 yield rest
         except Exception as e:  # the stream broke after bytes reached the client: too late to retry
