@@ -440,3 +440,42 @@ def test_streams_are_relayed_as_they_arrive_not_buffered(gateway, upstream, stor
     assert arrivals[0] < 0.3  # the first event reached the client long before the end
     [row] = rows(gateway)
     assert row.first_byte_ms < 300 and row.latency_ms >= 1000
+
+
+# --- PostgreSQL --------------------------------------------------------------------------------------------------
+
+
+def test_metering_and_caps_on_postgresql(upstream, config, monkeypatch):
+    """Migration 0009 and the gateway's SQL (batched rows, sums, CASE counts) on a real PostgreSQL server."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from arena.storage.models import Base
+    from tests.fakes.postgres import pg_bin, throwaway_postgres
+
+    if pg_bin() is None:
+        pytest.skip("PostgreSQL is not installed (make test installs it as root: apt-get install postgresql)")
+    monkeypatch.setenv("CANARY_KEY", CANARY)
+    with throwaway_postgres() as url:
+        store = Store(url)
+        with store.engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        arena = ArenaRow(id="A1", repo="r", base="HEAD", base_sha="0" * 40, spec={}, status="running")
+        store.create_arena(arena, [ContestantRow(name="c1", model="m", strategy="s")])
+        budgets = config.model_copy(update={"arena_budget": 3.0})
+        gateway = Gateway(store, Path(tempfile.mkdtemp(prefix="gw-test-")), prices=PRICES, config=budgets)
+        gateway.start()
+        try:
+            upstream.script(GPT, Fault("429"), Text("ok", prompt_tokens=1_000_000, completion_tokens=10))
+            upstream.fallback(GPT, Text("ok", prompt_tokens=1_000_000, completion_tokens=10))
+            key = issue(gateway, upstream)
+            statuses = [post(gateway, "/v1/chat/completions", key, chat()).status_code for _ in range(3)]
+            assert statuses == [200, 200, 402]
+            usage = gateway.usage("A1", "c1")
+            assert (usage.requests, usage.tokens_in, usage.retries, usage.errors) == (3, 2_000_000, 1, 1)
+            assert usage.cost == pytest.approx(2 * usd(1_000_000, 10, PRICES[GPT]))
+            assert "arena A1's budget is reached" in usage.limit_hit and gateway.budget_exhausted("A1")
+            assert store.contestant(row_id(store, "A1", "c1")).tokens_in == 2_000_000
+        finally:
+            gateway.stop()
+            store.engine.dispose()
