@@ -380,6 +380,7 @@ def test_a_429_then_200_is_retried_transparently_and_counted(gateway, upstream, 
     assert len(upstream.requests) == 2
     usage = gateway.usage("A1", "c1")
     assert (usage.requests, usage.retries, usage.errors) == (1, 1, 0)
+    assert rows(gateway)[0].error == "retried: attempt 1: upstream answered 429"
 
 
 def test_a_permanent_500_reaches_the_client_after_every_attempt(gateway, upstream, store):

@@ -263,7 +263,7 @@ class GatewayApp:
         content, url = json.dumps(body).encode(), upstream.url(route)
         assert self.client is not None, "the gateway's client starts with its server"
 
-        attempt, failure = 0, ""
+        attempt, failure, failures = 0, "", []
         while True:
             attempt += 1
             response, wait, status = None, None, 502
@@ -285,11 +285,13 @@ class GatewayApp:
             if attempt >= self.config.attempts:
                 break
             log.info("gateway: %s/%s attempt %d failed: %s", key.arena_id, key.contestant, attempt, failure)
+            failures.append(f"attempt {attempt}: {failure}")
             if response is not None:
                 await response.aclose()
             wait = min(RETRY_AFTER_MAX_S, wait if wait is not None else self.config.wait_s * 2 ** (attempt - 1))
             await asyncio.sleep(wait)
         row.attempts = attempt
+        row.error = f"retried: {'; '.join(failures)}" if failures else None
         if response is None:
             message = f"{failure}, after {attempt} attempt(s); ARENA_GATEWAY_RETRIES and ARENA_GATEWAY_TIMEOUT_S set "
             message += "how hard the gateway tries"
@@ -333,6 +335,9 @@ class GatewayApp:
         except Exception as e:  # the stream broke after bytes reached the client: too late to retry
             problem = f"the upstream stream broke after it started ({type(e).__name__}); the client got it cut short"
             raise
+        except (GeneratorExit, asyncio.CancelledError):
+            problem = "the client closed the connection before the stream ended"
+            raise
         finally:
             await response.aclose()
             self._record(key, row, response.status_code, problem, t0, meter)
@@ -350,7 +355,7 @@ class GatewayApp:
         first_byte: bool = False,
     ) -> None:
         """Finish the row and queue it for the writer thread (Spending.wait_settled waits for it)."""
-        row.status, row.error = status, problem
+        row.status, row.error = status, problem or row.error
         row.latency_ms = (time.perf_counter() - t0) * 1000
         if first_byte:
             row.first_byte_ms = row.latency_ms

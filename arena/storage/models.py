@@ -529,7 +529,7 @@ class GatewayRequestRow(Base):
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     first_byte_ms: Mapped[float | None] = mapped_column(Float, default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
-    """Why it failed or was refused, in words (never a key)."""
+    """Why it failed or was refused, or which attempts failed before a retry succeeded, in words (never a key)."""
     started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     request: Mapped[dict] = mapped_column(JSON, default=dict)
     """{"v": 1, "from": i, "messages": [...]}: the messages new since the contestant's previous request (from index
