@@ -47,6 +47,7 @@ TOOLS_DIR = Path(os.environ.get("ARENA_TEST_TOOLS_DIR", Path.home() / ".cache" /
 VIRTUAL_KEY = "vk-arena-test-0123456789"
 FIXED = CALC_FILES["calc/ops.py"].replace("a - b", "a + b")
 PROMPT = "calc.ops.add subtracts instead of adding; fix it in calc/ops.py.\n"
+SED = "sed -i 's/a - b/a + b/' calc/ops.py"
 
 
 # ---- registry ------------------------------------------------------------------------------------------------
@@ -293,6 +294,50 @@ def test_unsafe_local_maps_mount_paths_to_host_paths(tmp_path):
     box = backend.create(prepared, tmp_path / "runs" / "a", 1, mounts=[(tools, f"{TOOLS_MOUNT}/aider")])
     assert box.path_of(f"{TOOLS_MOUNT}/aider/venv/bin/python") == f"{tools}/venv/bin/python"
     assert box.path_of("/arena/toolsX") == "/arena/toolsX"
+    assert box.path_of("/tmp/arena-prompt.md") == box.upload("arena-prompt.md", b"task")
+
+
+def test_a_cli_runs_on_unsafe_local_through_mapped_paths(tmp_path, gateway):
+    """No mounts there: the command gets host paths (path_of) and the forwarder a free port on the host's loopback."""
+    repo = tmp_path / "repo"
+    sha = make_repo(repo, CALC_FILES)
+    backend = get_backend(SandboxSpec(backend="unsafe-local", command_timeout_s=300), RepoCache(tmp_path / "cache"))
+    prepared = backend.prepare(str(repo), sha, None, tmp_path / "runs" / "setup.log")
+    runner = get_runner("claude-code")
+    tools = ensure_installed(runner, TOOLS_DIR)
+    mounts = [(tools, f"{TOOLS_MOUNT}/claude-code"), (gateway.socket_dir, GATEWAY_MOUNT)]
+    box = backend.create(prepared, tmp_path / "runs" / "a", 1, mounts=mounts)
+    with FakeOpenAI() as fake, socket.socket() as free:
+        fake.script_when("claude-sonnet-4-5", _first_call, ToolUse("Bash", {"command": SED}))
+        fake.fallback("claude-sonnet-4-5", Text("Fixed."))
+        row = next(c.id for c in gateway.store.arena("R1").contestants if c.name == "claude-code")
+        key = gateway.issue_key(
+            "R1",
+            "claude-code",
+            row,
+            model="anthropic/claude-sonnet-4-5",
+            api_base=fake.url,
+            api_key_env="CANARY_KEY",
+            cost_limit=0,
+        )
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+        free.close()
+        command = invocation(
+            runner,
+            model="claude-sonnet-4-5",
+            prompt_path=box.upload("arena-prompt.md", PROMPT.encode()),
+            base_url=f"http://127.0.0.1:{port}",
+            key=key,
+            options={},
+            tools_path=box.path_of(f"{TOOLS_MOUNT}/claude-code"),
+            gateway_socket=box.path_of(f"{GATEWAY_MOUNT}/{gateway.socket_path.name}"),
+            tmp=box.path_of("/tmp"),
+        )
+        result = box.execute(command)
+    assert result.returncode == 0, result.output
+    assert "+    return a + b" in box.diff().decode()
+    assert read_transcript(runner, box.download(TRANSCRIPT_NAME))[-1]["content"] == "Fixed."
 
 
 def test_e2b_refuses_mounts_with_the_reason(tmp_path):

@@ -21,9 +21,8 @@ from arena.runners.install import ensure_installed, install_dir
 from arena.runners.invocation import (
     FORWARDER_FAILED,
     GATEWAY_MOUNT,
-    RUN_DIR,
+    RUN_DIR_NAME,
     TOOLS_MOUNT,
-    TRANSCRIPT,
     TRANSCRIPT_NAME,
     invocation,
 )
@@ -42,9 +41,8 @@ __all__ = [
     "DEFAULT_RUNNER",
     "FORWARDER_FAILED",
     "GATEWAY_MOUNT",
-    "RUN_DIR",
+    "RUN_DIR_NAME",
     "TOOLS_MOUNT",
-    "TRANSCRIPT",
     "TRANSCRIPT_NAME",
     "RunnerDef",
     "check_limits",

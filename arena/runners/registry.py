@@ -77,7 +77,7 @@ class Transcript(_Strict):
 
 
 class RunnerDef(_Strict):
-    """One runner. Templates see model, prompt, base_url, key, tools, transcript, workdir, port, extra (the options'
+    """One runner. Templates see model, prompt, base_url, key, tools, transcript, run_dir, workdir, port, extra (the options'
     arguments; appended when the command does not place them) and, in `options`, value."""
 
     name: str
@@ -90,7 +90,8 @@ class RunnerDef(_Strict):
     env: dict[str, str] = {}
     """Variables for the CLI (templates): base URL and key variables, telemetry and update switches."""
     files: dict[str, str] = {}
-    """Config files to write before the run: path (`~/...` is the sandbox's $HOME, or /tmp/...) -> template."""
+    """Config files to write before the run: path (`~/...`: under the sandbox's $HOME; else relative to the run
+    dir, `{{ run_dir }}` in templates) -> template."""
     options: dict[str, str] = {}
     """Spec options -> extra arguments (template of `value`); `flags: [...]` is always accepted, appended as is."""
     transcript: Transcript = Transcript()
@@ -113,8 +114,10 @@ class RunnerDef(_Strict):
         if "flags" in self.options:
             raise ValueError("options: `flags` is built in (extra arguments appended as given); do not redefine it")
         for path in self.files:
-            if not (path.startswith("~/") or path.startswith("/tmp/")) or ".." in path.split("/"):
-                raise ValueError(f"files: {path!r} must be under ~/ (the sandbox's $HOME) or /tmp/")
+            if path.startswith("/") or ".." in path.split("/") or path in ("", "~/"):
+                raise ValueError(
+                    f"files: {path!r} must be ~/<path> (the sandbox's $HOME) or a path relative to the run dir"
+                )
         return self
 
     @property

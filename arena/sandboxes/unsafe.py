@@ -6,7 +6,8 @@ setup command are made once to prove they work and then again in each clone: eve
 judge evaluations included, pays for a venv (about 2 s) and its setup.
 
 Mounts (`create(..., mounts=[(host_path, "/arena/...")])`) cannot be shown at their sandbox paths without
-root, so they are a map instead: `sandbox.path_of("/arena/tools/aider")` is the host path to use in commands.
+root, so they are a map instead: `sandbox.path_of("/arena/tools/aider")` is the host path to use in commands
+(and `path_of("/tmp")` the sandbox's private tmp dir, which upload and download use).
 Nothing is read-only here, and a command reaches the host's whole network: unsafe-local isolates nothing.
 """
 
@@ -70,7 +71,7 @@ class UnsafeLocalSandbox:
     def __init__(
         self, prepared: PreparedTask, root: Path, limits: SandboxSpec, _uid: int | None, mounts: Sequence = ()
     ):
-        self.mounts = {target: host for host, target in check_mounts(mounts)}
+        self.mounts = {target: host for host, target in check_mounts(mounts)} | {"/tmp": root / "tmp"}
         self.prepared = prepared
         self.limits = limits
         self.root = root
