@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import socket
+import ssl
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import certifi
 import httpx
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -135,7 +137,11 @@ class GatewayApp:
 
     def __init__(self, ledger: GatewayLedger, prices: Prices, config: GatewayConfig, keys: dict[str, Key]):
         self.ledger, self.prices, self.config, self.keys = ledger, prices, config, keys
-        self.client: httpx.AsyncClient | None = None
+        self.clients: dict[str, httpx.AsyncClient] = {}
+        """key hash -> its own HTTP client: httpcore scans a pool's every connection per request, so one shared pool
+        of many connections cost more CPU per request than everything else the gateway does."""
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._tls_context: ssl.SSLContext | None = None
         self.spending = Spending(ledger, config)
         routes = []
         for prefix in ("/v1", ""):
@@ -146,18 +152,41 @@ class GatewayApp:
 
     @asynccontextmanager
     async def _lifespan(self, _app: Starlette) -> AsyncIterator[None]:
-        timeout = httpx.Timeout(self.config.timeout_s, connect=min(self.config.timeout_s, 30.0))
-        limits = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30)
-        # Small writes (headers, then body) must not wait for a delayed ACK: 40 ms a request with Nagle on.
-        transport = httpx.AsyncHTTPTransport(
-            limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
-        )
+        self.loop = asyncio.get_running_loop()
         self.spending.start()
         try:
-            async with httpx.AsyncClient(timeout=timeout, transport=transport) as self.client:
-                yield
+            yield
         finally:
+            for client in list(self.clients.values()):
+                await client.aclose()
+            self.clients.clear()
             self.spending.stop()
+
+    def client(self, key: Key) -> httpx.AsyncClient:
+        if key.hash not in self.clients:
+            timeout = httpx.Timeout(self.config.timeout_s, connect=min(self.config.timeout_s, 30.0))
+            limits = httpx.Limits(max_connections=64, max_keepalive_connections=4, keepalive_expiry=60)
+            # Small writes (headers, then body) must not wait for a delayed ACK: 40 ms a request with Nagle on.
+            nodelay = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+            transport = httpx.AsyncHTTPTransport(verify=self._tls(), limits=limits, socket_options=nodelay)
+            self.clients[key.hash] = httpx.AsyncClient(timeout=timeout, transport=transport)
+        return self.clients[key.hash]
+
+    def _tls(self) -> ssl.SSLContext:
+        """One TLS context for every client: loading the CA bundle takes ~25 ms, too long for a first request."""
+        if self._tls_context is None:
+            self._tls_context = ssl.create_default_context(cafile=certifi.where())
+        return self._tls_context
+
+    def forget(self, key_hash: str) -> None:
+        """Close a revoked key's client (from any thread)."""
+        if self.loop is not None and self.loop.is_running():
+
+            async def close() -> None:
+                if client := self.clients.pop(key_hash, None):
+                    await client.aclose()
+
+            asyncio.run_coroutine_threadsafe(close(), self.loop)
 
     # --- routes --------------------------------------------------------------------------------------------------
 
@@ -261,15 +290,15 @@ class GatewayApp:
         if upstream.shape == "anthropic":
             headers.setdefault("anthropic-version", ANTHROPIC_VERSION)
         content, url = json.dumps(body).encode(), upstream.url(route)
-        assert self.client is not None, "the gateway's client starts with its server"
+        client = self.client(key)
 
         attempt, failure, failures = 0, "", []
         while True:
             attempt += 1
             response, wait, status = None, None, 502
             try:
-                response = await self.client.send(
-                    self.client.build_request("POST", url, content=content, headers=headers), stream=True
+                response = await client.send(
+                    client.build_request("POST", url, content=content, headers=headers), stream=True
                 )
                 if not _is_stream(response):
                     await response.aread()

@@ -172,6 +172,7 @@ class Gateway:
         for key in list(self._keys.values()):
             if key.arena_id == arena_id and key.contestant == contestant:
                 key.revoked = True
+                self._app.forget(key.hash)
         self._ledger.revoke(arena_id, contestant)
 
     # --- metering ------------------------------------------------------------------------------------------------
