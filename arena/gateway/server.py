@@ -99,6 +99,7 @@ class Gateway:
             http="h11",
             loop="asyncio",
             timeout_keep_alive=120,
+            timeout_graceful_shutdown=5,  # stop() must not wait on a stream that never ends
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
