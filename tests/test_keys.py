@@ -38,6 +38,7 @@ def operator_env(monkeypatch):
     monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     monkeypatch.setenv("MSWEA_MODEL_RETRY_STOP_AFTER_ATTEMPT", "1")
     monkeypatch.setenv("ARENA_MODEL_RETRIES", "1")
+    monkeypatch.setenv("ARENA_GATEWAY_RETRIES", "1")  # model calls go through the gateway, which retries them
     monkeypatch.setenv("ARENA_MODEL_TIMEOUT_S", "10")
 
 
@@ -205,7 +206,7 @@ def test_a_contestant_whose_every_call_failed_took_no_step(server, arena_dir, tm
     arena_id = json.loads(result.stdout)["arena_id"]
     shown = json.loads(arena("show", arena_id, "--json", data_dir=data).stdout)["contestants"][0]
     assert (shown["status"], shown["exit_status"], shown["steps"]) == ("failed", "InternalServerError", 0)
-    assert len(server.requests) == 1  # ARENA_MODEL_RETRIES=1: one attempt, and it got no reply
+    assert len(server.requests) == 1  # ARENA_GATEWAY_RETRIES=1: one attempt, and it got no reply
 
 
 # -- the rule itself, on plain values (fast) ---------------------------------------------------------

@@ -20,6 +20,7 @@ PROBLEM = "add(2, 3) returns -1; it must return 5."
 FIX = "sed -i 's/a - b/a + b/' calc/ops.py"
 SUBMIT = "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"
 TIMEOUT_S = 2.0
+GATEWAY_TIMEOUT_S = 0.6
 RETRIES = 3
 
 
@@ -29,6 +30,10 @@ def model_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ARENA_MODEL_RETRIES", str(RETRIES))
     monkeypatch.setenv("ARENA_MODEL_RETRY_WAIT_S", "0.05")
     monkeypatch.setenv("ARENA_MODEL_TIMEOUT_S", str(TIMEOUT_S))
+    # The calls go through the gateway (arena/gateway): it is the one that retries the upstream's failures.
+    monkeypatch.setenv("ARENA_GATEWAY_RETRIES", str(RETRIES))
+    monkeypatch.setenv("ARENA_GATEWAY_RETRY_WAIT_S", "0.05")
+    monkeypatch.setenv("ARENA_GATEWAY_TIMEOUT_S", str(GATEWAY_TIMEOUT_S))
     monkeypatch.setenv("MSWEA_MODEL_RETRY_STOP_AFTER_ATTEMPT", "1")
     monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     for name in ("ARENA_API_BASE", "ARENA_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_BASE"):
@@ -148,7 +153,7 @@ def test_permanent_server_error_fails_only_that_contestant(engine, server, calc_
     assert (broken.status, broken.exit_status) == ("failed", "InternalServerError")
     assert broken.error.startswith("InternalServerError: ") and "fake server: internal error" in broken.error
     assert "Traceback (most recent call last)" in broken.traceback and "InternalServerError" in broken.traceback
-    assert len(server.requests_for("openai/broken")) == RETRIES  # our retry policy, not more, not less
+    assert len(server.requests_for("openai/broken")) == RETRIES  # the gateway's attempts, not more, not less
     assert_fixed(rows["b"], steps=2)
     assert_fixed(rows["scripted"], steps=2)
 
@@ -160,8 +165,9 @@ def test_slow_answer_times_out_and_is_retried(engine, server, calc_repo, arena_d
     assert_fixed(rows["a"], steps=2)
     slow, retried, _ = server.requests_for("openai/fake-model-a")
     assert slow.body == retried.body
-    # The client gave up after ARENA_MODEL_TIMEOUT_S, before the server would have answered.
-    assert TIMEOUT_S <= retried.at - slow.at < server.slow_s
+    # The gateway gave up after ARENA_GATEWAY_TIMEOUT_S, before the server would have answered, and before the
+    # contestant's own client would have given up on the gateway (ARENA_MODEL_TIMEOUT_S).
+    assert GATEWAY_TIMEOUT_S <= retried.at - slow.at < TIMEOUT_S
 
 
 def test_garbage_body_fails_cleanly(engine, server, calc_repo, arena_dir):

@@ -15,6 +15,8 @@ from minisweagent.models import GLOBAL_MODEL_STATS  # noqa: E402
 from minisweagent.models.litellm_model import LitellmModel  # noqa: E402
 from tenacity import retry_if_exception, retry_if_not_exception_type  # noqa: E402
 
+GATEWAY_UNREACHED = (litellm.Timeout, litellm.APIConnectionError)
+"""Failures to get any answer from the gateway: the only ones a model behind it retries."""
 PAYMENT_REQUIRED = 402
 """What the gateway answers once a cost limit or budget is spent (arena/gateway)."""
 
@@ -30,7 +32,10 @@ def known_cost(model_name: str) -> bool:
 class ArenaLitellmModel(LitellmModel):
     """Tool-call model over litellm. Unknown models run with cost 0 instead of failing on cost lookup."""
 
-    def __init__(self, *, retry: RetryPolicy, api_key: str | None = None, **kwargs: Any):
+    def __init__(self, *, retry: RetryPolicy, api_key: str | None = None, gateway: bool = False, **kwargs: Any):
+        """`gateway`: the calls go through the arena's gateway, which retries the upstream's failures itself (429,
+        5xx, its timeouts); this model then retries only what the gateway cannot: not reaching it, or giving up
+        waiting for it (ARENA_MODEL_TIMEOUT_S). One place retries, so attempts do not multiply."""
         kwargs.setdefault("cost_tracking", "default" if known_cost(kwargs["model_name"]) else "ignore_errors")
         kwargs.setdefault("model_kwargs", {})
         kwargs["model_kwargs"] = retry.litellm_kwargs() | kwargs["model_kwargs"]
@@ -39,6 +44,7 @@ class ArenaLitellmModel(LitellmModel):
             raise ValueError("a custom api_base needs a key of its own; build the model with make_model()")
         super().__init__(**kwargs)
         self.retry = retry
+        self.gateway = gateway
         self.stop_signal = None  # set by ContestantAgent: retries end when the contestant is stopped
         # Kept out of self.config: the config is serialized into every trajectory file.
         self._api_key = api_key
@@ -49,7 +55,8 @@ class ArenaLitellmModel(LitellmModel):
     def query(self, messages: list[dict[str, str]], **kwargs: Any) -> dict:
         retrying = self.retry.retrying(
             retry_if_not_exception_type(tuple(self.abort_exceptions))
-            & retry_if_exception(lambda e: getattr(e, "status_code", None) != PAYMENT_REQUIRED),
+            & retry_if_exception(lambda e: getattr(e, "status_code", None) != PAYMENT_REQUIRED)
+            & retry_if_exception(lambda e: not self.gateway or isinstance(e, GATEWAY_UNREACHED)),
             stop=lambda _: bool(self.stop_signal and self.stop_signal.reason),
             sleep=self.stop_signal.sleep if self.stop_signal else time.sleep,
         )

@@ -76,5 +76,10 @@ def make_model(
         api_base, api_key = endpoint_and_key(contestant.model, contestant.api_base, contestant.api_key_env)
     kwargs = dict(contestant.model_kwargs) | ({"api_base": api_base, **ENDPOINT_KWARGS} if api_base else {})
     return ArenaLitellmModel(
-        model_name=contestant.model, model_kwargs=kwargs, api_key=api_key, retry=retry, **observation
+        model_name=contestant.model,
+        model_kwargs=kwargs,
+        api_key=api_key,
+        retry=retry,
+        gateway=gateway is not None,
+        **observation,
     )

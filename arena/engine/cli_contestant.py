@@ -135,6 +135,7 @@ def run_cli_contestant(
             options=c.spec.runner_options,
             tools_path=seen(tools_path),
             gateway_socket=seen(f"{socket_dir}/{gateway.socket_path.name}"),
+            tmp=seen("/tmp"),
         )
         limit = c.spec.wall_time_limit_s or time_left_s
         watcher = _LiveSteps(store, gateway, arena_id, c)
