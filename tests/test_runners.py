@@ -192,8 +192,12 @@ def task(tmp_path):
     prepared = backend.prepare(str(repo), sha, None, tmp_path / "runs" / "setup.log")
     made = []
 
-    def create(name: str, mounts=(), uid: int = 1_600_001):
-        box = backend.create(prepared, tmp_path / "runs" / name, uid, mounts=mounts)
+    def create(name: str, mounts=(), uid: int = 1_600_001, memory_mb: int | None = None):
+        chosen, task = backend, prepared
+        if memory_mb is not None:  # the same checkout (already prepared), other limits
+            chosen = get_backend(limits.model_copy(update={"memory_mb": memory_mb}), backend.repos)
+            task = chosen.prepare(str(repo), sha, None, tmp_path / "runs" / "setup.log")
+        box = chosen.create(task, tmp_path / "runs" / name, uid, mounts=mounts)
         made.append(box)
         return box
 
@@ -360,7 +364,7 @@ def gateway(tmp_path, monkeypatch):
     store = Store(f"sqlite:///{tmp_path / 'arena.db'}")
     arena = ArenaRow(id="R1", repo="r", base="HEAD", base_sha="0" * 40, spec={}, status="running")
     store.create_arena(
-        arena, [ContestantRow(name=n, model="m", strategy="s") for n in ("claude-code", "codex", "aider")]
+        arena, [ContestantRow(name=n, model="m", strategy="s") for n in ("claude-code", "codex", "aider", "opencode")]
     )
     config = GatewayConfig.from_env(attempts=1, wait_s=0.01, timeout_s=30.0, arena_budget=0.0, daily_budget=0.0)
     gateway = Gateway(store, Path(tempfile.mkdtemp(prefix="gw-runners-")), config=config)
@@ -377,7 +381,8 @@ def run_cli(name: str, task, gateway: Gateway, fake: FakeOpenAI, model: str, opt
     row = next(c.id for c in gateway.store.arena("R1").contestants if c.name == name)
     base = fake.url if model.startswith("anthropic/") else fake.api_base
     key = gateway.issue_key("R1", name, row, model=model, api_base=base, api_key_env="CANARY_KEY", cost_limit=0)
-    box = task(name, mounts=[(tools, f"{TOOLS_MOUNT}/{name}"), (gateway.socket_dir, GATEWAY_MOUNT)])
+    mounts = [(tools, f"{TOOLS_MOUNT}/{name}"), (gateway.socket_dir, GATEWAY_MOUNT)]
+    box = task(name, mounts=mounts, memory_mb=max(runner.min_memory_mb, 4096))
     prompt = box.upload("arena-prompt.md", PROMPT.encode())
     command = invocation(
         runner,
@@ -415,7 +420,7 @@ def tool_calls(messages: list[dict]) -> list[dict]:
 
 def test_claude_code_fixes_the_task_in_the_sandbox(task, gateway):
     with FakeOpenAI() as fake:
-        fix = ToolUse("Bash", {"command": "sed -i 's/a - b/a + b/' calc/ops.py", "description": "fix add"})
+        fix = ToolUse("Bash", {"command": SED, "description": "fix add"})
         fake.script_when("claude-sonnet-4-5", _first_call, fix)
         fake.fallback("claude-sonnet-4-5", Text("Fixed: add now adds."))
         result, diff, messages = run_cli("claude-code", task, gateway, fake, "anthropic/claude-sonnet-4-5")
@@ -442,15 +447,27 @@ def test_aider_fixes_the_task_in_the_sandbox(task, gateway):
 
 def test_codex_fixes_the_task_in_the_sandbox(task, gateway):
     with FakeOpenAI() as fake:
-        fake.script_when(
-            "fake-codex", _first_call, ToolUse("exec_command", {"cmd": "sed -i 's/a - b/a + b/' calc/ops.py"})
-        )
+        fake.script_when("fake-codex", _first_call, ToolUse("exec_command", {"cmd": SED}))
         fake.fallback("fake-codex", Text("Fixed."))
         result, diff, messages = run_cli("codex", task, gateway, fake, "openai/fake-codex")
         assert {r.path for r in fake.requests} == {"/v1/responses"}
     assert result.returncode == 0, result.output
     assert "-    return a - b\n+    return a + b" in diff
     assert "sed -i" in json.loads(tool_calls(messages)[0]["function"]["arguments"])["command"]
+    assert messages[-1]["content"] == "Fixed."
+
+
+def test_opencode_fixes_the_task_in_the_sandbox(task, gateway):
+    with FakeOpenAI() as fake:
+        fake.script_when("fake-oc", _first_call, ToolUse("bash", {"command": SED, "description": "fix add"}))
+        fake.fallback("fake-oc", Text("Fixed."))  # also its session title (a request without tools)
+        result, diff, messages = run_cli("opencode", task, gateway, fake, "openai/fake-oc")
+        assert {r.path for r in fake.requests} == {"/v1/chat/completions"}
+    assert result.returncode == 0, result.output
+    assert "-    return a - b\n+    return a + b" in diff
+    assert tool_calls(messages)[0]["function"]["name"] == "bash"
+    assert json.loads(tool_calls(messages)[0]["function"]["arguments"])["command"] == SED
+    assert messages[1]["role"] == "tool" and not messages[1]["content"].startswith("[error]")
     assert messages[-1]["content"] == "Fixed."
 
 

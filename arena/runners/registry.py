@@ -23,7 +23,7 @@ from arena.config import setting
 from arena.errors import SpecError
 
 DEFAULT_RUNNER = "mini-swe-agent"
-TRANSCRIPT_FORMATS = ("claude-code-stream-json", "codex-json", "aider-chat-history", "text")
+TRANSCRIPT_FORMATS = ("claude-code-stream-json", "codex-json", "aider-chat-history", "opencode-json", "text")
 """The parsers of runners/transcripts.py, by name (kept here so a YAML is checked without importing them)."""
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 

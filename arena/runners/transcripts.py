@@ -140,6 +140,48 @@ def codex(data: bytes) -> list[dict]:
     return messages
 
 
+def opencode(data: bytes) -> list[dict]:
+    """`opencode run --format json`: text, tool_use and step_finish events, grouped by the model message's id."""
+    messages: list[dict] = []
+    current = ""  # the model message the last assistant entry belongs to
+
+    def turn(message_id: str) -> dict:
+        nonlocal current
+        if not (messages and messages[-1]["role"] == "assistant" and current == message_id):
+            messages.append({"role": "assistant", "content": "", "extra": {}})
+            current = message_id
+        return messages[-1]
+
+    for event in _json_lines(data):
+        part = event.get("part") or {}
+        message_id = part.get("messageID", "")
+        if event.get("type") == "text":
+            current = turn(message_id)
+            current["content"] = "\n".join(filter(None, [current["content"], part.get("text", "")]))
+        elif event.get("type") == "tool_use":
+            state = part.get("state") or {}
+            call_id = part.get("callID", "")
+            turn(message_id).setdefault("tool_calls", []).append(
+                _call(call_id, part.get("tool", "tool"), state.get("input") or {})
+            )
+            output = (
+                state.get("output")
+                if state.get("status") == "completed"
+                else f"[{state.get('status')}] {state.get('error', '')}"
+            )
+            messages.append({"role": "tool", "tool_call_id": call_id, "content": str(output or ""), "extra": {}})
+        elif event.get("type") == "step_finish":
+            tokens = part.get("tokens") or {}
+            last = next((m for m in reversed(messages) if m["role"] == "assistant"), None)
+            if last is not None and tokens:
+                last["extra"] = {"prompt_tokens": tokens.get("input"), "completion_tokens": tokens.get("output")}
+        elif event.get("type") == "error":
+            error = event.get("error") or {}
+            detail = (error.get("data") or {}).get("message") or error.get("name") or json.dumps(error)
+            messages.append({"role": "user", "content": f"[opencode] {detail}"})
+    return messages
+
+
 AIDER_HEADER = re.compile(r"^# aider chat started at ")
 
 
@@ -181,6 +223,7 @@ PARSERS: dict[str, Callable[[bytes], list[dict]]] = {
     "claude-code-stream-json": claude_code,
     "codex-json": codex,
     "aider-chat-history": aider,
+    "opencode-json": opencode,
     "text": text,
 }
 
