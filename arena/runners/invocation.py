@@ -12,7 +12,7 @@ are Jinja with StrictUndefined; values reach the shell only through shlex quotin
 """
 
 import shlex
-from importlib import resources
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import jinja2
@@ -31,6 +31,7 @@ TOOLS_MOUNT = "/arena/tools"
 GATEWAY_MOUNT = "/arena/gateway"
 """Where the gateway socket's directory is mounted."""
 
+FORWARDER = Path(__file__).with_name("forwarder.py")
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
 _ENV.filters["q"] = lambda value: shlex.quote(str(value))
 
@@ -111,7 +112,7 @@ def invocation(
     command = _render(runner, "command", runner.command, values | {"extra": extra}).strip()
     if "extra" not in runner.command:  # a template that does not place them gets them at the end
         command = f"{command} {extra}".strip()
-    forwarder = (resources.files("arena.runners") / "forwarder.py").read_text()
+    forwarder = FORWARDER.read_text()
     lines = [
         "set -u",
         f"RUN={shlex.quote(run_dir)}",

@@ -12,7 +12,6 @@ A user YAML with a built-in's name replaces the built-in (to pin another version
 
 import functools
 import re
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
@@ -25,6 +24,8 @@ from arena.errors import SpecError
 DEFAULT_RUNNER = "mini-swe-agent"
 TRANSCRIPT_FORMATS = ("claude-code-stream-json", "codex-json", "aider-chat-history", "opencode-json", "text")
 """The parsers of runners/transcripts.py, by name (kept here so a YAML is checked without importing them)."""
+BUILTIN = Path(__file__).with_name("builtin")
+"""The built-in runners' YAML files (package data: pyproject's package-data must list runners/builtin/*.yaml)."""
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
@@ -153,8 +154,7 @@ def load_runner_file(path: Path) -> RunnerDef:
 
 
 def _builtin_files() -> list[Path]:
-    root = resources.files("arena.runners") / "builtin"
-    return sorted(Path(str(p)) for p in root.iterdir() if p.name.endswith(".yaml"))
+    return sorted(BUILTIN.glob("*.yaml"))
 
 
 @functools.cache
