@@ -73,7 +73,12 @@ SETTINGS: dict[str, Setting] = {
             float,
             "the gateway's first wait between attempts, doubling; an upstream Retry-After is honoured up to 30 s",
         ),
-        Setting("ARENA_GATEWAY_TIMEOUT_S", 600.0, float, "the gateway's upstream timeout: connect, and each read"),
+        Setting(
+            "ARENA_GATEWAY_TIMEOUT_S",
+            600.0,
+            float,
+            "the gateway's upstream timeout: the longest silence while it waits for a response (connecting: 30 s at most)",
+        ),
         Setting("ARENA_STARTING_GRANT", 100.0, float, "credits every new agent starts with, once"),
         Setting("ARENA_BASE_STAKE", 1.0, float, "stake to enter an arena with no unredeemed revert"),
         Setting("ARENA_STAKE_MULTIPLIER", 10.0, float, "the stake grows by this factor per unredeemed revert"),

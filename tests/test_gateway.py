@@ -480,3 +480,26 @@ def test_metering_and_caps_on_postgresql(upstream, config, monkeypatch):
         finally:
             gateway.stop()
             store.engine.dispose()
+
+
+# --- prices --------------------------------------------------------------------------------------------------------
+
+
+def test_price_tables_from_a_toml_file_inline_json_and_litellms_map(tmp_path, monkeypatch):
+    from arena.errors import UserError
+    from arena.gateway import Prices, Tokens
+
+    table = tmp_path / "prices.toml"
+    table.write_text('["openai/fake-gpt"]\ninput = 2.0\noutput = 8.0\ncache_read = 0.5\n')
+    monkeypatch.setenv("ARENA_GATEWAY_PRICES", str(table))
+    tokens = Tokens(tokens_in=1000, tokens_out=100, cache_read=400)
+    assert Prices.from_setting().price(GPT).cost(tokens) == pytest.approx((600 * 2 + 400 * 0.5 + 100 * 8) / 1e6)
+    monkeypatch.setenv("ARENA_GATEWAY_PRICES", '{"m": {"input": 1, "output": 1}}')
+    assert Prices.from_setting().price("openai/m", "m").cost(tokens) == pytest.approx(1100 / 1e6)
+    assert Prices().price("gpt-4o-mini") is not None  # litellm's map, per million
+    monkeypatch.setenv("ARENA_GATEWAY_PRICES", '{"m": {"inptu": 1, "output": 1}}')
+    with pytest.raises(UserError, match="price table is malformed .* per million tokens"):
+        Prices.from_setting()
+    monkeypatch.setenv("ARENA_GATEWAY_PRICES", str(tmp_path / "missing.json"))
+    with pytest.raises(UserError, match="ARENA_GATEWAY_PRICES=.*missing.json.* cannot be read"):
+        Prices.from_setting()

@@ -52,10 +52,17 @@ class Prices:
     """model -> Price: the table's rows, else litellm's map (per-token prices there, converted)."""
 
     def __init__(self, table: dict[str, dict | Price] | None = None):
-        try:
-            self.table = {m: p if isinstance(p, Price) else Price(**p) for m, p in (table or {}).items()}
-        except (ValidationError, TypeError) as e:
-            raise UserError(f"the gateway's price table is malformed ({e}); {FORMAT}") from None
+        self.table: dict[str, Price] = {}
+        for model, row in (table or {}).items():
+            try:
+                self.table[model] = row if isinstance(row, Price) else Price(**row)
+            except (ValidationError, TypeError) as e:
+                problems = (
+                    "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg'].lower()}" for x in e.errors())
+                    if isinstance(e, ValidationError)
+                    else "not a table"
+                )
+                raise UserError(f"the gateway's price table is malformed at {model!r} ({problems}); {FORMAT}") from None
 
     @classmethod
     def from_setting(cls) -> "Prices":
