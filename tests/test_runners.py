@@ -475,3 +475,28 @@ def test_a_sandbox_below_a_runners_memory_is_refused():
     check_limits(get_runner("claude-code"), 4096)
     with pytest.raises(SpecError, match="runner claude-code needs sandbox memory_mb >= 2048 .* the spec gives 1024"):
         check_limits(get_runner("claude-code"), 1024)
+
+
+def test_transcripts_survive_a_cli_killed_mid_line_and_keep_its_errors():
+    claude = (
+        b'{"type":"assistant","message":{"id":"m1","content":[{"type":"text","text":"Looking."}]}}\n'
+        b'{"type":"result","is_error":true,"subtype":"success","result":"API Error: 402 spend cap reached"}\n'
+        b'{"type":"assistant","message":{"id":"m2","content":[{"type":"te'
+    )
+    assert read_transcript(get_runner("claude-code"), claude) == [
+        {"role": "assistant", "content": "Looking.", "extra": {}},
+        {"role": "user", "content": "[claude-code: success] API Error: 402 spend cap reached"},
+    ]
+    codex = b'{"type":"turn.failed","error":{"message":"unexpected status 402 Payment Required"}}\n{"type":"item.comp'
+    assert read_transcript(get_runner("codex"), codex) == [
+        {"role": "user", "content": "[codex: turn failed] unexpected status 402 Payment Required"}
+    ]
+    assert read_transcript(
+        get_runner("aider"), b"# aider chat started at 2026\n> Aider v0.86.2\n#### fix it\n\nOn it"
+    ) == [
+        {"role": "user", "content": "fix it"},
+        {"role": "assistant", "content": "On it"},
+    ]
+    assert read_transcript(
+        get_runner("opencode"), b'{"type":"error","error":{"name":"APIError","data":{"message":"402"}}}'
+    ) == [{"role": "user", "content": "[opencode] 402"}]

@@ -42,7 +42,7 @@ def _render(runner: RunnerDef, what: str, template: str, values: dict) -> str:
     except jinja2.TemplateError as e:
         raise SpecError(
             f"runner {runner.name} ({runner.source}): {what} does not render: {e}; "
-            "templates may use model, prompt, base_url, key, tools, transcript, run_dir, workdir, port, extra (value in options)"
+            "templates may use model, prompt, base_url, key, tools, transcript, run_dir, port, extra (value in options)"
         ) from None
 
 
@@ -105,7 +105,6 @@ def invocation(
         "tools": tools_path,
         "transcript": transcript,
         "run_dir": run_dir,
-        "workdir": "$PWD",
         "port": port,
     }
     extra = " ".join(_option_args(runner, options, values))

@@ -78,8 +78,13 @@ class Transcript(_Strict):
 
 
 class RunnerDef(_Strict):
-    """One runner. Templates see model, prompt, base_url, key, tools, transcript, run_dir, workdir, port, extra (the options'
-    arguments; appended when the command does not place them) and, in `options`, value."""
+    """One runner, as its YAML file says.
+
+    Templates (command, env, files, options) see: model, prompt (the prompt file), base_url, key, tools (the install
+    dir as commands see it), transcript (the file a `source: file` CLI writes), run_dir, port (the forwarder's),
+    extra (the options' arguments; appended when the command does not place them) and, in `options`, value.
+    The command runs in the workspace.
+    """
 
     name: str
     description: str = ""
@@ -171,7 +176,7 @@ def _load(user_dir: str | None) -> dict[str, RunnerDef]:
 
 
 def runners() -> dict[str, RunnerDef]:
-    """Every runner by name: the built-ins, then ARENA_RUNNERS_DIR's (read again when the setting changes)."""
+    """Every runner by name: the built-ins, then ARENA_RUNNERS_DIR's (read once per process and directory)."""
     return _load(setting("ARENA_RUNNERS_DIR"))
 
 
