@@ -36,6 +36,17 @@ def status(c: dict, limit: int = 200) -> str:
     return f"{c['status']} · {error}" if error else c["status"]
 
 
+def model_calls(c: dict) -> str:
+    """One line of a contestant's model calls through the gateway: how many, its tokens with the cached ones, the
+    upstream's failures the gateway retried, the calls that failed, and the cap that refused one (if any)."""
+    n = c["model_calls"]
+    line = (
+        f"model calls {n['requests']} · tokens in {c['tokens_in']:,} (cache read {n['cache_read']:,}, "
+        f"cache write {n['cache_write']:,}) · out {c['tokens_out']:,} · retried {n['retries']} · failed {n['errors']}"
+    )
+    return line + (f" · refused: {n['limit_hit']}" if n["limit_hit"] else "")
+
+
 def timeline(contestants: list[dict]) -> go.Figure:
     """One bar per contestant, from its start to its end (or now), coloured by status."""
     fig = go.Figure()

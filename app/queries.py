@@ -12,7 +12,7 @@ import streamlit as st
 
 from app.resources import engine
 from arena import analytics
-from arena.report import arena_json
+from arena.report import arena_json, model_calls
 
 
 @st.cache_data(ttl=2)
@@ -24,7 +24,8 @@ def arenas(limit: int = 200) -> list[dict]:
 def arena(arena_id: str) -> dict:
     """One arena, fresh (the Live page polls it)."""
     store = engine().store
-    return arena_json(store.arena(arena_id), store.latest_verdict(arena_id))
+    row = store.arena(arena_id)
+    return arena_json(row, store.latest_verdict(arena_id), calls=model_calls(store, row))
 
 
 def selected_arena(key: str = "arena_id") -> str | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from arena.config import Settings
 from arena.errors import ArenaError, UserError
 from arena.identity import agent_identity
-from arena.report import arena_json, verdict_json
+from arena.report import arena_json, model_calls, verdict_json
 from arena.spec import is_git_url
 from arena.storage import QUEUE_OWNER, ArenaRow, Status
 
@@ -82,7 +82,9 @@ def _print_verdict(verdict) -> None:
             print(f"      - {reason}")
 
 
-def _print_arena(row: ArenaRow, verdict=None) -> None:
+def _print_arena(row: ArenaRow, verdict=None, calls: dict | None = None) -> None:
+    """`calls`: report.model_calls of the arena (each contestant's model calls through the gateway), if read."""
+    calls = calls or {}
     print(f"arena {row.id}  {row.status}  {row.title}")
     print(f"  repo {row.repo} @ {row.base_sha[:12]}")
     if row.error:
@@ -102,6 +104,13 @@ def _print_arena(row: ArenaRow, verdict=None) -> None:
             print(f"      patch {c.patch_path}")
         if c.error:  # a completed contestant can still carry one (its patch was refused, say)
             print("\n".join(f"      {line}" for line in c.error.strip().splitlines()[:3]))
+        if calls.get(c.name):
+            n = calls[c.name]
+            print(
+                f"      model calls {n['requests']} (retried {n['retries']}, failed {n['errors']}), "
+                f"tokens {c.tokens_in} in ({n['cache_read']} cache read, {n['cache_write']} cache write) / "
+                f"{c.tokens_out} out"
+            )
     _print_verdict(verdict)
 
 
@@ -154,7 +163,7 @@ def _run_spec(
     published = engine.store.publication(arena_id)
     if published is not None and published.error:
         print(f"GitHub: {published.error}", file=sys.stderr)
-    code = _report(row, verdict, as_json, published)
+    code = _report(row, verdict, as_json, published, model_calls(engine.store, row))
     return 130 if interrupted else code  # the shell's convention for "stopped by Ctrl-C"
 
 
@@ -186,11 +195,11 @@ def _follow(engine, arena_id: str, quiet: bool) -> None:
                 print(f"  {c.name}: {state} (steps {c.steps})", file=sys.stderr)
 
 
-def _report(row: ArenaRow, verdict, as_json: bool, published=None) -> int:
+def _report(row: ArenaRow, verdict, as_json: bool, published=None, calls: dict | None = None) -> int:
     if as_json:
-        print(json.dumps(arena_json(row, verdict, published)), file=sys.__stdout__)
+        print(json.dumps(arena_json(row, verdict, published, calls)), file=sys.__stdout__)
     else:
-        _print_arena(row, verdict)
+        _print_arena(row, verdict, calls)
     return 1 if row.status == Status.FAILED else 0
 
 
@@ -288,10 +297,11 @@ def cmd_show(args: argparse.Namespace) -> int:
     store = _store()
     row, verdict = store.arena(args.arena_id), store.latest_verdict(args.arena_id)
     published = store.publication(args.arena_id)
+    calls = model_calls(store, row)
     if args.json:
-        print(json.dumps(arena_json(row, verdict, published)))
+        print(json.dumps(arena_json(row, verdict, published, calls)))
     else:
-        _print_arena(row, verdict)
+        _print_arena(row, verdict, calls)
         _print_publication(published)
     return 0
 

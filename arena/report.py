@@ -1,12 +1,22 @@
 """Plain-data views of stored arenas, shared by the CLI, the app and notebooks."""
 
+from arena.identity import split_runner
 from arena.judging.verdict import Verdict
-from arena.storage import ArenaRow, PublicationRow, VerdictRow
+from arena.storage import ArenaRow, PublicationRow, Store, VerdictRow
 
 
-def arena_json(row: ArenaRow, verdict: VerdictRow | None = None, publication: PublicationRow | None = None) -> dict:
-    """The stable JSON shape of `arena run --json` / `arena show --json` (fields are added, never removed)."""
+def arena_json(
+    row: ArenaRow,
+    verdict: VerdictRow | None = None,
+    publication: PublicationRow | None = None,
+    calls: dict[str, dict] | None = None,
+) -> dict:
+    """The stable JSON shape of `arena run --json` / `arena show --json` (fields are added, never removed).
+
+    `calls`: model_calls(store, arena_id), each contestant's use of the gateway (`model_calls` in its entry).
+    """
     published = publication_json(publication)
+    calls = calls or {}
     return {
         "arena_id": row.id,
         "status": row.status,
@@ -25,6 +35,7 @@ def arena_json(row: ArenaRow, verdict: VerdictRow | None = None, publication: Pu
                 "agent": f"{c.model}+{c.strategy}",  # a row holds its agent identity's two halves (never re-read)
                 "model": c.model,
                 "strategy": c.strategy,
+                "runner": split_runner(c.model)[0],
                 "status": c.status,
                 "exit_status": c.exit_status,
                 "steps": c.steps,
@@ -40,6 +51,7 @@ def arena_json(row: ArenaRow, verdict: VerdictRow | None = None, publication: Pu
                 "trajectory_path": c.trajectory_path,
                 "attempts": c.attempts,
                 "history": c.history or [],  # on the queue: dispatched, claimed, run again after a worker died
+                "model_calls": calls.get(c.name),
             }
             for c in row.contestants
         ],
@@ -47,6 +59,23 @@ def arena_json(row: ArenaRow, verdict: VerdictRow | None = None, publication: Pu
         "branches": published["branches"] if published else {},
         "publish_error": published["error"] if published else None,
     }
+
+
+def model_calls(store: Store, arena: ArenaRow) -> dict[str, dict]:
+    """Each contestant's model calls through the gateway: requests, cache tokens, upstream retries, errors (refusals
+    included) and the cap that refused it, if one did. Contestants that made none (scripted ones) are left out."""
+    from arena.gateway.ledger import GatewayLedger  # the gateway's web stack loads only when an arena is shown
+
+    ledger = GatewayLedger(store)
+    out = {}
+    for name in (c.name for c in arena.contestants):
+        usage = ledger.usage(arena.id, name)
+        if usage.requests:
+            out[name] = {
+                k: getattr(usage, k)
+                for k in ("requests", "cache_read", "cache_write", "retries", "errors", "limit_hit")
+            }
+    return out
 
 
 def publication_json(row: PublicationRow | None) -> dict | None:

@@ -40,7 +40,7 @@ def watch() -> None:
             st.markdown(
                 f"`{c['status']}`"
                 + (f" · exit **{c['exit_status']}**" if c["exit_status"] else "")
-                + f" · {c['model']} · {c['strategy']}"
+                + f" · {c['runner']} · {c['model']} · {c['strategy']}"
             )
             if c["error"]:  # whatever the status: a completed contestant can have one (its patch not collected)
                 st.error(c["error"], icon=":material/error:")
@@ -49,6 +49,8 @@ def watch() -> None:
             cols[1].metric("cost", f"${c['cost']:.4f}")
             cols[2].metric("tokens", f"{c['tokens']:,}")
             cols[3].metric("elapsed", live.elapsed(c["started_at"], c["finished_at"]))
+            if c.get("model_calls"):  # metered by the gateway as the calls happen (arena/gateway)
+                st.caption(live.model_calls(c))
             if c["status"] == "running" and auth.button("Cancel", "cancel", key=f"cancel-{arena_id}-{c['name']}"):
                 runner_of(arena_id).cancel(arena_id, c["name"])
             if not tab.open:

@@ -19,6 +19,7 @@ import httpx
 import pytest
 import yaml
 
+from arena import artifacts
 from arena.config import Settings
 from arena.gateway import gateway_for
 from arena.storage import Store
@@ -61,9 +62,11 @@ def upstream():
         yield fake
 
 
-def run_arena(tmp_path: Path, calc_repo: Path, upstream: FakeOpenAI, contestants: list[dict], **env: str):
+def run_arena(
+    tmp_path: Path, calc_repo: Path, upstream: FakeOpenAI, contestants: list[dict], parallel: int = 4, **env: str
+):
     data_dir = tmp_path / "data"
-    spec = spec_dict(calc_repo, contestants, limits={"time_budget_s": 600})
+    spec = spec_dict(calc_repo, contestants, limits={"time_budget_s": 600, "max_parallel": parallel})
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
     environment = {
         **os.environ,
@@ -89,12 +92,34 @@ def run_arena(tmp_path: Path, calc_repo: Path, upstream: FakeOpenAI, contestants
     return result, data_dir
 
 
+def app_pages(data_dir: Path, arena_id: str, monkeypatch) -> dict:
+    """The Live page's text (every tab) and the Results table's cost per contestant, as the app shows them."""
+    from app import queries, resources
+    from tests.app.conftest import app, texts
+
+    monkeypatch.setenv("ARENA_DATA_DIR", str(data_dir))
+    resources.engine.clear()
+    queries.arenas.clear()
+    try:
+        live = app("live")
+        live_text = texts(live) + "\n".join(str(m.value) for m in live.metric)
+        results = app("results")
+        table = results.dataframe[0].value
+        costs = dict(zip(table["candidate"], table["cost"], strict=True))
+    finally:
+        resources.engine().shutdown()
+        resources.engine.clear()
+    return {"live": live_text, "results": costs}
+
+
 def contestant(name: str, model: str, upstream: FakeOpenAI, **fields) -> dict:
     base = upstream.url if model.startswith("anthropic/") else upstream.api_base
     return {"name": name, "model": model, "api_base": base, "api_key_env": KEY_VARIABLE, **fields}
 
 
-def test_three_runners_race_one_task_through_the_gateway_and_the_key_stays_on_the_host(tmp_path, calc_repo, upstream):
+def test_three_runners_race_one_task_through_the_gateway_and_the_key_stays_on_the_host(
+    tmp_path, calc_repo, upstream, monkeypatch
+):
     contestants = [
         contestant("mini", "openai/fake-mini", upstream),
         contestant("aider", "openai/fake-aider", upstream, runner="aider", runner_options={"edit_format": "whole"}),
@@ -110,11 +135,44 @@ def test_three_runners_race_one_task_through_the_gateway_and_the_key_stays_on_th
         assert (row.status, row.exit_status, row.error) == ("completed", "Submitted", None), (name, row.error)
         assert "+    return a + b" in Path(row.patch_path).read_text(), name
         assert row.cost > 0 and row.tokens_in > 0 and row.tokens_out > 0, (name, row.cost)  # metered by the gateway
+        changed = re.findall(r"^diff --git a/(\S+)", Path(row.patch_path).read_text(), re.M)
+        assert changed == ["calc/ops.py"], (name, changed)  # the runner's own files (caches, history) are no patch
+    # One trajectory per contestant, in our schema, from the shared store: what Live, Trajectories and export read.
+    for name, row in rows.items():
+        traj = artifacts.trajectory_of(store, arena_id, name)
+        assert traj is not None and traj.steps, name
+        assert traj.exit_status == "Submitted" and traj.total_cost == pytest.approx(row.cost), name
+    claude = artifacts.trajectory_of(store, arena_id, "claude")
+    bash = next(s for s in claude.steps if s.actions)
+    assert "sed -i" in bash.actions[0] and "PROBE-BEGIN" in bash.outputs[0]
+    aider = artifacts.trajectory_of(store, arena_id, "aider")
+    assert any("calc/ops.py" in s.thought for s in aider.steps)
     assert rows["claude"].model == "claude-code/anthropic/fake-claude"
     assert rows["aider"].model == "aider/openai/fake-aider"
     assert rows["mini"].model == "openai/fake-mini"  # mini-swe-agent's identities are as before runners
     verdict = store.latest_verdict(arena_id)
     assert verdict is not None and verdict.winner in rows  # judged like any other arena
+
+    # `arena show` and the app's Live and Results pages show what each runner spent, metered by the gateway.
+    shown = subprocess.run(
+        [*ARENA, "show", arena_id, "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ARENA_DATA_DIR": str(data_dir)},
+        cwd=ROOT,
+    )
+    entries = {c["name"]: c for c in json.loads(shown.stdout)["contestants"]}
+    assert {n: e["runner"] for n, e in entries.items()} == {
+        "mini": "mini-swe-agent",
+        "aider": "aider",
+        "claude": "claude-code",
+    }
+    assert entries["claude"]["model_calls"]["requests"] == 2 and entries["aider"]["model_calls"]["requests"] >= 2
+    pages = app_pages(data_dir, arena_id, monkeypatch)
+    for name, row in rows.items():
+        assert f"${row.cost:.4f}" in pages["live"], name
+        assert row.cost == pytest.approx(pages["results"][name], abs=1e-4), name
+    assert "claude-code · claude-code/anthropic/fake-claude" in pages["live"] and "model calls 2" in pages["live"]
 
     # Every call reached the upstream with the real key, and only through the gateway (never the virtual key).
     for model in ("fake-mini", "fake-aider", "fake-claude"):
@@ -145,3 +203,32 @@ def test_three_runners_race_one_task_through_the_gateway_and_the_key_stays_on_th
     )
     assert reply.status_code == 401, reply.text
     assert len(upstream.requests_for("fake-claude")) == calls_before  # the replay never reached the upstream
+
+
+def test_spend_caps_end_contestants_limits_exceeded_and_start_no_new_ones(tmp_path, calc_repo, upstream):
+    """A contestant's cost_limit stops its CLI with 402; a spent arena budget starts no one after."""
+    contestants = [
+        # Claude Code's first call costs 0.0006 (100 in, 20 out at 3/15 per million): over its limit after it.
+        contestant("claude", "anthropic/fake-claude", upstream, runner="claude-code", cost_limit=0.0001),
+        # mini-swe-agent's first two calls spend the arena's budget; the third contestant then never starts.
+        contestant("mini", "openai/fake-mini", upstream),
+        contestant("late", "openai/fake-late", upstream),
+    ]
+    upstream.script("fake-late", ToolCall(FIX), ToolCall(SUBMIT))
+    spec_limits = {"ARENA_GATEWAY_ARENA_BUDGET_USD": "0.0015"}
+    result, data_dir = run_arena(tmp_path, calc_repo, upstream, contestants, parallel=1, **spec_limits)
+    assert result.returncode == 0, result.stderr[-4000:]
+    arena_id = json.loads(result.stdout)["arena_id"]
+    store = Store(Settings.from_env(data_dir).database_url)
+    rows = {c.name: c for c in store.arena(arena_id).contestants}
+
+    claude = rows["claude"]
+    assert claude.exit_status == "LimitsExceeded", (claude.exit_status, claude.error)
+    assert "cost_limit is reached" in claude.error and "$0.0001" in claude.error  # which limit, and how much
+    assert len(upstream.requests_for("fake-claude")) == 1  # the refused call never reached the upstream
+
+    mini = rows["mini"]
+    assert mini.exit_status == "LimitsExceeded" and "arena" in mini.error, (mini.exit_status, mini.error)
+    late = rows["late"]
+    assert (late.exit_status, late.steps) == ("LimitsExceeded", 0), late.error
+    assert "budget" in late.error and upstream.requests_for("fake-late") == []

@@ -44,6 +44,7 @@ class ContestantAgent(DefaultAgent):
         on_step: Callable[["ContestantAgent"], None],
         arena_info: dict[str, Any],
         keep: Callable[[int, list[dict], dict], None] | None = None,
+        meter: Callable[[], Any] | None = None,
         **kwargs: Any,
     ):
         super().__init__(model, env, **kwargs)
@@ -59,6 +60,9 @@ class ContestantAgent(DefaultAgent):
         """Called after every step with (index of the first new message, the new messages, the rest of the file):
         the shared store keeps the trajectory for machines that do not have this file (arena/artifacts.py)."""
         self._kept = 0
+        self.meter = meter
+        """The gateway's usage of this contestant (arena/gateway), when its calls go through it: cost and tokens are
+        then the gateway's meter, the same for every runner, and the cost limit applies to that."""
         self.arena_info = arena_info
         self.tokens_in = 0
         self.tokens_out = 0
@@ -73,6 +77,11 @@ class ContestantAgent(DefaultAgent):
             self.n_calls -= 1  # DefaultAgent counts a call before making it: one that got no reply is no step
             raise
         extra = message.get("extra", {})
+        if self.meter is not None:
+            usage = self.meter()
+            extra["cost"] = usage.cost - (self.cost - extra.get("cost", 0.0))  # this call's, as the gateway metered it
+            self.cost, self.tokens_in, self.tokens_out = usage.cost, usage.tokens_in, usage.tokens_out
+            return message
         self.tokens_in += int(extra.get("prompt_tokens", 0))
         self.tokens_out += int(extra.get("completion_tokens", 0))
         return message

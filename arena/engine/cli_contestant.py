@@ -149,8 +149,10 @@ def run_cli_contestant(
     finally:
         gateway.revoke(arena_id, c.spec.name)
     usage = gateway.usage(arena_id, c.spec.name)
+    log = request_log(gateway, arena_id, c.spec.name)
     messages = _trajectory_messages(prompt, read_transcript(runner, transcript), result)
-    exit_status, error = _exit_status(result, usage, c.stop.reason)
+    failed = [r["error"] or f"HTTP {r['status']}" for r in log if r["status"] >= 400]
+    exit_status, error = _exit_status(result, usage, c.stop.reason, failed[-1] if failed else None)
     fields: dict[str, Any] = {
         "exit_status": exit_status,
         "steps": usage.requests,
@@ -185,7 +187,7 @@ def run_cli_contestant(
             "duration_s": round(time.monotonic() - started, 3),
             "output_tail": result.output[-4000:],
         },
-        "gateway": request_log(gateway, arena_id, c.spec.name),
+        "gateway": log,
     }
     data = {"trajectory_format": "mini-swe-agent-1.1", "messages": messages, "info": info}
     store.replace_steps(arena_id, c.spec.name, c.attempt, messages)
@@ -209,7 +211,9 @@ def _trajectory_messages(prompt: str, transcript: list[dict], result: ExecResult
     return messages
 
 
-def _exit_status(result: ExecResult, usage: Any, stopped: str | None) -> tuple[str, str | None]:
+def _exit_status(
+    result: ExecResult, usage: Any, stopped: str | None, last_failure: str | None
+) -> tuple[str, str | None]:
     if stopped:
         return {"cancelled": "Cancelled", "timed_out": "TimedOut"}.get(stopped, "Cancelled"), None
     if usage.limit_hit:
@@ -219,8 +223,8 @@ def _exit_status(result: ExecResult, usage: Any, stopped: str | None) -> tuple[s
     if result.returncode == 0:
         return "Submitted", None
     tail = result.output.strip()[-1500:]
-    if usage.errors and usage.last_error:
-        return "APIError", f"the CLI exited {result.returncode} after a failed model call: {usage.last_error}"
+    if last_failure:
+        return "APIError", f"the CLI exited {result.returncode} after a failed model call: {last_failure}"
     return "RunnerError", f"the CLI exited with code {result.returncode}: {tail}"
 
 

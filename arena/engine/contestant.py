@@ -102,6 +102,7 @@ def run_contestant(
             stop=c.stop,
             on_step=lambda a: store.update_contestant(c.row_id, **_progress(a)),
             keep=lambda start, messages, info: _keep(store, arena_id, c, start, messages, info),
+            meter=(lambda: gateway.usage(arena_id, c.spec.name)) if gateway is not None else None,
             arena_info={
                 "arena_id": arena_id,
                 "contestant": c.spec.name,
