@@ -213,6 +213,14 @@ def test_count_tokens_models_and_bearer_auth_for_anthropic(gateway, upstream):
     assert [m["id"] for m in models["data"]] == ["claude-fake"]
     wrong_api = httpx.post(gateway.url + "/v1/chat/completions", json=body, headers=headers)
     assert wrong_api.status_code == 400 and "Anthropic (POST /v1/messages)" in wrong_api.json()["error"]["message"]
+    nowhere = httpx.post(gateway.url + "/v1/embeddings", json=body, headers=headers)
+    assert (
+        nowhere.status_code == 404
+        and "no route POST /v1/embeddings; it serves POST /v1/chat/completions" in nowhere.text
+    )
+    upstream.script(CLAUDE, Text("beta"))
+    beta = httpx.post(gateway.url + "/v1/messages?beta=true", json=body, headers=headers)
+    assert beta.status_code == 200 and upstream.requests[-1].path == "/v1/messages?beta=true"
 
 
 def test_the_unix_socket_serves_the_same_gateway(gateway, upstream):

@@ -148,6 +148,8 @@ class GatewayApp:
             for route in ROUTE_SHAPES:
                 routes.append(Route(prefix + route, self._endpoint(route), methods=["POST"]))
             routes.append(Route(prefix + "/models", self.models, methods=["GET"]))
+        methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+        routes.append(Route("/{path:path}", self.no_route, methods=methods))
         self.asgi = Starlette(routes=routes, lifespan=self._lifespan)
 
     @asynccontextmanager
@@ -202,6 +204,11 @@ class GatewayApp:
         if auth[:7].lower() == "bearer ":
             presented = presented or auth[7:].strip()
         return self.keys.get(key_hash(presented)) if presented else None
+
+    async def no_route(self, request: Request) -> Response:
+        shape = "anthropic" if "/messages" in request.url.path else "openai"
+        routes = ", ".join(f"POST /v1{route}" for route in ROUTE_SHAPES) + " and GET /v1/models"
+        return error(shape, 404, f"the gateway has no route {request.method} {request.url.path}; it serves {routes}")
 
     async def models(self, request: Request) -> Response:
         key = self._key(request)
@@ -290,6 +297,8 @@ class GatewayApp:
         if upstream.shape == "anthropic":
             headers.setdefault("anthropic-version", ANTHROPIC_VERSION)
         content, url = json.dumps(body).encode(), upstream.url(route)
+        if request.url.query:  # e.g. Claude Code's /v1/messages?beta=true
+            url += "?" + request.url.query
         client = self.client(key)
 
         attempt, failure, failures = 0, "", []
