@@ -511,3 +511,18 @@ def test_price_tables_from_a_toml_file_inline_json_and_litellms_map(tmp_path, mo
     monkeypatch.setenv("ARENA_GATEWAY_PRICES", str(tmp_path / "missing.json"))
     with pytest.raises(UserError, match="ARENA_GATEWAY_PRICES=.*missing.json.* cannot be read"):
         Prices.from_setting()
+
+
+def test_anthropic_streams_are_retried_too_and_garbage_is_relayed_and_noted(gateway, upstream):
+    upstream.script(CLAUDE, Fault("500"), Fault("429"), Text("third time", prompt_tokens=10, completion_tokens=2))
+    key = issue(gateway, upstream, CLAUDE)
+    body = {"model": "claude-fake", "messages": [{"role": "user", "content": "go"}], "stream": True}
+    response = post(gateway, "/v1/messages", key, body, anthropic=True)
+    assert response.status_code == 200 and events(response)[-1] == {"type": "message_stop"}
+    upstream.script(CLAUDE, Fault("garbage"))
+    garbage = post(gateway, "/v1/messages", key, body | {"stream": False}, anthropic=True)
+    assert garbage.status_code == 200 and garbage.text == "<html>this is not JSON</html>"  # as the upstream said it
+    first, second = rows(gateway)
+    assert (first.attempts, first.tokens_in, first.response["content"]) == (3, 10, "third time")
+    assert first.error == "retried: attempt 1: upstream answered 500; attempt 2: upstream answered 429"
+    assert second.error == "upstream 200: <html>this is not JSON</html>" and second.response is None

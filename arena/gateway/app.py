@@ -339,13 +339,13 @@ class GatewayApp:
         meter = METERS[route]()
         if not _is_stream(response):
             await response.aclose()
-            failed = response.status_code >= 400
+            failed, parsed = response.status_code >= 400, True
             try:
                 meter.body(response.json())
-            except ValueError:
-                failed = failed or route != "/messages/count_tokens"
+            except ValueError:  # relayed as it is, and noted: no usage or output to read in it
+                failed, parsed = True, False
             problem = _upstream_error(response) if failed else None
-            self._record(key, row, response.status_code, problem, t0, meter, first_byte=True)
+            self._record(key, row, response.status_code, problem, t0, meter if parsed else None, first_byte=True)
             return Response(response.content, response.status_code, out_headers)
         relay = self._relay(key, row, response, meter, hide_usage, t0)
         return StreamingResponse(relay, response.status_code, out_headers)
