@@ -205,7 +205,8 @@ def test_anthropic_messages_relayed_with_x_api_key_and_cache_tokens_metered(gate
 
 def test_count_tokens_models_and_bearer_auth_for_anthropic(gateway, upstream):
     key = issue(gateway, upstream, CLAUDE)
-    headers = {"authorization": f"Bearer {key}"}  # Claude Code with ANTHROPIC_AUTH_TOKEN sends a bearer token
+    # Claude Code with ANTHROPIC_AUTH_TOKEN sends a bearer token (and may send a placeholder x-api-key beside it)
+    headers = {"authorization": f"Bearer {key}", "x-api-key": "placeholder"}
     body = {"model": "claude-fake", "messages": [{"role": "user", "content": "hello there"}]}
     counted = httpx.post(gateway.url + "/v1/messages/count_tokens", json=body, headers=headers)
     assert counted.status_code == 200 and counted.json()["input_tokens"] > 0

@@ -199,11 +199,10 @@ class GatewayApp:
         return endpoint
 
     def _key(self, request: Request) -> Key | None:
-        presented = request.headers.get("x-api-key") or ""
+        """The key of `x-api-key` or `Authorization: Bearer` (some clients send both, one of them a placeholder)."""
         auth = request.headers.get("authorization") or ""
-        if auth[:7].lower() == "bearer ":
-            presented = presented or auth[7:].strip()
-        return self.keys.get(key_hash(presented)) if presented else None
+        presented = [request.headers.get("x-api-key") or "", auth[7:].strip() if auth[:7].lower() == "bearer " else ""]
+        return next((self.keys[h] for h in map(key_hash, filter(None, presented)) if h in self.keys), None)
 
     async def no_route(self, request: Request) -> Response:
         shape = "anthropic" if "/messages" in request.url.path else "openai"
