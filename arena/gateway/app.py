@@ -314,11 +314,15 @@ class GatewayApp:
                     break
                 failure = f"upstream answered {response.status_code}"
                 wait = _retry_after(response)
-            except httpx.TimeoutException as e:
-                status = 504
-                failure = f"the upstream did not answer within {self.config.timeout_s:g} s ({type(e).__name__})"
-            except httpx.TransportError as e:
-                failure = f"could not reach the upstream {httpx.URL(url).host} ({type(e).__name__})"
+            except (httpx.TimeoutException, httpx.TransportError) as e:
+                if isinstance(e, httpx.TimeoutException):
+                    status = 504
+                    failure = f"the upstream did not answer within {self.config.timeout_s:g} s ({type(e).__name__})"
+                else:
+                    failure = f"could not reach the upstream {httpx.URL(url).host} ({type(e).__name__})"
+                if response is not None:  # it failed while its body was read: none of it goes on
+                    await response.aclose()
+                    response = None
             if attempt >= self.config.attempts:
                 break
             log.info("gateway: %s/%s attempt %d failed: %s", key.arena_id, key.contestant, attempt, failure)
