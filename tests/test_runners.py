@@ -29,6 +29,7 @@ from arena.runners import (
     TRANSCRIPT_NAME,
     RunnerDef,
     check_limits,
+    check_model_shape,
     ensure_installed,
     get_runner,
     invocation,
@@ -500,3 +501,13 @@ def test_transcripts_survive_a_cli_killed_mid_line_and_keep_its_errors():
     assert read_transcript(
         get_runner("opencode"), b'{"type":"error","error":{"name":"APIError","data":{"message":"402"}}}'
     ) == [{"role": "user", "content": "[opencode] 402"}]
+
+
+def test_a_runner_gets_only_models_in_its_own_api():
+    check_model_shape(get_runner("claude-code"), "anthropic", "anthropic/claude-sonnet-4-5")
+    check_model_shape(get_runner("codex"), "openai", "openai/gpt-5")
+    check_model_shape(get_runner("mini-swe-agent"), "anthropic", "anthropic/claude-sonnet-4-5")
+    with pytest.raises(SpecError, match="runner aider speaks the openai-chat API, but anthropic/claude-x is served in"):
+        check_model_shape(get_runner("aider"), "anthropic", "anthropic/claude-x")
+    with pytest.raises(SpecError, match="give claude-code a model like anthropic/claude-sonnet-4-5"):
+        check_model_shape(get_runner("claude-code"), "openai", "openai/gpt-5")

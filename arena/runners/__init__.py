@@ -5,6 +5,7 @@ How a CLI runner runs (the engine's side, in order):
 
     get_runner(name)                     a RunnerDef from builtin/<name>.yaml or $ARENA_RUNNERS_DIR/<name>.yaml
     check_limits(runner, memory_mb)      the spec's sandbox memory_mb covers the CLI (min_memory_mb)
+    check_model_shape(runner, shape, m)  the model's upstream API is the one the CLI speaks
     ensure_installed(runner, tools_dir)  the pinned package, once per machine, under <data dir>/tools
     backend.create(..., mounts=[(install dir, TOOLS_MOUNT/<name>), (gateway socket dir, GATEWAY_MOUNT)])
     sandbox.upload("arena-prompt.md", prompt)
@@ -30,6 +31,7 @@ from arena.runners.registry import (
     DEFAULT_RUNNER,
     RunnerDef,
     check_limits,
+    check_model_shape,
     get_runner,
     load_runner_file,
     runner_names,
@@ -46,6 +48,7 @@ __all__ = [
     "TRANSCRIPT_NAME",
     "RunnerDef",
     "check_limits",
+    "check_model_shape",
     "ensure_installed",
     "get_runner",
     "install_dir",

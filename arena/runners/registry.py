@@ -140,6 +140,29 @@ def check_limits(runner: RunnerDef, memory_mb: int) -> None:
         )
 
 
+SHAPE_OF_API = {"anthropic": "anthropic", "openai-chat": "openai", "openai-responses": "openai"}
+"""A runner's API -> the gateway's upstream shape it needs (arena.gateway.upstream: "openai" or "anthropic")."""
+
+
+def check_model_shape(runner: RunnerDef, shape: str, model: str) -> None:
+    """SpecError when the model's upstream speaks another API than the CLI (the gateway relays, never translates)."""
+    if runner.in_process:
+        return
+    needed = SHAPE_OF_API.get(runner.api)
+    if needed is None:
+        raise SpecError(f"runner {runner.name} speaks the {runner.api} API, which the gateway does not serve")
+    if needed != shape:
+        example = (
+            "anthropic/claude-sonnet-4-5"
+            if needed == "anthropic"
+            else "openai/<model> (with api_base: for an OpenAI-compatible server)"
+        )
+        raise SpecError(
+            f"runner {runner.name} speaks the {runner.api} API, but {model} is served in the {shape} API and the "
+            f"gateway relays requests as they are; give {runner.name} a model like {example}"
+        )
+
+
 def load_runner_file(path: Path) -> RunnerDef:
     """One YAML file -> RunnerDef; SpecError naming the file and the field that is wrong."""
     try:
