@@ -22,6 +22,7 @@ from arena.config import setting
 from arena.engine import validate
 from arena.errors import UserError
 from arena.reputation.ledger import agent_name
+from arena.runners import runner_names
 from arena.spec import (
     BUILTIN_STRATEGIES,
     MODEL_SCHEMES,
@@ -49,12 +50,13 @@ ISSUE_HINTS = {
     "title": "empty: the issue's title",
     "problem_statement": "empty: the issue's title, body and comments, as GitHub has them at launch",
 }
-TEXT_COLUMNS = ("name", "model", "strategy", "api_base", "api_key_env")
+TEXT_COLUMNS = ("name", "model", "runner", "strategy", "api_base", "api_key_env")
 INT_COLUMNS = ("step_limit", "wall_time_limit_s")
 NUMBER_COLUMNS = ("step_limit", "cost_limit", "wall_time_limit_s")
 CONTESTANT_COLUMNS = [
     "name",
     "model",
+    "runner",
     "strategy",
     "step_limit",
     "cost_limit",
@@ -233,6 +235,10 @@ def columns(frame: pd.DataFrame, models: list[str]) -> dict:
         # Not required=True: the editor would keep a row without a model in the browser, never sent, so a contestant
         # seen on the form would be left out of the launch; sent, it is a field error ("model: required; add it").
         "model": column.SelectboxColumn(options=sorted(set(models) | set(frame["model"].dropna()))),
+        "runner": column.SelectboxColumn(
+            options=list(dict.fromkeys([*runner_names(), *frame["runner"].dropna()])),
+            help="The agent program: mini-swe-agent (empty), or a CLI agent run in the sandbox through the gateway",
+        ),
         "strategy": column.SelectboxColumn(
             options=list(dict.fromkeys([*BUILTIN_STRATEGIES, *frame["strategy"].dropna()])), default="balanced"
         ),

@@ -11,6 +11,9 @@ import yaml
 os.environ.setdefault("MSWEA_SILENT_STARTUP", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("MSWEA_MODEL_RETRY_STOP_AFTER_ATTEMPT", "1")
+# CLI runners (arena/runners) install once per machine: every test, and the processes it starts, shares one copy.
+TOOLS_DIR = Path(os.environ.get("ARENA_TEST_TOOLS_DIR", Path.home() / ".cache" / "arena-test-tools"))
+os.environ["ARENA_TOOLS_DIR"] = str(TOOLS_DIR)
 
 from arena.config import Settings  # noqa: E402
 from arena.credentials import RepoRef  # noqa: E402

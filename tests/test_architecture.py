@@ -96,10 +96,11 @@ FLOORS = [  # lowest first: a module imports only from its own floor or below
             "arena.netguard",
             "arena.llm",
             "arena.ops",
+            "arena.runners",  # definitions (YAML), installs and command lines: nothing of the arena's state
         },
     ),
     ("storage", {"arena.storage"}),
-    ("runtime", {"arena.sandboxes", "arena.agents", "arena.trajectory"}),
+    ("runtime", {"arena.sandboxes", "arena.agents", "arena.trajectory", "arena.gateway"}),
     ("judging", {"arena.judging"}),
     (
         "engine",

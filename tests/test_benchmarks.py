@@ -10,7 +10,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize(
-    "script", ["provision.py", "orchestration.py", "evaluation.py", "live_refresh.py", "leaderboard.py", "workers.py"]
+    "script",
+    [
+        "provision.py",
+        "orchestration.py",
+        "evaluation.py",
+        "live_refresh.py",
+        "leaderboard.py",
+        "workers.py",
+        "gateway.py",
+    ],
 )
 def test_benchmark_runs_quick(script):
     result = subprocess.run(

@@ -23,9 +23,8 @@ from arena import artifacts
 from arena.config import Settings
 from arena.gateway import gateway_for
 from arena.storage import Store
-from tests.conftest import spec_dict
+from tests.conftest import TOOLS_DIR, spec_dict
 from tests.fakes.openai_server import FakeOpenAI, Request, Text, ToolCall, ToolUse
-from tests.test_runners import TOOLS_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 ARENA = [sys.executable, "-m", "arena.cli"]
@@ -232,3 +231,31 @@ def test_spend_caps_end_contestants_limits_exceeded_and_start_no_new_ones(tmp_pa
     late = rows["late"]
     assert (late.exit_status, late.steps) == ("LimitsExceeded", 0), late.error
     assert "budget" in late.error and upstream.requests_for("fake-late") == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "sandbox", "message"),
+    [
+        ({"model": "openai/fake-mini", "runner": "claude-code"}, {}, "speaks the anthropic API, but openai/fake-mini"),
+        ({"model": "anthropic/fake-claude", "runner": "aider"}, {}, "speaks the openai-chat API"),
+        ({"model": "openai/fake-mini", "runner": "opencode"}, {}, "needs sandbox memory_mb >= 8192"),
+        ({"model": "anthropic/fake-claude", "runner": "claude-code"}, {"backend": "e2b"}, "local sandbox only"),
+        ({"model": "gemini/gemini-2.5-pro"}, {}, "OpenAI-compatible and Anthropic models only"),
+    ],
+)
+def test_a_runner_that_cannot_play_is_refused_before_anything_is_written(
+    tmp_path, calc_repo, upstream, fields, sandbox, message
+):
+    endpoint = {} if fields["model"].startswith("gemini/") else {"api_base": upstream.url, "api_key_env": KEY_VARIABLE}
+    spec = spec_dict(calc_repo, [{"name": "c", **endpoint, **fields}])
+    spec["sandbox"] |= sandbox
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    env = {**os.environ, "ARENA_DATA_DIR": str(tmp_path / "data"), KEY_VARIABLE: CANARY, "GEMINI_API_KEY": "x"}
+    env["E2B_API_KEY"] = "e2b-not-a-real-key"  # the e2b backend's own check passes; the runner's refuses
+    env.pop("ARENA_DATABASE_URL", None)
+    result = subprocess.run(
+        [*ARENA, "run", str(tmp_path / "spec.yaml")], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "contestants[0] (c)" in result.stderr, result.stderr
+    assert not (tmp_path / "data" / "runs").exists() and upstream.requests == []

@@ -514,16 +514,24 @@ def test_price_tables_from_a_toml_file_inline_json_and_litellms_map(tmp_path, mo
         Prices.from_setting()
 
 
-def test_anthropic_streams_are_retried_too_and_garbage_is_relayed_and_noted(gateway, upstream):
+def test_anthropic_streams_are_retried_too_and_garbage_is_retried_then_a_clear_502(gateway, upstream):
     upstream.script(CLAUDE, Fault("500"), Fault("429"), Text("third time", prompt_tokens=10, completion_tokens=2))
     key = issue(gateway, upstream, CLAUDE)
     body = {"model": "claude-fake", "messages": [{"role": "user", "content": "go"}], "stream": True}
     response = post(gateway, "/v1/messages", key, body, anthropic=True)
     assert response.status_code == 200 and events(response)[-1] == {"type": "message_stop"}
-    upstream.script(CLAUDE, Fault("garbage"))
+    # A 200 whose body is not JSON (a proxy's error page) is a broken upstream: retried like a 502.
+    upstream.script(CLAUDE, Fault("garbage"), Text("after the garbage", prompt_tokens=10, completion_tokens=2))
+    retried = post(gateway, "/v1/messages", key, body | {"stream": False}, anthropic=True)
+    assert retried.status_code == 200 and retried.json()["content"][0]["text"] == "after the garbage"
+    upstream.script(CLAUDE, Fault("garbage", permanent=True))
     garbage = post(gateway, "/v1/messages", key, body | {"stream": False}, anthropic=True)
-    assert garbage.status_code == 200 and garbage.text == "<html>this is not JSON</html>"  # as the upstream said it
-    first, second = rows(gateway)
+    assert garbage.status_code == 502
+    message = garbage.json()["error"]["message"]
+    assert "upstream answered 200 with a body that is not JSON: '<html>this is not JSON</html>'" in message
+    assert "after 3 attempt(s)" in message
+    first, second, third = rows(gateway)
     assert (first.attempts, first.tokens_in, first.response["content"]) == (3, 10, "third time")
     assert first.error == "retried: attempt 1: upstream answered 500; attempt 2: upstream answered 429"
-    assert second.error == "upstream 200: <html>this is not JSON</html>" and second.response is None
+    assert second.attempts == 2 and "not JSON" in second.error
+    assert (third.status, third.attempts, third.response) == (502, 3, None)

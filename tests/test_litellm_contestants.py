@@ -175,8 +175,9 @@ def test_garbage_body_fails_cleanly(engine, server, calc_repo, arena_dir):
     rows = run(engine, calc_repo, arena_dir, [llm("a", "openai/fake-model-a", server)])
 
     row = rows["a"]
-    assert (row.status, row.exit_status) == ("failed", "InternalServerError")
-    assert "invalid response from LLM endpoint" in row.error and "this is not JSON" in row.error
+    # The gateway retries a body that is not JSON as a broken upstream, then answers 502 saying what it got.
+    assert (row.status, row.exit_status) == ("failed", "BadGatewayError")
+    assert "with a body that is not JSON" in row.error and "this is not JSON" in row.error
     assert row.traceback
     assert len(server.requests_for("openai/fake-model-a")) == RETRIES
     assert Path(row.patch_path).read_text() == ""

@@ -10,7 +10,6 @@ use a plain relay (tests/fakes/unix_relay.py) instead of the gateway, to test th
 """
 
 import json
-import os
 import shutil
 import socket
 import tempfile
@@ -40,11 +39,10 @@ from arena.runners import (
 from arena.sandboxes import RepoCache, get_backend
 from arena.spec import SandboxSpec
 from arena.storage import ArenaRow, ContestantRow, Store
-from tests.conftest import CALC_FILES, make_repo
+from tests.conftest import CALC_FILES, TOOLS_DIR, make_repo
 from tests.fakes.openai_server import FakeOpenAI, Request, Text, ToolUse
 from tests.fakes.unix_relay import UnixRelay
 
-TOOLS_DIR = Path(os.environ.get("ARENA_TEST_TOOLS_DIR", Path.home() / ".cache" / "arena-test-tools"))
 VIRTUAL_KEY = "vk-arena-test-0123456789"
 FIXED = CALC_FILES["calc/ops.py"].replace("a - b", "a + b")
 PROMPT = "calc.ops.add subtracts instead of adding; fix it in calc/ops.py.\n"
@@ -113,6 +111,8 @@ def test_a_user_runner_is_one_yaml_file_in_the_runners_dir(tmp_path, monkeypatch
         ("name: x\napi: anthropic\n", "a CLI runner needs `install` and `command`"),
         ("- just\n- a list\n", "expected a mapping"),
         ("name: [unclosed\n", "cannot be read as YAML"),
+        (USER_RUNNER + "leaves: [../elsewhere]\n", "leaves: '../elsewhere' must be a path inside the workspace"),
+        (USER_RUNNER + "leaves: [/etc]\n", "leaves: '/etc' must be a path inside the workspace"),
     ],
 )
 def test_a_bad_runner_file_names_the_file_and_the_field(tmp_path, text, named):

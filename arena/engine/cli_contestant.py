@@ -20,6 +20,7 @@ Exit statuses, in the vocabulary of arena/trajectory/exit_status.py:
     RunnerError      the CLI exited with another code (the error names it, with its output's tail)
 """
 
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -130,7 +131,7 @@ def run_cli_contestant(
             runner,
             model=_model_for_cli(c.spec.model),
             prompt_path=prompt_path,
-            base_url=FORWARDER_URL,
+            base_url=FORWARDER_URL if not hasattr(c.sandbox, "path_of") else _free_host_url(),
             key=key,
             options=c.spec.runner_options,
             tools_path=seen(tools_path),
@@ -195,6 +196,13 @@ def run_cli_contestant(
     store.put_artifact(arena_id, c.spec.name, TRAJECTORY_INFO, orjson.dumps(info_part, default=str))
     _write_json(c.run_dir / "traj.json", data)
     return CliOutcome(fields=fields, messages=messages)
+
+
+def _free_host_url() -> str:
+    """unsafe-local shares the host's network: each contestant's forwarder needs a port of its own."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
 
 
 def _model_for_cli(model: str) -> str:

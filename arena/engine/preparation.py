@@ -3,9 +3,12 @@
 from pathlib import Path
 
 from arena.errors import SpecError
+from arena.gateway.upstream import resolve as resolve_upstream
+from arena.identity import DEFAULT_RUNNER
 from arena.judging.detect import detect_test_command
 from arena.llm import RetryPolicy, check_litellm_model
 from arena.protocols import PreparedTask, SandboxBackend
+from arena.runners import check_limits, check_model_shape, get_runner
 from arena.sandboxes import RepoCache, get_backend
 from arena.sandboxes.repos import git
 from arena.spec import ArenaSpec
@@ -37,6 +40,10 @@ def validate(spec: ArenaSpec, repos: RepoCache) -> str:
             c.read_strategy()
             if c.kind == "litellm":
                 check_litellm_model(c.model, c.api_base, c.api_key_env)
+                # Its calls go through the gateway (arena/gateway): a model it cannot forward fails here, not mid-run.
+                upstream = resolve_upstream(c.model, c.api_base, c.api_key_env)
+                if c.runner != DEFAULT_RUNNER:
+                    _check_cli_runner(spec, c.runner, upstream.shape, c.model)
             else:
                 c.read_steps()
         except SpecError as e:
@@ -48,6 +55,18 @@ def validate(spec: ArenaSpec, repos: RepoCache) -> str:
         except SpecError as e:
             raise SpecError(f"judge.model: {e}") from None
     return repos.resolve(task.repo, task.base)
+
+
+def _check_cli_runner(spec: ArenaSpec, name: str, shape: str, model: str) -> None:
+    """A CLI runner runs in a local sandbox big enough for it, on a model served in the API it speaks."""
+    runner = get_runner(name)
+    if spec.sandbox.backend == "e2b":
+        raise SpecError(
+            f"runner: {name} runs in the local sandbox only: the gateway that holds the model key is on this host, "
+            "and E2B's sandboxes cannot reach it; use sandbox: {backend: local} for CLI runners"
+        )
+    check_limits(runner, spec.sandbox.memory_mb)
+    check_model_shape(runner, shape, model)
 
 
 def prepare_task(backend: SandboxBackend, spec: ArenaSpec, base_sha: str, log_path: Path) -> PreparedTask:

@@ -310,10 +310,17 @@ class GatewayApp:
                 )
                 if not _is_stream(response):
                     await response.aread()
-                if response.status_code not in RETRYABLE:
+                if response.status_code < 400 and not _is_stream(response) and not _is_json(response.content):
+                    # A broken upstream (a proxy's error page, a truncated body): retried like a 502.
+                    snippet = response.content[:200].decode("utf-8", "replace")
+                    failure = f"upstream answered {response.status_code} with a body that is not JSON: {snippet!r}"
+                    await response.aclose()
+                    response = None
+                elif response.status_code not in RETRYABLE:
                     break
-                failure = f"upstream answered {response.status_code}"
-                wait = _retry_after(response)
+                else:
+                    failure = f"upstream answered {response.status_code}"
+                    wait = _retry_after(response)
             except (httpx.TimeoutException, httpx.TransportError) as e:
                 if isinstance(e, httpx.TimeoutException):
                     status = 504
@@ -450,6 +457,14 @@ def route_has_output(route: str) -> bool:
 
 def _is_stream(response: httpx.Response) -> bool:
     return response.headers.get("content-type", "").startswith("text/event-stream")
+
+
+def _is_json(content: bytes) -> bool:
+    try:
+        json.loads(content)
+    except ValueError:
+        return False
+    return True
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -18,6 +18,11 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "anthropic": ("https://api.anthropic.com", "ANTHROPIC_API_KEY"),
 }
 """shape -> (default base URL, the provider's own key variable), used when the spec names no api_base."""
+BASE_VARIABLES: dict[str, tuple[str, ...]] = {
+    "openai": ("OPENAI_BASE_URL", "OPENAI_API_BASE"),
+    "anthropic": ("ANTHROPIC_BASE_URL", "ANTHROPIC_API_BASE"),
+}
+"""shape -> the variables that move the provider's default endpoint (read by litellm and the SDKs alike)."""
 ROUTE_SHAPES: dict[str, Shape] = {
     "/chat/completions": "openai",
     "/responses": "openai",
@@ -74,6 +79,8 @@ def resolve(model: str, api_base: str | None, api_key_env: str | None) -> Upstre
             "write openai/<model> with api_base: for an OpenAI-compatible server, or anthropic/<model>"
         )
     default_base, variable = DEFAULTS[shape]
+    # The operator's own endpoint for the provider, as litellm and the providers' SDKs read it from the environment.
+    default_base = next((os.environ[v] for v in BASE_VARIABLES[shape] if os.environ.get(v)), default_base)
     if key is None:
         key = os.environ.get(variable)
         if not key:

@@ -114,6 +114,7 @@ def invocation(
     forwarder = FORWARDER.read_text()
     lines = [
         "set -u",
+        "arena_workdir=$PWD",
         f"RUN={shlex.quote(run_dir)}",
         'mkdir -p "$RUN" && rm -f "$RUN/forwarder.ready" "$RUN/transcript"',
     ]
@@ -139,6 +140,7 @@ def invocation(
         f"{{\n{command}\n}} < /dev/null {redirect}",
         "arena_code=$?",
         "kill $arena_forwarder 2>/dev/null",
+        *([f'(cd "$arena_workdir" && rm -rf -- {" ".join(map(shlex.quote, runner.leaves))})'] if runner.leaves else []),
         "exit $arena_code",
     ]
     return "\n".join(lines) + "\n"

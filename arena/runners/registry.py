@@ -103,6 +103,9 @@ class RunnerDef(_Strict):
     transcript: Transcript = Transcript()
     min_memory_mb: int = Field(default=0, ge=0)
     """The address space (sandbox memory_mb) the CLI needs; the spec must give at least this much."""
+    leaves: list[str] = []
+    """What the CLI writes into the workspace for itself (caches, its history), relative to the workspace: removed
+    when it exits, so none of it is part of its patch. Its edits to tracked files are never listed here."""
     source: str = ""
     """The YAML file it came from (set by the loader)."""
 
@@ -119,6 +122,11 @@ class RunnerDef(_Strict):
             )
         if "flags" in self.options:
             raise ValueError("options: `flags` is built in (extra arguments appended as given); do not redefine it")
+        for path in self.leaves:
+            if not path or path.startswith(("/", "~")) or ".." in path.split("/") or path.strip("./") == "":
+                raise ValueError(
+                    f"leaves: {path!r} must be a path inside the workspace, relative to it (e.g. .cache/x)"
+                )
         for path in self.files:
             if path.startswith("/") or ".." in path.split("/") or path in ("", "~/"):
                 raise ValueError(

@@ -138,7 +138,7 @@ EXTRA_TEST = (
 )
 
 
-def every_field_spec(sample: Path, folder: Path, github: bool = True) -> dict:
+def every_field_spec(sample: Path, folder: Path, github: bool = True, cli_runner: bool = True) -> dict:
     """A spec that sets every field of ArenaSpec (problem_statement, not problem_statement_file: a spec gives one),
     on the demo's repository and scripted contestants under `sample` (arena.demo.build_demo builds them there), and
     launchable: only correct-fix passes the gates, so the reviewer (an address nobody answers) is never called.
@@ -146,7 +146,11 @@ def every_field_spec(sample: Path, folder: Path, github: bool = True) -> dict:
 
     `github=False` leaves task.github_issue out, for a spec that is launched: an arena whose task is on GitHub
     publishes its candidates there. (With repo, a base other than HEAD and a problem statement given, the issue
-    itself is never fetched.)"""
+    itself is never fetched.)
+
+    `cli_runner=False` leaves out the fourth contestant, a CLI runner (runner:, runner_options:) whose endpoint nobody
+    answers: the round trips cover its fields; a spec that is launched leaves it out (tests/test_cli_arena.py runs
+    CLI runners against an upstream that answers)."""
     from arena.demo import PROBLEM, SCRIPTS, STRATEGIES, build_demo
 
     steps = build_demo(sample).parent / "steps"
@@ -196,6 +200,20 @@ def every_field_spec(sample: Path, folder: Path, github: bool = True) -> dict:
             "model": {},
         },
     }
+    if cli_runner:
+        contestants.append(
+            {
+                "name": "cli",
+                "model": "anthropic/claude-sonnet-4-5",
+                "runner": "claude-code",
+                "runner_options": {"effort": "high", "flags": ["--max-turns", "30"]},
+                "strategy": "minimal-fix",
+                "cost_limit": 0.5,
+                "wall_time_limit_s": 5,  # launched (Run again), it ends TimedOut: nobody answers at its api_base
+                "api_base": "http://127.0.0.1:9",
+                "api_key_env": GATEWAY_KEY,
+            }
+        )
     sandbox = {
         "backend": "local",
         "command_timeout_s": 90,

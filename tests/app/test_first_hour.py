@@ -45,7 +45,9 @@ def test_the_first_hour(server, tmp_path, request):
     )
     demo_id = json.loads(demo.stdout)["arena_id"]
     repo = data / "sample" / "demo-repo"
-    spec = every_field_spec(data / "sample", tmp_path, github=False)  # the demo's repository and steps
+    spec = every_field_spec(
+        data / "sample", tmp_path, github=False, cli_runner=False
+    )  # the demo's repository and steps
     (tmp_path / "arena.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     head = git(repo, "rev-parse", "HEAD")
 

@@ -164,7 +164,7 @@ def test_every_field_with_an_issue_launches_from_the_app_and_publishes(gh, tmp_p
 
     monkeypatch.setenv(GATEWAY_KEY, "not-a-real-key")
     monkeypatch.setenv("GITHUB_TOKEN", gh.add_token())
-    spec = every_field_spec(tmp_path / "sample", tmp_path)
+    spec = every_field_spec(tmp_path / "sample", tmp_path, cli_runner=False)
     gh.add_repo("demo/textstats", tmp_path / "sample" / "demo-repo")
     assert gh.add_issue("demo/textstats", "median() of an even-length list", "It returns the upper middle.") == 1
     spec["task"]["repo"] = gh.clone_url("demo/textstats")

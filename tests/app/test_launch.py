@@ -80,7 +80,7 @@ def test_the_full_spec_sets_every_field_arena_spec_has(full):
         f"add {sorted(missing)} to every_field_spec (tests/app/conftest.py) so the round trips cover them"
     )
     assert paths_in(with_file, fields_of(ArenaSpec)) <= fields_of(ArenaSpec)
-    assert len(full["contestants"]) == 3
+    assert len(full["contestants"]) == 4
 
 
 def test_an_untouched_form_gives_back_every_field(full, monkeypatch):
@@ -169,6 +169,7 @@ def test_what_the_form_changes_wins_and_the_rest_stays(full):
     assert raw["contestants"] == [
         full["contestants"][1] | {"name": "renamed"},
         full["contestants"][2],
+        full["contestants"][3],
         {"name": "new", "model": "scripted:/new.yaml", "step_limit": 50},
     ]
     assert raw["limits"] == {"max_parallel": 3, "time_budget_s": 900}

@@ -103,7 +103,7 @@ def test_rows_edited_deleted_and_added_keep_their_own_fields(server, tmp_path, c
     model_kwargs (and steps, agent, ...); deleting a row shifts none onto another; a new row gets none."""
     url, _ = server
     page = chromium_page
-    full = every_field_spec(tmp_path / "sample", tmp_path)
+    full = every_field_spec(tmp_path / "sample", tmp_path, cli_runner=False)
     try:
         upload(page, url, full, tmp_path)
         page.locator("[data-testid='stDataFrame']").first.scroll_into_view_if_needed()
