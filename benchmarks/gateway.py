@@ -33,6 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.machine import load  # noqa: E402
+
 LATENCY_GOAL_MS = 5.0
 FIRST_BYTE_GOAL_MS = 10.0
 MODEL = "openai/bench-model"
@@ -102,13 +104,6 @@ def run_clients(gateway_url: str, upstream_url: str, keys: list[str], n: int, th
     for t in threads:
         t.join()
     out.put(results)
-
-
-def load() -> str:
-    try:
-        return Path("/proc/loadavg").read_text().split(" ")[0] + f" on {os.cpu_count()} cores"
-    except OSError:
-        return "unknown"
 
 
 def main() -> int:

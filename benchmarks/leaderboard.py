@@ -54,6 +54,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.machine import load  # noqa: E402
+
 SEED = 20250101
 LEADERBOARD_GOAL_S = 1.0
 ADDED_ARENA_GOAL_MS = 50.0
@@ -457,13 +459,6 @@ def page_times(pages: list[str]) -> tuple[dict[str, tuple[float, float]], dict[s
         else:
             times[page] = (cold, warm)
     return times, errors
-
-
-def load() -> str:
-    try:
-        return Path("/proc/loadavg").read_text().split(" ")[0] + f" on {os.cpu_count()} cores"
-    except OSError:
-        return "unknown"
 
 
 def main() -> int:

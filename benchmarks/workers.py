@@ -56,18 +56,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.machine import load  # noqa: E402
+
 MAKESPAN_GOAL = 1.1
 LATENCY_GOAL_MS = 500.0
 LIVE_GOAL_MS = 100.0
 CONCURRENCY = 4
 SUBMIT = "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"
-
-
-def load() -> str:
-    try:
-        return Path("/proc/loadavg").read_text().split(" ")[0] + f" on {os.cpu_count()} cores"
-    except OSError:
-        return "unknown"
 
 
 @contextmanager

@@ -222,22 +222,27 @@ PROBE = RunnerDef(
 )
 
 
-def test_a_sandbox_reaches_the_gateway_socket_and_nothing_else(task, upstream, tmp_path):
-    fake, relay = upstream
-    tools = tmp_path / "tools"
-    tools.mkdir()
-    (tools / "marker").write_text("tool\n")
-    box = task("a", mounts=[(tools, f"{TOOLS_MOUNT}/probe"), (relay.path.parent, GATEWAY_MOUNT)])
-    command = invocation(
+def probe_command(tools_path: str) -> str:
+    """PROBE's command line, with the gateway socket where the tests mount it."""
+    return invocation(
         PROBE,
         model="m",
         prompt_path="/tmp/none",
         base_url="http://127.0.0.1:4141",
         key=VIRTUAL_KEY,
         options={},
-        tools_path=f"{TOOLS_MOUNT}/probe",
+        tools_path=tools_path,
         gateway_socket=f"{GATEWAY_MOUNT}/gateway.sock",
     )
+
+
+def test_a_sandbox_reaches_the_gateway_socket_and_nothing_else(task, upstream, tmp_path):
+    fake, relay = upstream
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "marker").write_text("tool\n")
+    box = task("a", mounts=[(tools, f"{TOOLS_MOUNT}/probe"), (relay.path.parent, GATEWAY_MOUNT)])
+    command = probe_command(f"{TOOLS_MOUNT}/probe")
     result = box.execute(command)
     assert result.returncode == 0, result.output
     assert json.loads(box.download(TRANSCRIPT_NAME)) == {"object": "list", "data": fake_models(fake)}
@@ -266,16 +271,7 @@ def test_a_forwarder_that_cannot_start_is_its_own_exit_code(task, upstream):
     _, relay = upstream
     box = task("a", mounts=[(relay.path.parent, GATEWAY_MOUNT)])
     squat = "/usr/bin/python3 -c 'import socket,time; s=socket.socket(); s.bind((\"127.0.0.1\", 4141)); s.listen(); time.sleep(30)' &\nsleep 0.5\n"
-    command = invocation(
-        PROBE,
-        model="m",
-        prompt_path="/tmp/none",
-        base_url="http://127.0.0.1:4141",
-        key=VIRTUAL_KEY,
-        options={},
-        tools_path="/nowhere",
-        gateway_socket=f"{GATEWAY_MOUNT}/gateway.sock",
-    )
+    command = probe_command("/nowhere")
     result = box.execute(squat + command)
     assert result.returncode == FORWARDER_FAILED
     assert "the gateway forwarder did not start on 127.0.0.1:4141" in result.output

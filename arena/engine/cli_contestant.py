@@ -34,7 +34,6 @@ from platformdirs import user_cache_dir
 from arena.agentfiles import Strategy
 from arena.artifacts import TRAJECTORY_INFO
 from arena.config import APP_NAME, setting
-from arena.errors import SpecError
 from arena.gateway import Gateway
 from arena.identity import split_identity
 from arena.llm import import_litellm
@@ -103,21 +102,8 @@ def run_cli_contestant(
     patch and writes the row. Raises SpecError/SetupFailed before the CLI starts when it cannot."""
     runner = get_runner(c.spec.runner)
     strategy = c.spec.read_strategy()
-    if backend.name == "e2b":
-        raise SpecError(
-            f"runner: {runner.name} runs in the local sandbox only: the gateway that holds the model key is on this "
-            "host and E2B's sandboxes cannot reach it; use sandbox: {backend: local} for CLI runners"
-        )
     installed = ensure_installed(runner, tools_dir())
-    key = gateway.issue_key(
-        arena_id,
-        c.spec.name,
-        c.row_id,
-        model=c.spec.model,
-        api_base=c.spec.api_base,
-        api_key_env=c.spec.api_key_env,
-        cost_limit=c.spec.cost_limit,
-    )
+    key = contestant_key(gateway, arena_id, c)
     try:
         tools_path, socket_dir = f"{TOOLS_MOUNT}/{runner.name}", GATEWAY_MOUNT
         mounts = [(installed, tools_path), (gateway.socket_path.parent, socket_dir)]
@@ -196,6 +182,19 @@ def run_cli_contestant(
     store.put_artifact(arena_id, c.spec.name, TRAJECTORY_INFO, orjson.dumps(info_part, default=str))
     _write_json(c.run_dir / "traj.json", data)
     return CliOutcome(fields=fields, messages=messages)
+
+
+def contestant_key(gateway: Gateway, arena_id: str, c: Any) -> str:
+    """The contestant's virtual key: its model only, its cost limit, until it ends (gateway.revoke)."""
+    return gateway.issue_key(
+        arena_id,
+        c.spec.name,
+        c.row_id,
+        model=c.spec.model,
+        api_base=c.spec.api_base,
+        api_key_env=c.spec.api_key_env,
+        cost_limit=c.spec.cost_limit,
+    )
 
 
 def _free_host_url() -> str:

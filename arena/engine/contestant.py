@@ -16,7 +16,7 @@ from arena.agents.models import make_model
 from arena.agents.runner import ContestantAgent, StopSignal
 from arena.agents.strategies import agent_config, model_config
 from arena.artifacts import PATCH, TRAJECTORY_INFO
-from arena.engine.cli_contestant import run_cli_contestant
+from arena.engine.cli_contestant import contestant_key, run_cli_contestant
 from arena.errors import ArenaError
 from arena.gateway import gateway_for
 from arena.identity import DEFAULT_RUNNER, split_identity
@@ -83,16 +83,7 @@ def run_contestant(
             c.sandbox.cancel()
         metered = None
         if gateway is not None:
-            key = gateway.issue_key(
-                arena_id,
-                c.spec.name,
-                c.row_id,
-                model=c.spec.model,
-                api_base=c.spec.api_base,
-                api_key_env=c.spec.api_key_env,
-                cost_limit=c.spec.cost_limit,
-            )
-            metered = (gateway, key)
+            metered = (gateway, contestant_key(gateway, arena_id, c))
         model = make_model(c.spec, model_config(strategy), RetryPolicy.from_env(), gateway=metered)
         env = SandboxEnvironment(c.sandbox, backend.name, spec.sandbox.command_timeout_s)
         agent = ContestantAgent(

@@ -11,7 +11,8 @@ import sys
 import threading
 
 
-def _pump(src: socket.socket, dst: socket.socket) -> None:
+def pump(src: socket.socket, dst: socket.socket) -> None:
+    """Copy src to dst until src ends, then half-close both ways (tests/fakes/unix_relay.py relays with it too)."""
     try:
         while data := src.recv(65536):
             dst.sendall(data)
@@ -33,9 +34,9 @@ def _relay(client: socket.socket, path: str) -> None:
         client.sendall(head.encode() + b"connection: close\r\n\r\n" + reply)
         client.close()
         return
-    back = threading.Thread(target=_pump, args=(upstream, client), daemon=True)
+    back = threading.Thread(target=pump, args=(upstream, client), daemon=True)
     back.start()
-    _pump(client, upstream)
+    pump(client, upstream)
     back.join()
     client.close()
     upstream.close()

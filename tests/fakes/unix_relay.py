@@ -10,6 +10,8 @@ import socket
 import threading
 from pathlib import Path
 
+from arena.runners.forwarder import pump
+
 
 class UnixRelay:
     """Listens on `<directory>/gateway.sock` (world-connectable, as the gateway's must be) -> 127.0.0.1:`port`."""
@@ -48,20 +50,9 @@ class UnixRelay:
 
     def _relay(self, client: socket.socket) -> None:
         upstream = socket.create_connection(("127.0.0.1", self.port))
-        back = threading.Thread(target=_pump, args=(upstream, client), daemon=True)
+        back = threading.Thread(target=pump, args=(upstream, client), daemon=True)
         back.start()
-        _pump(client, upstream)
+        pump(client, upstream)
         back.join()
         client.close()
         upstream.close()
-
-
-def _pump(src: socket.socket, dst: socket.socket) -> None:
-    try:
-        while data := src.recv(65536):
-            dst.sendall(data)
-    except OSError:
-        pass
-    finally:
-        with contextlib.suppress(OSError):
-            dst.shutdown(socket.SHUT_WR)
