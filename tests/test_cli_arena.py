@@ -25,6 +25,14 @@ from arena.gateway import gateway_for
 from arena.storage import Store
 from tests.conftest import TOOLS_DIR, spec_dict
 from tests.fakes.openai_server import FakeOpenAI, Request, Text, ToolCall, ToolUse
+from tests.test_postgres import postgres_url  # noqa: F401  (the fixture: a throwaway PostgreSQL server)
+from tests.test_queue import (
+    detach,
+    ended,
+    queue_env,  # noqa: F401  (the fixture: a database and data dir of the test's own)
+    start_worker,
+    wait_for,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 ARENA = [sys.executable, "-m", "arena.cli"]
@@ -259,3 +267,38 @@ def test_a_runner_that_cannot_play_is_refused_before_anything_is_written(
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "contestants[0] (c)" in result.stderr, result.stderr
     assert not (tmp_path / "data" / "runs").exists() and upstream.requests == []
+
+
+def test_workers_on_postgresql_race_cli_runners_through_their_own_gateways(queue_env, tmp_path, calc_repo, upstream):  # noqa: F811
+    """`arena run --detach` and two `arena worker`s: each worker runs its contestants' CLIs behind a gateway of its
+    own, on one database (keys, meter and budgets); the canary stays out of the data dir there too."""
+    env, _ = queue_env
+    env.update(
+        {
+            KEY_VARIABLE: CANARY,
+            "ARENA_GATEWAY_PRICES": json.dumps(PRICES),
+            "MSWEA_MODEL_RETRY_STOP_AFTER_ATTEMPT": "1",
+        }
+    )
+    contestants = [
+        contestant("mini", "openai/fake-mini", upstream),
+        contestant("claude", "anthropic/fake-claude", upstream, runner="claude-code"),
+    ]
+    spec = spec_dict(calc_repo, contestants, limits={"max_parallel": 2, "time_budget_s": 300})
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    arena_id = detach(env, tmp_path / "spec.yaml")
+    start_worker(queue_env, tmp_path, "a", concurrency=1)
+    start_worker(queue_env, tmp_path, "b", concurrency=1)
+    row = wait_for(lambda: ended(env, arena_id), 300, "the arena to end", tmp_path)
+    rows = {c.name: c for c in row.contestants}
+    for name, c in rows.items():
+        assert (c.status, c.exit_status, c.error) == ("completed", "Submitted", None), (name, c.error)
+        assert c.cost > 0, name
+    assert rows["claude"].model == "claude-code/anthropic/fake-claude"
+    shown = subprocess.run([*ARENA, "show", arena_id, "--json"], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert {c["name"]: c["model_calls"]["requests"] for c in json.loads(shown.stdout)["contestants"]} == {
+        "mini": 3,
+        "claude": 2,
+    }
+    leaks = subprocess.run(["grep", "-rlaF", CANARY, env["ARENA_DATA_DIR"]], capture_output=True, text=True)
+    assert leaks.stdout == ""
