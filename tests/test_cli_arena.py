@@ -113,10 +113,19 @@ def app_pages(data_dir: Path, arena_id: str, monkeypatch) -> dict:
         results = app("results")
         table = results.dataframe[0].value
         costs = dict(zip(table["candidate"], table["cost"], strict=True))
+        trajectories = app("trajectories")  # the newest arena's first contestant, then the CLI's side by side
+        name = next(
+            n for n in trajectories.selectbox(key="traj-main-file").options if n.endswith("/ claude (completed)")
+        )
+        trajectories.selectbox(key="traj-main-file").select(name).run()
+        assert not trajectories.exception, trajectories.exception
+        trajectories.toggle(key="traj-compare").set_value(True).run()
+        assert not trajectories.exception, trajectories.exception
+        shown = texts(trajectories) + "\n".join(c.value for c in trajectories.code)
     finally:
         resources.engine().shutdown()
         resources.engine.clear()
-    return {"live": live_text, "results": costs}
+    return {"live": live_text, "results": costs, "trajectories": shown}
 
 
 def contestant(name: str, model: str, upstream: FakeOpenAI, **fields) -> dict:
@@ -180,6 +189,7 @@ def test_three_runners_race_one_task_through_the_gateway_and_the_key_stays_on_th
         assert f"${row.cost:.4f}" in pages["live"], name
         assert row.cost == pytest.approx(pages["results"][name], abs=1e-4), name
     assert "claude-code · claude-code/anthropic/fake-claude" in pages["live"] and "model calls 2" in pages["live"]
+    assert "PROBE-BEGIN" in pages["trajectories"] and "sed -i" in pages["trajectories"]  # the CLI's steps, shown
 
     # Every call reached the upstream with the real key, and only through the gateway (never the virtual key).
     for model in ("fake-mini", "fake-aider", "fake-claude"):
