@@ -670,7 +670,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reports", nargs="*", default=[], help="SWE-bench report.json files that say which runs resolved")
     p.add_argument("--json", action="store_true")
     p = add("leaderboard", cmd_leaderboard, "Runs, wins, resolve rate, cost and ratings with intervals, grouped.")
-    p.add_argument("--by", choices=["model", "strategy", "agent"], default="agent")
+    p.add_argument("--by", choices=["model", "strategy", "runner", "agent"], default="agent")
     p.add_argument("--source", choices=["arenas", "imported", "all"], default="arenas")
     p.add_argument("--json", action="store_true", help="one JSON array of rows")
     p = add("agent", cmd_agent, "An agent's balance, stake, wins, merges, reverts and history.")

@@ -67,10 +67,12 @@ STRATEGIES = ["minimal-fix", "test-first", "balanced", "careful-reviewer.yaml@5e
 
 
 def roster(n_agents: int, rng: random.Random) -> list[tuple[str, str, float]]:
-    """(model, strategy, skill) per agent; model names long enough that 40 characters do not tell them apart."""
+    """(model, strategy, skill) per agent; model names long enough that 40 characters do not tell them apart, a third
+    of them played by mini-swe-agent, the others by CLI runners (arena.identity: RUNNER/MODEL)."""
     agents = []
     for i in range(n_agents // len(STRATEGIES)):
-        model = f"{PROVIDERS[i % len(PROVIDERS)]}/coder-instruct-2025-{1 + i % 12:02d}-preview-v{i:04d}"
+        runner = ("", "claude-code/", "aider/")[i % 3]
+        model = f"{runner}{PROVIDERS[i % len(PROVIDERS)]}/coder-instruct-2025-{1 + i % 12:02d}-preview-v{i:04d}"
         base = rng.gauss(0, 1)
         agents += [(model, strategy, base + rng.gauss(0, 0.3)) for strategy in STRATEGIES]
     return agents

@@ -1,4 +1,4 @@
-"""Leaderboard: ratings with intervals and tiers, and the table, by model, strategy, agent, repository or period."""
+"""Leaderboard: ratings with intervals and tiers, and the table, by model, strategy, runner, agent, repository or period."""
 
 import streamlit as st
 

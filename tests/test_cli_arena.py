@@ -113,6 +113,10 @@ def app_pages(data_dir: Path, arena_id: str, monkeypatch) -> dict:
         results = app("results")
         table = results.dataframe[0].value
         costs = dict(zip(table["candidate"], table["cost"], strict=True))
+        leaderboard = app("leaderboard")
+        leaderboard.selectbox[0].select("runner").run()
+        assert not leaderboard.exception, leaderboard.exception
+        runners = sorted(leaderboard.dataframe[0].value["runner"])
         trajectories = app("trajectories")  # the newest arena's first contestant, then the CLI's side by side
         name = next(
             n for n in trajectories.selectbox(key="traj-main-file").options if n.endswith("/ claude (completed)")
@@ -125,7 +129,7 @@ def app_pages(data_dir: Path, arena_id: str, monkeypatch) -> dict:
     finally:
         resources.engine().shutdown()
         resources.engine.clear()
-    return {"live": live_text, "results": costs, "trajectories": shown}
+    return {"live": live_text, "results": costs, "trajectories": shown, "runners": runners}
 
 
 def contestant(name: str, model: str, upstream: FakeOpenAI, **fields) -> dict:
@@ -190,6 +194,19 @@ def test_three_runners_race_one_task_through_the_gateway_and_the_key_stays_on_th
         assert row.cost == pytest.approx(pages["results"][name], abs=1e-4), name
     assert "claude-code · claude-code/anthropic/fake-claude" in pages["live"] and "model calls 2" in pages["live"]
     assert "PROBE-BEGIN" in pages["trajectories"] and "sed -i" in pages["trajectories"]  # the CLI's steps, shown
+    # Leaderboards compare runners as they compare models and strategies: rated from the arena's outcomes.
+    assert pages["runners"] == ["aider", "claude-code", "mini-swe-agent"]
+    board = subprocess.run(
+        [*ARENA, "leaderboard", "--by", "runner", "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ARENA_DATA_DIR": str(data_dir)},
+        cwd=ROOT,
+    )
+    assert board.returncode == 0, board.stderr
+    rated = {r["runner"]: r for r in json.loads(board.stdout)}
+    assert set(rated) == {"aider", "claude-code", "mini-swe-agent"}
+    assert all(r["runs"] == 1 and r["games"] == 2 for r in rated.values()), rated
 
     # Every call reached the upstream with the real key, and only through the gateway (never the virtual key).
     for model in ("fake-mini", "fake-aider", "fake-claude"):

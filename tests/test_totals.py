@@ -47,7 +47,7 @@ def reference(store: Store, by: str, source: str) -> pl.DataFrame:
 
 
 def assert_same(store: Store) -> None:
-    for by in ("agent", "model", "strategy"):
+    for by in ("agent", "model", "strategy", "runner"):
         for source in ("arenas", "all"):
             fast = analytics.leaderboard(store, by, source)
             slow = reference(store, by, source)
@@ -177,3 +177,22 @@ def test_the_first_leaderboard_after_the_upgrade_folds_every_stored_arena(tmp_pa
     rows = analytics.leaderboard_json(Store(f"sqlite:///{tmp_path / 'arena.db'}"))
     assert [r["agent"] for r in rows] == expected["agent"].to_list()
     assert [r["runs"] for r in rows] == expected["runs"].to_list()
+
+
+def test_totals_folded_before_runners_are_refolded_for_the_runner_board(tmp_path):
+    """A database whose totals were folded at 0009 (no `runner` rows): 0010 marks every arena, and the first
+    leaderboard by runner is the reference's, ratings included."""
+    store = Store(f"sqlite:///{tmp_path / 'arena.db'}")
+    bench.seed(store, tmp_path, 30, 120, 0, random.Random(5))
+    analytics.leaderboard(store, "agent")  # folded
+    with store.session() as s:  # as 0009 left them: no runner rows
+        s.execute(text("DELETE FROM totals_pairs WHERE by = 'runner'"))
+        s.execute(text("DELETE FROM totals_players WHERE by = 'runner'"))
+    with store.engine.begin() as conn:
+        command.downgrade(migrate._config(conn), "0009")
+    store.engine.dispose()
+    upgraded = Store(f"sqlite:///{tmp_path / 'arena.db'}")
+    board = analytics.leaderboard(upgraded, "runner")
+    assert sorted(board["runner"].to_list()) == ["aider", "claude-code", "mini-swe-agent"]
+    assert board["rating"].null_count() == 0
+    assert_frame_equal(board, reference(upgraded, "runner", "arenas"), check_exact=False, rel_tol=1e-9, abs_tol=1e-9)

@@ -11,6 +11,7 @@ import duckdb
 import polars as pl
 from sqlalchemy import Select
 
+from arena.identity import DEFAULT_RUNNER, runner_names
 from arena.storage import Store
 
 AGENT = re.compile(r"^(.*)\+([^+]*)$")
@@ -27,6 +28,13 @@ def split_agent(agent: str | None) -> tuple[str | None, str | None]:
 def split_agent_columns(agent: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """(model, strategy) expressions of an agent column, as split_agent splits one name."""
     return pl.coalesce(agent.str.extract(AGENT.pattern, 1), agent), agent.str.extract(AGENT.pattern, 2)
+
+
+def runner_column(model: pl.Expr) -> pl.Expr:
+    """The runner of an identity's MODEL half, as arena.identity.split_runner names it: a CLI runner's prefix
+    (`claude-code/anthropic/x`), else mini-swe-agent."""
+    names = [re.escape(n) for n in runner_names() if n != DEFAULT_RUNNER]
+    return model.str.extract(rf"^({'|'.join(names)})/.", 1).fill_null(DEFAULT_RUNNER)
 
 
 def rows_frame(store: Store, stmt: Select, schema: dict[str, Any]) -> pl.DataFrame:

@@ -8,7 +8,7 @@ trajectories, and imports this module, never the other way round).
 import polars as pl
 from sqlalchemy import String, cast, func, select
 
-from arena.analytics.duck import rows_frame, split_agent_columns, sql
+from arena.analytics.duck import rows_frame, runner_column, split_agent_columns, sql
 from arena.storage import ArenaRow, ContestantRow, EvaluationRow, EventRow, ImportedRunRow, Store, VerdictRow
 from arena.trajectory.exit_status import exit_kind
 
@@ -280,7 +280,7 @@ def runs_df(store: Store, *, arenas: bool = True, imported: bool = True) -> pl.D
 
     Columns: run (`<arena>/<contestant>` or `imported/<sha256[:12]>`), source ('arenas' | 'imported'), arena_id,
     contestant, task (arena title or instance id), repo, instance_id, model, strategy, agent (`model+strategy`; the
-    model alone for imported runs), status, exit_status, exit_kind (the same in one vocabulary), steps, api_calls (an
+    model alone for imported runs), runner (mini-swe-agent, claude-code, ...; null for imported runs), status, exit_status, exit_kind (the same in one vocabulary), steps, api_calls (an
     arena run's steps: our runner counts both from the same model calls, so its trajectory file is not opened), cost,
     tokens, duration_s, resolved (latest verdict, or the SWE-bench report), won (null until judged), reverted and
     merged (that win was later reverted / merged), created_at, trajectory_path, patch_path. Null where a source does
@@ -293,7 +293,7 @@ def runs_df(store: Store, *, arenas: bool = True, imported: bool = True) -> pl.D
         ar=arena_runs(store, None if arenas else []),
         im=imported_runs(store, imported),
     )
-    return with_exit_kind(runs)
+    return with_runner(with_exit_kind(runs))
 
 
 def arena_runs(store: Store, arena_ids: list[str] | None = None) -> pl.DataFrame:
@@ -321,8 +321,14 @@ def recent_runs(store: Store, limit: int) -> tuple[int, pl.DataFrame]:
     with store.session() as s:
         total = s.scalar(select(func.count()).select_from(ContestantRow)) or 0
         newest = list(s.scalars(select(ArenaRow.id).order_by(ArenaRow.created_at.desc()).limit(limit)))
-    runs = with_exit_kind(arena_runs(store, newest)) if newest else with_exit_kind(arena_runs(store, []))
+    runs = with_runner(with_exit_kind(arena_runs(store, newest if newest else [])))
     return total, runs.sort("created_at", "run", descending=True).head(limit)
+
+
+def with_runner(runs: pl.DataFrame) -> pl.DataFrame:
+    """runs_df's `runner` column: an arena run's runner is in its agent's name (arena.identity); an imported file
+    says nothing of ours (null)."""
+    return runs.with_columns(runner=pl.when(pl.col("source") == "arenas").then(runner_column(pl.col("model"))))
 
 
 def imported_runs(store: Store, read: bool = True) -> pl.DataFrame:

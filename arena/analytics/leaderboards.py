@@ -31,10 +31,11 @@ from arena.analytics.ratings import RATED, RATING_SCHEMA
 from arena.errors import UserError
 from arena.storage import Store, VerdictRow
 
-BY = ("model", "strategy", "agent", "repo", "period")
+BY = ("model", "strategy", "runner", "agent", "repo", "period")
 SOURCES = ("arenas", "imported", "all")
 PERIODS = ("day", "week", "month", "quarter", "year")
 LEADERBOARD_KEYS = [
+    "runner",
     "model",
     "strategy",
     "runs",
@@ -69,11 +70,12 @@ EXTRA_KEYS = [
     "exit_kinds",
 ]
 
-KEYS = ("source", "model", "strategy", "agent", "repo", "period")
+KEYS = ("source", "runner", "model", "strategy", "agent", "repo", "period")
 """A leaderboard row's group: the columns `by` does not group by are null."""
 
 COUNTERS_SQL = (
-    "SELECT source, {model} AS model, {strategy} AS strategy, {agent} AS agent, {repo} AS repo, {period} AS period,"
+    "SELECT source, {runner} AS runner, {model} AS model, {strategy} AS strategy, {agent} AS agent, {repo} AS repo, "
+    "{period} AS period,"
     + totals.COUNTER_AGGREGATES.replace("{", "{{").replace("}", "}}")
     + "FROM runs WHERE {where} GROUP BY ALL"
 )
@@ -81,14 +83,14 @@ COUNTERS_SQL = (
 groups (an agent's, in the running totals) add up to those of coarser ones (its model's)."""
 
 EXITS_SQL = """
-SELECT source, {model} AS model, {strategy} AS strategy, {agent} AS agent, {repo} AS repo, {period} AS period,
-  nullif(exit_status, '') AS exit_status, count(*) AS n
+SELECT source, {runner} AS runner, {model} AS model, {strategy} AS strategy, {agent} AS agent, {repo} AS repo,
+  {period} AS period, nullif(exit_status, '') AS exit_status, count(*) AS n
 FROM runs WHERE {where} GROUP BY ALL
 """
 
 BOARD_SQL = """
 WITH b AS (
-  SELECT source, model, strategy, agent, repo, period,
+  SELECT source, runner, model, strategy, agent, repo, period,
     sum(runs)::BIGINT AS runs,
     CASE WHEN sum(cost_n) > 0 THEN sum(cost_sum)::DOUBLE END AS cost_total,
     sum(cost_sum)::DOUBLE / nullif(sum(cost_n), 0) AS cost_mean,
@@ -105,36 +107,38 @@ WITH b AS (
       AS cost_per_win,
     CASE WHEN source = 'arenas' THEN sum(cost_sum)::DOUBLE / nullif(sum(won_merged), 0) END AS cost_per_merged,
     sum(steps_sum)::DOUBLE / nullif(sum(steps_n), 0) AS steps_mean
-  FROM counters GROUP BY source, model, strategy, agent, repo, period
+  FROM counters GROUP BY source, runner, model, strategy, agent, repo, period
 ),
 statuses AS (
-  SELECT source, model, strategy, agent, repo, period,
+  SELECT source, runner, model, strategy, agent, repo, period,
     map_from_entries(list(struct_pack(key := exit_status, value := n::UBIGINT) ORDER BY exit_status)) AS exit_statuses
-  FROM (SELECT source, model, strategy, agent, repo, period, exit_status, sum(n) AS n FROM exits
+  FROM (SELECT source, runner, model, strategy, agent, repo, period, exit_status, sum(n) AS n FROM exits
         WHERE exit_status IS NOT NULL GROUP BY ALL)
-  GROUP BY source, model, strategy, agent, repo, period
+  GROUP BY source, runner, model, strategy, agent, repo, period
 ),
 kinds AS (
-  SELECT source, model, strategy, agent, repo, period,
+  SELECT source, runner, model, strategy, agent, repo, period,
     map_from_entries(list(struct_pack(key := exit_kind, value := n::UBIGINT) ORDER BY exit_kind)) AS exit_kinds
-  FROM (SELECT source, model, strategy, agent, repo, period, exit_kind, sum(n) AS n FROM exits GROUP BY ALL)
-  GROUP BY source, model, strategy, agent, repo, period
+  FROM (SELECT source, runner, model, strategy, agent, repo, period, exit_kind, sum(n) AS n FROM exits GROUP BY ALL)
+  GROUP BY source, runner, model, strategy, agent, repo, period
 )
 SELECT b.*, h.exit_statuses, k.exit_kinds, r.rating, r.ci_low, r.ci_high, r.tier,
   CASE WHEN {rated_rows} AND b.source = 'arenas' THEN coalesce(r.games, 0) END AS games,
   CASE WHEN {rated_rows} AND b.source = 'arenas' THEN coalesce(r.arenas, 0) END AS arenas,
   CASE WHEN {rated_rows} AND b.source = 'arenas' THEN coalesce(r.provisional, true) END AS provisional
 FROM b
-LEFT JOIN statuses h ON h.source = b.source AND h.model IS NOT DISTINCT FROM b.model
+LEFT JOIN statuses h ON h.source = b.source AND h.runner IS NOT DISTINCT FROM b.runner
+  AND h.model IS NOT DISTINCT FROM b.model
   AND h.strategy IS NOT DISTINCT FROM b.strategy AND h.agent IS NOT DISTINCT FROM b.agent
   AND h.repo IS NOT DISTINCT FROM b.repo AND h.period IS NOT DISTINCT FROM b.period
-LEFT JOIN kinds k ON k.source = b.source AND k.model IS NOT DISTINCT FROM b.model
+LEFT JOIN kinds k ON k.source = b.source AND k.runner IS NOT DISTINCT FROM b.runner
+  AND k.model IS NOT DISTINCT FROM b.model
   AND k.strategy IS NOT DISTINCT FROM b.strategy AND k.agent IS NOT DISTINCT FROM b.agent
   AND k.repo IS NOT DISTINCT FROM b.repo AND k.period IS NOT DISTINCT FROM b.period
 LEFT JOIN r ON b.source = 'arenas' AND r.name = b.{rated}
 ORDER BY b.source, provisional NULLS FIRST, r.rating DESC NULLS LAST, b.win_rate DESC NULLS LAST,
-         b.resolve_rate DESC NULLS LAST, b.runs DESC, b.model NULLS LAST, b.strategy NULLS LAST, b.repo NULLS LAST,
-         b.period NULLS LAST
+         b.resolve_rate DESC NULLS LAST, b.runs DESC, b.runner NULLS LAST, b.model NULLS LAST,
+         b.strategy NULLS LAST, b.repo NULLS LAST, b.period NULLS LAST
 """
 
 
@@ -155,11 +159,13 @@ def leaderboard(
 ) -> pl.DataFrame:
     """One row per (source, group): LEADERBOARD_KEYS then EXTRA_KEYS, best first (module docstring: definitions).
 
-    Rated boards (by model, strategy or agent) read the arenas from the running totals (arena.analytics.totals: a
-    thousand rows, whatever the number of runs); boards by repo or period read every run (runs_df).
+    Rated boards (by model, strategy, runner or agent) read the arenas from the running totals
+    (arena.analytics.totals: a thousand rows, whatever the number of runs); boards by repo or period read every run
+    (runs_df).
 
     Args:
-        by: model | strategy | agent (model and strategy) | repo | period (runs by `created_at`, truncated to period).
+        by: model | strategy | runner (mini-swe-agent, claude-code, ...) | agent (runner, model and strategy) | repo |
+            period (runs by `created_at`, truncated to period).
         source: arenas | imported | all (every row says its source; the two are never pooled).
         period: day | week | month | quarter | year, for by='period'.
         bootstrap, seed: passed to the rating's bootstrap (ratings only for by model/strategy/agent, arena rows).
@@ -177,7 +183,7 @@ def leaderboard(
 
 
 def rates(by: str, source: str) -> bool:
-    """Whether a leaderboard by `by` over `source` carries ratings (arena rows by model, strategy or agent)."""
+    """Whether a leaderboard by `by` over `source` carries ratings (arena rows by model, strategy, runner or agent)."""
     return by in RATED and source != "imported"
 
 
@@ -200,9 +206,10 @@ def board(
 def grouped(runs: pl.DataFrame, by: str, source: str, period: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(counters, exits) of `runs` per leaderboard group (KEYS): COUNTERS_SQL, and runs per exit status and kind."""
     _check(by, source, period)  # only these validated names reach the SQL text
-    keys = dict.fromkeys(("model", "strategy", "agent", "repo"), "NULL::VARCHAR") | {"period": "NULL::TIMESTAMP"}
+    keys = dict.fromkeys(("runner", "model", "strategy", "agent", "repo"), "NULL::VARCHAR")
+    keys["period"] = "NULL::TIMESTAMP"
     if by == "agent":
-        keys.update(model="model", strategy="strategy", agent="agent")
+        keys.update(model="model", strategy="strategy", agent="agent")  # the runner is in the model's name
     elif by == "period":
         keys["period"] = f"date_trunc('{period}', created_at)"
     else:

@@ -15,11 +15,12 @@ folded into counts per (player, opponent, outcome) before any Python sees them.
 
 import polars as pl
 
+from arena.analytics.duck import runner_column
 from arena.analytics.frames import outcome_events, split_agent_columns
 from arena.reputation.ratings import MIN_GAMES, Games, Outcome, rate
 from arena.storage import Store
 
-RATED = ("agent", "model", "strategy")
+RATED = ("agent", "model", "strategy", "runner")
 RATING_SCHEMA = {
     "name": pl.String,
     "rating": pl.Float64,
@@ -71,6 +72,8 @@ def _player(agent: pl.Expr, by: str) -> pl.Expr:
     if by == "agent":
         return agent
     model, strategy = split_agent_columns(agent)
+    if by == "runner":
+        return pl.when(agent != "").then(runner_column(model)).otherwise(pl.lit(""))
     return (model if by == "model" else strategy).fill_null("")
 
 

@@ -34,7 +34,7 @@ from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from arena.analytics.duck import rows_frame, split_agent_columns, sql
+from arena.analytics.duck import rows_frame, runner_column, split_agent_columns, sql
 from arena.analytics.frames import arena_runs, outcome_events, with_exit_kinds
 from arena.analytics.ratings import RATED, RATING_SCHEMA, canonical, counted, rate_pairs
 from arena.reputation.ratings import MIN_GAMES
@@ -192,8 +192,11 @@ def _players(pairs: pl.DataFrame, by: str) -> pl.DataFrame:
     one strategy says nothing about it and is dropped, as ratings.counted drops it)."""
     if by == "agent":
         return pairs
-    pick = 0 if by == "model" else 1
-    a, b = split_agent_columns(pl.col("a"))[pick], split_agent_columns(pl.col("b"))[pick]
+    if by == "runner":
+        a, b = (runner_column(split_agent_columns(pl.col(side))[0]) for side in ("a", "b"))
+    else:
+        pick = 0 if by == "model" else 1
+        a, b = split_agent_columns(pl.col("a"))[pick], split_agent_columns(pl.col("b"))[pick]
     mapped = pairs.with_columns(a=a.fill_null(""), b=b.fill_null(""))
     kept = mapped.filter(pl.col("a") != "", pl.col("b") != "", pl.col("a") != pl.col("b"))
     return canonical(kept).group_by("arena_id", "a", "b", "outcome").agg(n=pl.sum("n"))
@@ -237,12 +240,14 @@ def counters(store: Store, by: str = "agent") -> tuple[pl.DataFrame, pl.DataFram
         select(TotalsExitRow.agent, TotalsExitRow.exit_status, TotalsExitRow.n),
         {"agent": pl.String, "exit_status": pl.String, "n": pl.Int64},
     )
-    exits = exits.join(agents.select("agent", "model", "strategy"), on="agent", how="left")
+    agents = agents.with_columns(runner=runner_column(pl.col("model")))
+    exits = exits.join(agents.select("agent", "model", "strategy", "runner"), on="agent", how="left")
     nulls = {"source": pl.lit("arenas"), "repo": pl.lit(None, pl.String), "period": pl.lit(None, pl.Datetime("us"))}
-    keys = {
-        k: (pl.col(k) if by == "agent" or k == by else pl.lit(None, pl.String)) for k in ("model", "strategy", "agent")
+    keys = {  # an agent's row names its model (the runner is in the model's name) and strategy
+        k: (pl.col(k) if (by == "agent" and k != "runner") or k == by else pl.lit(None, pl.String))
+        for k in ("runner", "model", "strategy", "agent")
     }
-    order = ["source", "model", "strategy", "agent", "repo", "period"]
+    order = ["source", "runner", "model", "strategy", "agent", "repo", "period"]
     grouped = agents.with_columns(**nulls, **keys).select(*order, *COUNTER_COLUMNS)
     statuses = exits.with_columns(**nulls, **keys, exit_status=pl.col("exit_status").replace(NO_STATUS, None))
     return grouped, with_exit_kinds(statuses.select(*order, "exit_status", "n"))
