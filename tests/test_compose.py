@@ -248,7 +248,8 @@ def test_the_arena_services_get_every_setting():
         env = compose["services"][name]["environment"]
         assert set(SETTINGS) - set(env) == set(NOT_PASSED), name
         fixed = {k for k, v in env.items() if v is not None and k in SETTINGS}
-        assert fixed == {"ARENA_DATABASE_URL", "ARENA_DATA_DIR"}, name  # the rest keep the program's defaults
+        # The rest keep the program's defaults; CLI runners install on the data volume, beside the data dir.
+        assert fixed == {"ARENA_DATABASE_URL", "ARENA_DATA_DIR", "ARENA_TOOLS_DIR"}, name
 
 
 def test_the_commands_are_real_cli_commands_with_real_flags():
