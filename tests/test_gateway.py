@@ -22,9 +22,10 @@ from arena.storage.models import GatewayKeyRow, GatewayRequestRow
 from tests.fakes.openai_server import FakeOpenAI, Fault, Text, ToolCall, ToolUse
 
 CANARY = "sk-canary-7f3e9d1c5b2a"
-GPT, CLAUDE = "openai/fake-gpt", "anthropic/claude-fake"
+GPT, CLAUDE, GEMINI = "openai/fake-gpt", "anthropic/claude-fake", "gemini/gemini-fake"
 PRICES = {
     GPT: {"input": 2.0, "output": 8.0, "cache_read": 0.5},
+    GEMINI: {"input": 1.25, "output": 10.0, "cache_read": 0.3},
     "claude-fake": {"input": 3.0, "output": 15.0, "cache_read": 0.3, "cache_write": 3.75},
 }
 
@@ -203,6 +204,66 @@ def test_anthropic_messages_relayed_with_x_api_key_and_cache_tokens_metered(gate
     assert json.loads(row.response["tool_calls"][0]["arguments"]) == {"file_path": "a.py", "content": "x = 1\n"}
 
 
+GEMINI_BODY = {"contents": [{"role": "user", "parts": [{"text": "go"}]}]}
+
+
+@pytest.mark.parametrize("method", ["generateContent", "streamGenerateContent?alt=sse"])
+def test_gemini_relayed_with_the_real_key_and_metered_from_usage_metadata(gateway, upstream, method):
+    reply = ToolUse(
+        "run_shell_command",
+        {"command": "ls"},
+        thought="looking",
+        prompt_tokens=800,
+        completion_tokens=30,
+        cached_tokens=200,
+    )
+    upstream.script(GEMINI, reply)
+    key = issue(gateway, upstream, GEMINI)
+    url = f"{gateway.url}/v1beta/models/gemini-fake:{method}"
+    response = httpx.post(url, json=GEMINI_BODY, headers={"x-goog-api-key": key}, timeout=10)
+    assert response.status_code == 200
+    answers = events(response) if "alt=sse" in method else [response.json()]
+    parts = [part for answer in answers for part in answer["candidates"][0]["content"]["parts"]]
+    assert {"functionCall": {"name": "run_shell_command", "args": {"command": "ls"}}} in parts
+    [sent] = upstream.requests
+    assert sent.path == f"/v1beta/models/gemini-fake:{method}" and sent.headers["x-goog-api-key"] == CANARY
+    assert "authorization" not in sent.headers and sent.body == GEMINI_BODY  # no model added: it is in the path
+    assert key not in json.dumps(sent.headers) + sent.path + json.dumps(sent.body)
+    [row] = rows(gateway)
+    route = "/v1beta/models/{model}:" + method.split("?")[0]
+    assert (row.route, row.model, row.status) == (route, "gemini-fake", 200)
+    assert (row.tokens_in, row.tokens_out, row.cache_read) == (800, 30, 200)
+    assert row.cost == pytest.approx(usd(800, 30, PRICES[GEMINI], cache_read=200))
+    assert row.request == {"v": 1, "from": 0, "messages": GEMINI_BODY["contents"]}
+    call = {"id": None, "name": "run_shell_command", "arguments": '{"command": "ls"}'}
+    assert row.response == {"v": 1, "content": "looking", "tool_calls": [call], "stop_reason": "STOP"}
+    assert CANARY not in repr(row)
+
+
+def test_gemini_key_in_the_query_stays_on_the_host_and_another_model_is_refused(gateway, upstream):
+    upstream.script(GEMINI, Text("hi"))
+    key = issue(gateway, upstream, GEMINI)
+    # litellm's gemini/ with an api_base posts to <base>/models/...: the gateway's /v1 serves it too
+    answered = httpx.post(f"{gateway.url}/v1/models/gemini-fake:generateContent", params={"key": key}, json=GEMINI_BODY)
+    assert answered.status_code == 200 and answered.json()["candidates"][0]["content"]["parts"] == [{"text": "hi"}]
+    [sent] = upstream.requests
+    assert sent.path == "/v1beta/models/gemini-fake:generateContent" and sent.headers["x-goog-api-key"] == CANARY
+    headers = {"x-goog-api-key": key}
+    counted = httpx.post(f"{gateway.url}/v1beta/models/gemini-fake:countTokens", headers=headers, json=GEMINI_BODY)
+    assert counted.status_code == 200 and counted.json()["totalTokens"] > 0
+    other = httpx.post(f"{gateway.url}/v1beta/models/gemini-other:generateContent", headers=headers, json=GEMINI_BODY)
+    assert other.status_code == 403 and other.json()["error"]["status"] == "PERMISSION_DENIED"
+    assert "gemini-fake" in other.json()["error"]["message"] and upstream.requests_for("gemini-other") == []
+    assert post(gateway, "/v1/chat/completions", key, chat(model="gemini-fake")).status_code == 400
+    statuses = [(row.route.rsplit(":", 1)[-1], row.status) for row in rows(gateway)]
+    assert statuses == [
+        ("generateContent", 200),
+        ("countTokens", 200),
+        ("generateContent", 403),
+        ("/v1/chat/completions", 400),
+    ]
+
+
 def test_count_tokens_models_and_bearer_auth_for_anthropic(gateway, upstream):
     key = issue(gateway, upstream, CLAUDE)
     # Claude Code with ANTHROPIC_AUTH_TOKEN sends a bearer token (and may send a placeholder x-api-key beside it)
@@ -247,6 +308,24 @@ def test_litellm_as_mini_swe_agent_calls_it(gateway, upstream):
         num_retries=0,
     )
     assert json.loads(response.choices[0].message.tool_calls[0].function.arguments) == {"command": "echo hi"}
+    assert gateway.usage("A1", "c1").tokens_in == 120
+
+
+def test_litellm_calls_a_gemini_model_through_it_too(gateway, upstream):
+    from arena.llm import import_litellm
+
+    upstream.script(GEMINI, ToolCall("echo hi", prompt_tokens=120, completion_tokens=12))
+    key = issue(gateway, upstream, GEMINI)
+    tool = {"type": "function", "function": {"name": "bash", "parameters": {"type": "object", "properties": {}}}}
+    response = import_litellm().completion(
+        model=GEMINI,
+        api_base=gateway.url + "/v1",
+        api_key=key,
+        messages=[{"role": "user", "content": "go"}],
+        tools=[tool],
+    )
+    assert json.loads(response.choices[0].message.tool_calls[0].function.arguments) == {"command": "echo hi"}
+    assert [r.headers["x-goog-api-key"] for r in upstream.requests] == [CANARY]
     assert gateway.usage("A1", "c1").tokens_in == 120
 
 
@@ -322,8 +401,12 @@ def test_a_key_works_only_for_its_model(gateway, upstream):
 def test_keys_fail_at_issue_for_providers_it_cannot_forward_and_unset_keys(gateway, upstream, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("ARENA_API_BASE", raising=False)
-    with pytest.raises(SpecError, match="OpenAI-compatible and Anthropic models only"):
-        gateway.issue_key("A1", "c1", 1, model="gemini/gemini-2.5-pro", api_base=None, api_key_env=None, cost_limit=0)
+    with pytest.raises(SpecError, match="OpenAI-compatible, Anthropic and Gemini models only"):
+        gateway.issue_key(
+            "A1", "c1", 1, model="mistral/mistral-large-latest", api_base=None, api_key_env=None, cost_limit=0
+        )
+    with pytest.raises(SpecError, match="needs api_key_env"):  # GEMINI_API_KEY goes to Google only
+        gateway.issue_key("A1", "c1", 1, model=GEMINI, api_base=upstream.url, api_key_env=None, cost_limit=0)
     with pytest.raises(SpecError, match="OPENAI_API_KEY is not set"):
         gateway.issue_key("A1", "c1", 1, model="openai/gpt-4.1", api_base=None, api_key_env=None, cost_limit=0)
     with pytest.raises(SpecError, match="NOT_SET_ANYWHERE is not set"):

@@ -361,7 +361,11 @@ def gateway(tmp_path, monkeypatch):
     store = Store(f"sqlite:///{tmp_path / 'arena.db'}")
     arena = ArenaRow(id="R1", repo="r", base="HEAD", base_sha="0" * 40, spec={}, status="running")
     store.create_arena(
-        arena, [ContestantRow(name=n, model="m", strategy="s") for n in ("claude-code", "codex", "aider", "opencode")]
+        arena,
+        [
+            ContestantRow(name=n, model="m", strategy="s")
+            for n in ("claude-code", "codex", "aider", "opencode", "gemini-cli")
+        ],
     )
     config = GatewayConfig.from_env(attempts=1, wait_s=0.01, timeout_s=30.0, arena_budget=0.0, daily_budget=0.0)
     gateway = Gateway(store, Path(tempfile.mkdtemp(prefix="gw-runners-")), config=config)
@@ -376,7 +380,7 @@ def run_cli(name: str, task, gateway: Gateway, fake: FakeOpenAI, model: str, opt
     runner = get_runner(name)
     tools = ensure_installed(runner, TOOLS_DIR)
     row = next(c.id for c in gateway.store.arena("R1").contestants if c.name == name)
-    base = fake.url if model.startswith("anthropic/") else fake.api_base
+    base = fake.api_base if model.startswith("openai/") else fake.url
     key = gateway.issue_key("R1", name, row, model=model, api_base=base, api_key_env="CANARY_KEY", cost_limit=0)
     mounts = [(tools, f"{TOOLS_MOUNT}/{name}"), (gateway.socket_dir, GATEWAY_MOUNT)]
     box = task(name, mounts=mounts, memory_mb=max(runner.min_memory_mb, 4096))
@@ -393,12 +397,14 @@ def run_cli(name: str, task, gateway: Gateway, fake: FakeOpenAI, model: str, opt
     )
     assert CANARY not in command
     result = box.execute(command, timeout=300)
+    print("OUT", command, result.returncode, result.output[-3000:])
     transcript = box.download(TRANSCRIPT_NAME) or b""
     # The real key went upstream and nowhere else: not into the sandbox's environment, files or output.
     leaked = box.execute(f"cat /proc/*/environ 2>/dev/null; env; grep -rl {CANARY} /tmp /workspace 2>/dev/null; true")
     assert CANARY not in leaked.output + result.output and CANARY.encode() not in transcript
+    keys = ("x-api-key", "x-goog-api-key", "authorization")
     assert fake.requests and all(
-        r.headers.get("x-api-key", r.headers.get("authorization", "")).endswith(CANARY) for r in fake.requests
+        next(r.headers[k] for k in keys if k in r.headers).endswith(CANARY) for r in fake.requests
     )
     usage = gateway.usage("R1", name)
     assert usage.requests == len(fake.requests) and usage.tokens_in > 0
@@ -408,7 +414,8 @@ def run_cli(name: str, task, gateway: Gateway, fake: FakeOpenAI, model: str, opt
 def _first_call(request: Request) -> bool:
     """The CLI's first model turn: it has tools and nothing has been run yet."""
     text = json.dumps(request.body)
-    return bool(request.body.get("tools")) and "tool_result" not in text and "function_call_output" not in text
+    answers = ("tool_result", "function_call_output", "functionResponse")
+    return bool(request.body.get("tools")) and not any(answer in text for answer in answers)
 
 
 def tool_calls(messages: list[dict]) -> list[dict]:
@@ -468,6 +475,21 @@ def test_opencode_fixes_the_task_in_the_sandbox(task, gateway):
     assert messages[-1]["content"] == "Fixed."
 
 
+def test_gemini_cli_fixes_the_task_in_the_sandbox(task, gateway):
+    with FakeOpenAI() as fake:
+        fake.script_when("gemini-2.5-flash", _first_call, ToolUse("run_shell_command", {"command": SED}))
+        fake.fallback("gemini-2.5-flash", Text("Fixed."))
+        result, diff, messages = run_cli("gemini-cli", task, gateway, fake, "gemini/gemini-2.5-flash")
+        assert {r.path for r in fake.requests} == {"/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"}
+    assert result.returncode == 0, result.output
+    assert "-    return a - b\n+    return a + b" in diff
+    assert messages[0] == {"role": "user", "content": PROMPT.strip()}
+    assert tool_calls(messages)[0]["function"]["name"] == "run_shell_command"
+    assert json.loads(tool_calls(messages)[0]["function"]["arguments"])["command"] == SED
+    assert messages[2]["role"] == "tool" and messages[2]["extra"] == {}
+    assert messages[-1] == {"role": "assistant", "content": "Fixed.", "extra": {}}
+
+
 def test_a_sandbox_below_a_runners_memory_is_refused():
     check_limits(get_runner("claude-code"), 4096)
     with pytest.raises(SpecError, match="runner claude-code needs sandbox memory_mb >= 2048 .* the spec gives 1024"):
@@ -497,6 +519,16 @@ def test_transcripts_survive_a_cli_killed_mid_line_and_keep_its_errors():
     assert read_transcript(
         get_runner("opencode"), b'{"type":"error","error":{"name":"APIError","data":{"message":"402"}}}'
     ) == [{"role": "user", "content": "[opencode] 402"}]
+    gemini = (
+        b'{"type":"message","role":"assistant","content":"Look","delta":true}\n'
+        b'{"type":"message","role":"assistant","content":"ing.","delta":true}\n'
+        b'{"type":"result","status":"error","error":{"type":"Error","message":"402 spend cap reached"}}\n'
+        b'{"type":"tool_use","tool_na'
+    )
+    assert read_transcript(get_runner("gemini-cli"), gemini) == [
+        {"role": "assistant", "content": "Looking.", "extra": {}},
+        {"role": "user", "content": "[gemini-cli] 402 spend cap reached"},
+    ]
 
 
 def test_a_runner_gets_only_models_in_its_own_api():
@@ -505,5 +537,8 @@ def test_a_runner_gets_only_models_in_its_own_api():
     check_model_shape(get_runner("mini-swe-agent"), "anthropic", "anthropic/claude-sonnet-4-5")
     with pytest.raises(SpecError, match="runner aider speaks the openai-chat API, but anthropic/claude-x is served in"):
         check_model_shape(get_runner("aider"), "anthropic", "anthropic/claude-x")
+    check_model_shape(get_runner("gemini-cli"), "gemini", "gemini/gemini-2.5-pro")
+    with pytest.raises(SpecError, match="give gemini-cli a model like gemini/gemini-2.5-pro"):
+        check_model_shape(get_runner("gemini-cli"), "openai", "openai/gpt-5")
     with pytest.raises(SpecError, match="give claude-code a model like anthropic/claude-sonnet-4-5"):
         check_model_shape(get_runner("claude-code"), "openai", "openai/gpt-5")

@@ -10,8 +10,9 @@ unix socket that sandboxes get bind-mounted, forwarding requests as they are wit
   embedded default (SQLite, one process), and its keys, budgets and logs would be a second store beside ours;
 - not translating through litellm: re-encoding adds latency, and a re-encoded stream loses the provider's exact
   fields (cache tokens, tool-call ids, Anthropic's event types) that the CLIs and our metering rely on.
-So each route speaks its upstream's own API (OpenAI chat completions and Responses; Anthropic messages), and
-litellm is used only for what it knows well: the provider of a model name (arena.llm) and its price map.
+So each route speaks its upstream's own API (OpenAI chat completions and Responses; Anthropic messages; Gemini
+generateContent, the model in its path), and litellm is used only for what it knows well: the provider of a model
+name (arena.llm) and its price map.
 
 Metering: one `gateway_requests` row per request (tokens in/out, cache read/write, cost, latency, first byte,
 attempts, the new request messages and the assistant's assembled output), and the contestant row's cost and tokens

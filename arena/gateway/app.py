@@ -1,15 +1,16 @@
 """The gateway's ASGI app: authenticate a virtual key, check it, apply the caps, forward, relay, meter.
 
-One request, in order: the key (Bearer or x-api-key) must be known and not revoked (401); the route must be its
-upstream's API (400); the body's model must be the key's (403); the contestant's, arena's and day's spend must be
-under their limits (402, see Caps). Then the body goes upstream with the real key in the provider's header, the
-model renamed to the upstream's name, the client's own credentials and hop-by-hop headers dropped. Failures the
-upstream may not repeat (429, 500, 502, 503, 504, connect errors, timeouts) are retried with doubling waits (an
-upstream Retry-After honoured up to RETRY_AFTER_MAX_S) as long as nothing has reached the client; after that the
-client gets the upstream's last answer, or 502/504 saying what failed. Streams are relayed event by event as they
-arrive, metered on the way (arena/gateway/streams.py). Every request a key's contestant makes, refused or not, is
-one row (arena/gateway/ledger.py), written off the event loop once the response is complete; a request that never
-proved whose it is (unknown key) is logged, not recorded. Nothing here logs or stores a key.
+One request, in order: the key (Bearer, x-api-key, x-goog-api-key or Gemini's ?key=) must be known and not revoked
+(401); the route must be its upstream's API (400); the body's model (Gemini: the path's) must be the key's (403);
+the contestant's, arena's and day's spend must be under their limits (402, see Caps). Then the body goes upstream
+with the real key in the provider's header, the model renamed to the upstream's name, the client's own credentials
+and hop-by-hop headers dropped. Failures the upstream may not repeat (429, 500, 502, 503, 504, connect errors,
+timeouts) are retried with doubling waits (an upstream Retry-After honoured up to RETRY_AFTER_MAX_S) as long as
+nothing has reached the client; after that the client gets the upstream's last answer, or 502/504 saying what
+failed. Streams are relayed event by event as they arrive, metered on the way (arena/gateway/streams.py). Every
+request a key's contestant makes, refused or not, is one row (arena/gateway/ledger.py), written off the event loop
+once the response is complete; a request that never proved whose it is (unknown key) is logged, not recorded.
+Nothing here logs or stores a key.
 """
 
 import asyncio
@@ -38,7 +39,7 @@ from arena.gateway.ledger import LIMIT_STATUS, GatewayLedger
 from arena.gateway.prices import Prices
 from arena.gateway.spending import Spending
 from arena.gateway.streams import METERS, Meter, SSEParser
-from arena.gateway.upstream import ROUTE_NAMES, ROUTE_SHAPES, Upstream
+from arena.gateway.upstream import ROUTE_NAMES, ROUTE_PREFIXES, ROUTE_SHAPES, Upstream
 from arena.storage.models import GatewayRequestRow
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ DROP_REQUEST_HEADERS = frozenset(
         # credentials: the client's are virtual; the upstream's are added by the gateway
         "authorization",
         "x-api-key",
+        "x-goog-api-key",
         "api-key",
         "proxy-authorization",
         "cookie",
@@ -97,7 +99,14 @@ ERROR_TYPES = {
         402: "billing_error",
         403: "permission_error",
     },
+    "gemini": {
+        400: "INVALID_ARGUMENT",
+        401: "UNAUTHENTICATED",
+        402: "RESOURCE_EXHAUSTED",
+        403: "PERMISSION_DENIED",
+    },
 }
+SERVER_ERRORS = {"openai": "server_error", "anthropic": "api_error", "gemini": "INTERNAL"}
 
 
 @dataclass
@@ -126,7 +135,9 @@ def key_hash(key: str) -> str:
 
 def error(shape: str, status: int, message: str) -> JSONResponse:
     """An error in the client's own API shape, so its SDK shows our message."""
-    kind = ERROR_TYPES[shape].get(status, "api_error" if shape == "anthropic" else "server_error")
+    kind = ERROR_TYPES[shape].get(status, SERVER_ERRORS[shape])
+    if shape == "gemini":
+        return JSONResponse({"error": {"code": status, "message": message, "status": kind}}, status)
     if shape == "anthropic":
         return JSONResponse({"type": "error", "error": {"type": kind, "message": message}}, status)
     return JSONResponse({"error": {"message": message, "type": kind, "code": kind}}, status)
@@ -144,9 +155,10 @@ class GatewayApp:
         self._tls_context: ssl.SSLContext | None = None
         self.spending = Spending(ledger, config)
         routes = []
-        for prefix in ("/v1", ""):
-            for route in ROUTE_SHAPES:
+        for route, shape in ROUTE_SHAPES.items():
+            for prefix in ROUTE_PREFIXES[shape]:
                 routes.append(Route(prefix + route, self._endpoint(route), methods=["POST"]))
+        for prefix in ("/v1", ""):
             routes.append(Route(prefix + "/models", self.models, methods=["GET"]))
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
         routes.append(Route("/{path:path}", self.no_route, methods=methods))
@@ -199,9 +211,10 @@ class GatewayApp:
         return endpoint
 
     def _key(self, request: Request) -> Key | None:
-        """The key of `x-api-key` or `Authorization: Bearer` (some clients send both, one of them a placeholder)."""
+        """The key of `x-api-key`, `Authorization: Bearer` or Gemini's (some clients send two, one a placeholder)."""
         auth = request.headers.get("authorization") or ""
         presented = [request.headers.get("x-api-key") or "", auth[7:].strip() if auth[:7].lower() == "bearer " else ""]
+        presented += [request.headers.get("x-goog-api-key") or "", request.query_params.get("key") or ""]
         return next((self.keys[h] for h in map(key_hash, filter(None, presented)) if h in self.keys), None)
 
     async def no_route(self, request: Request) -> Response:
@@ -231,7 +244,7 @@ class GatewayApp:
         row = GatewayRequestRow(
             arena_id=key.arena_id,
             contestant=key.contestant,
-            route="/v1" + route,
+            route=ROUTE_PREFIXES[shape][0] + route,
             model="",
             started_at=started,
             request={},
@@ -261,8 +274,8 @@ class GatewayApp:
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            return refuse(400, f"the body of POST /v1{route} must be a JSON object")
-        row.model = str(body.get("model", ""))
+            return refuse(400, f"the body of POST {row.route} must be a JSON object")
+        row.model = str(request.path_params["model"] if shape == "gemini" else body.get("model", ""))
         row.request = self._conversation(key, route, body)
         if row.model not in key.names:
             return refuse(
@@ -270,7 +283,7 @@ class GatewayApp:
                 f"this key is for model {key.model} only (request model {key.upstream.model!r}); "
                 f"the request asked for {row.model!r}",
             )
-        if route != "/messages/count_tokens":
+        if route_has_output(route):  # counting tokens costs nothing: allowed past the caps
             if self.spending.budgets_stale(key.arena_id):
                 await run_in_threadpool(self.spending.refresh, key.arena_id)
             reason = self.spending.contestant_reason(key.contestant, key.spent, key.cost_limit)
@@ -284,7 +297,8 @@ class GatewayApp:
         self, request: Request, route: str, key: Key, body: dict, row: GatewayRequestRow, t0: float
     ) -> Response:
         upstream = key.upstream
-        body = body | {"model": upstream.model}
+        if upstream.shape != "gemini":  # Gemini's model is in the path (Upstream.url), its body has none
+            body = body | {"model": upstream.model}
         streaming = bool(body.get("stream"))
         hide_usage = False
         if route == "/chat/completions" and streaming:
@@ -296,8 +310,8 @@ class GatewayApp:
         if upstream.shape == "anthropic":
             headers.setdefault("anthropic-version", ANTHROPIC_VERSION)
         content, url = json.dumps(body).encode(), upstream.url(route)
-        if request.url.query:  # e.g. Claude Code's /v1/messages?beta=true
-            url += "?" + request.url.query
+        if query := _without_key(request):  # e.g. Claude Code's /v1/messages?beta=true, Gemini's ?alt=sse
+            url += "?" + query
         client = self.client(key)
 
         attempt, failure, failures = 0, "", []
@@ -433,7 +447,7 @@ class GatewayApp:
         Agents resend the whole conversation each turn, so what is new is what follows the previous length; a shorter
         one (a side call, a compacted history) keeps only its last message and leaves the mark where it was.
         """
-        messages = body.get("messages") if "messages" in body else body.get("input")
+        messages = body.get("messages") if "messages" in body else body.get("contents", body.get("input"))
         if isinstance(messages, str):
             messages = [{"role": "user", "content": messages}]
         if not isinstance(messages, list) or not messages:
@@ -452,7 +466,12 @@ UNKNOWN_KEY = (
 
 
 def route_has_output(route: str) -> bool:
-    return not route.endswith("/count_tokens")
+    return not route.endswith(("/count_tokens", ":countTokens"))
+
+
+def _without_key(request: Request) -> str:
+    """The query string without Gemini's `key=` (the virtual key: it must not go upstream)."""
+    return "&".join(part for part in request.url.query.split("&") if part and not part.startswith("key="))
 
 
 def _is_stream(response: httpx.Response) -> bool:

@@ -139,7 +139,7 @@ class Gateway:
         """A new virtual key for one contestant, its model only, until `revoke`.
 
         The upstream is resolved now (arena.llm.endpoint_and_key): SpecError if its key is unset or the model's
-        provider speaks neither the OpenAI nor the Anthropic API. cost_limit is USD, 0 = no limit.
+        provider speaks none of the OpenAI, Anthropic and Gemini APIs. cost_limit is USD, 0 = no limit.
         """
         upstream = resolve(model, api_base, api_key_env)
         key = KEY_PREFIX + secrets.token_urlsafe(32)

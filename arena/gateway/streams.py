@@ -3,7 +3,8 @@
 The gateway relays server-sent events as they arrive and feeds each complete event to a meter on the way through;
 nothing waits for the stream to end. A meter keeps the usage block (OpenAI chat: the final chunk, which the gateway
 asks for with stream_options.include_usage; Responses: `response.completed`; Anthropic: `message_start` plus
-`message_delta`) and assembles the output into one readable record, the same for every API:
+`message_delta`; Gemini: the last event's usageMetadata) and assembles the output into one readable record, the
+same for every API:
 `{"v": 1, "content": text, "tool_calls": [{"id", "name", "arguments"}], "stop_reason": ...}` (arguments as the
 JSON text the model wrote), which becomes part of the contestant's trajectory.
 """
@@ -187,9 +188,36 @@ class MessagesMeter(Meter):
         )
 
 
+class GeminiMeter(Meter):
+    """Gemini generateContent: a stream's events are GenerateContentResponses, each with its parts (not deltas)."""
+
+    def event(self, data: dict[str, Any]) -> None:
+        self.body(data)
+
+    def body(self, data: dict[str, Any]) -> None:
+        if usage := data.get("usageMetadata"):  # cumulative: the last event carrying it has the totals
+            out = (usage.get("candidatesTokenCount") or 0) + (usage.get("thoughtsTokenCount") or 0)
+            self.tokens = Tokens(usage.get("promptTokenCount") or 0, out, usage.get("cachedContentTokenCount") or 0)
+        for candidate in (data.get("candidates") or [])[:1]:
+            for part in (candidate.get("content") or {}).get("parts") or []:
+                if part.get("text") and not part.get("thought"):
+                    self.text.append(part["text"])
+                elif call := part.get("functionCall"):
+                    arguments = json.dumps(call.get("args") or {})
+                    self.calls[len(self.calls)] = {
+                        "id": call.get("id"),
+                        "name": call.get("name"),
+                        "arguments": arguments,
+                    }
+            self.stop_reason = candidate.get("finishReason") or self.stop_reason
+
+
 METERS: dict[str, type[Meter]] = {
     "/chat/completions": ChatMeter,
     "/responses": ResponsesMeter,
     "/messages": MessagesMeter,
     "/messages/count_tokens": Meter,
+    "/models/{model}:generateContent": GeminiMeter,
+    "/models/{model}:streamGenerateContent": GeminiMeter,
+    "/models/{model}:countTokens": Meter,
 }

@@ -12,15 +12,17 @@ from typing import Literal
 from arena.errors import SpecError
 from arena.llm import CUSTOM_ENDPOINT_PROVIDERS, endpoint_and_key, import_litellm
 
-Shape = Literal["openai", "anthropic"]
+Shape = Literal["openai", "anthropic", "gemini"]
 DEFAULTS: dict[str, tuple[str, str]] = {
     "openai": ("https://api.openai.com/v1", "OPENAI_API_KEY"),
     "anthropic": ("https://api.anthropic.com", "ANTHROPIC_API_KEY"),
+    "gemini": ("https://generativelanguage.googleapis.com", "GEMINI_API_KEY"),
 }
 """shape -> (default base URL, the provider's own key variable), used when the spec names no api_base."""
 BASE_VARIABLES: dict[str, tuple[str, ...]] = {
     "openai": ("OPENAI_BASE_URL", "OPENAI_API_BASE"),
     "anthropic": ("ANTHROPIC_BASE_URL", "ANTHROPIC_API_BASE"),
+    "gemini": ("GOOGLE_GEMINI_BASE_URL", "GEMINI_API_BASE"),
 }
 """shape -> the variables that move the provider's default endpoint (read by litellm and the SDKs alike)."""
 ROUTE_SHAPES: dict[str, Shape] = {
@@ -28,11 +30,21 @@ ROUTE_SHAPES: dict[str, Shape] = {
     "/responses": "openai",
     "/messages": "anthropic",
     "/messages/count_tokens": "anthropic",
+    "/models/{model}:generateContent": "gemini",
+    "/models/{model}:streamGenerateContent": "gemini",
+    "/models/{model}:countTokens": "gemini",
 }
-"""The gateway's routes (without /v1) -> the API they belong to."""
+"""The gateway's routes (without their version prefix) -> their API. Gemini's name the model in the path."""
+ROUTE_PREFIXES: dict[str, tuple[str, ...]] = {
+    "openai": ("/v1", ""),
+    "anthropic": ("/v1", ""),
+    "gemini": ("/v1beta", "/v1"),
+}
+"""shape -> the prefixes its routes are served under, the first the one recorded (litellm's gemini/ sends /v1)."""
 ROUTE_NAMES = {
     "openai": "OpenAI (POST /v1/chat/completions or /v1/responses)",
     "anthropic": "Anthropic (POST /v1/messages)",
+    "gemini": "Gemini (POST /v1beta/models/<model>:generateContent)",
 }
 
 
@@ -40,7 +52,7 @@ ROUTE_NAMES = {
 class Upstream:
     shape: Shape
     base: str
-    """OpenAI: the base the paths follow (…/v1); Anthropic: the root (/v1/messages follows)."""
+    """OpenAI: the base the paths follow (…/v1); Anthropic, Gemini: the root (/v1/messages, /v1beta/models follow)."""
     model: str
     """The upstream's name for the model (the litellm name without its provider prefix)."""
     key: str = field(repr=False)
@@ -50,12 +62,16 @@ class Upstream:
         base = self.base.rstrip("/")
         if self.shape == "openai":
             return base + route
+        if self.shape == "gemini":
+            return base.removesuffix("/v1beta") + "/v1beta" + route.replace("{model}", self.model)
         root = base.removesuffix("/messages").removesuffix("/v1")
         return f"{root}/v1{route}"
 
     def auth_headers(self) -> dict[str, str]:
         if self.shape == "anthropic":
             return {"x-api-key": self.key}
+        if self.shape == "gemini":
+            return {"x-goog-api-key": self.key}
         return {"authorization": f"Bearer {self.key}"}
 
 
@@ -68,15 +84,19 @@ def resolve(model: str, api_base: str | None, api_key_env: str | None) -> Upstre
             f"litellm does not know the provider of '{model}'; write provider/model, e.g. openai/gpt-4.1-mini "
             "or anthropic/claude-sonnet-4-5"
         ) from None
-    base, key = endpoint_and_key(model, api_base, api_key_env)
-    if provider == "anthropic":
-        shape: Shape = "anthropic"
+    if provider == "gemini":
+        base, key = _gemini_endpoint(model, api_base, api_key_env)
+    else:
+        base, key = endpoint_and_key(model, api_base, api_key_env)
+    if provider in ("anthropic", "gemini"):
+        shape: Shape = provider
     elif provider == "openai" or (base and provider in CUSTOM_ENDPOINT_PROVIDERS):
         shape = "openai"
     else:
         raise SpecError(
-            f"'{model}' is a {provider} model, and the gateway forwards OpenAI-compatible and Anthropic models only; "
-            "write openai/<model> with api_base: for an OpenAI-compatible server, or anthropic/<model>"
+            f"'{model}' is a {provider} model, and the gateway forwards OpenAI-compatible, Anthropic and Gemini "
+            "models only; write openai/<model> with api_base: for an OpenAI-compatible server, anthropic/<model> "
+            "or gemini/<model>"
         )
     default_base, variable = DEFAULTS[shape]
     # The operator's own endpoint for the provider, as litellm and the providers' SDKs read it from the environment.
@@ -86,6 +106,24 @@ def resolve(model: str, api_base: str | None, api_key_env: str | None) -> Upstre
         if not key:
             raise SpecError(f"{variable} is not set for '{model}'; export it, or give api_base: and api_key_env:")
     return Upstream(shape, base or default_base, bare, key)
+
+
+def _gemini_endpoint(model: str, api_base: str | None, api_key_env: str | None) -> tuple[str | None, str | None]:
+    """(base, key) of a gemini/ model: Google's own (GEMINI_API_KEY), or the spec's api_base with its api_key_env.
+
+    Not arena.llm.endpoint_and_key: litellm calls only OpenAI-compatible custom endpoints, while the gateway relays
+    Gemini's API to any server that speaks it. ARENA_API_BASE is an OpenAI-compatible endpoint, so it is not used.
+    """
+    if not api_base:
+        if api_key_env:
+            raise SpecError(f"api_key_env: {api_key_env} is for a custom api_base:, and '{model}' has none; remove it")
+        return None, None
+    if not api_key_env or not os.environ.get(api_key_env):
+        raise SpecError(
+            f"'{model}' has api_base: {api_base}, so it needs api_key_env: naming a set variable with that server's "
+            "key (GEMINI_API_KEY goes only to Google, or to GOOGLE_GEMINI_BASE_URL)"
+        )
+    return api_base, os.environ[api_key_env]
 
 
 def model_names(model: str, upstream: Upstream) -> frozenset[str]:

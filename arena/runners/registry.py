@@ -22,7 +22,14 @@ from arena.config import setting
 from arena.errors import SpecError
 
 DEFAULT_RUNNER = "mini-swe-agent"
-TRANSCRIPT_FORMATS = ("claude-code-stream-json", "codex-json", "aider-chat-history", "opencode-json", "text")
+TRANSCRIPT_FORMATS = (
+    "claude-code-stream-json",
+    "codex-json",
+    "aider-chat-history",
+    "opencode-json",
+    "gemini-cli-stream-json",
+    "text",
+)
 """The parsers of runners/transcripts.py, by name (kept here so a YAML is checked without importing them)."""
 BUILTIN = Path(__file__).with_name("builtin")
 """The built-in runners' YAML files (package data: pyproject's package-data must list runners/builtin/*.yaml)."""
@@ -148,8 +155,8 @@ def check_limits(runner: RunnerDef, memory_mb: int) -> None:
         )
 
 
-SHAPE_OF_API = {"anthropic": "anthropic", "openai-chat": "openai", "openai-responses": "openai"}
-"""A runner's API -> the gateway's upstream shape it needs (arena.gateway.upstream: "openai" or "anthropic")."""
+SHAPE_OF_API = {"anthropic": "anthropic", "openai-chat": "openai", "openai-responses": "openai", "gemini": "gemini"}
+"""A runner's API -> the gateway's upstream shape it needs (arena.gateway.upstream: "openai", "anthropic", "gemini")."""
 
 
 def check_model_shape(runner: RunnerDef, shape: str, model: str) -> None:
@@ -160,11 +167,10 @@ def check_model_shape(runner: RunnerDef, shape: str, model: str) -> None:
     if needed is None:
         raise SpecError(f"runner {runner.name} speaks the {runner.api} API, which the gateway does not serve")
     if needed != shape:
-        example = (
-            "anthropic/claude-sonnet-4-5"
-            if needed == "anthropic"
-            else "openai/<model> (with api_base: for an OpenAI-compatible server)"
-        )
+        example = {
+            "anthropic": "anthropic/claude-sonnet-4-5",
+            "gemini": "gemini/gemini-2.5-pro",
+        }.get(needed, "openai/<model> (with api_base: for an OpenAI-compatible server)")
         raise SpecError(
             f"runner {runner.name} speaks the {runner.api} API, but {model} is served in the {shape} API and the "
             f"gateway relays requests as they are; give {runner.name} a model like {example}"

@@ -182,6 +182,41 @@ def opencode(data: bytes) -> list[dict]:
     return messages
 
 
+def gemini_cli(data: bytes) -> list[dict]:
+    """`gemini -p --output-format stream-json`: message deltas, tool_use and tool_result events, a closing result.
+
+    Its events carry no model-turn id: a model turn is what follows a user message or a tool result.
+    """
+    messages: list[dict] = []
+
+    def turn() -> dict:
+        if not (messages and messages[-1]["role"] == "assistant"):
+            messages.append({"role": "assistant", "content": "", "extra": {}})
+        return messages[-1]
+
+    for event in _json_lines(data):
+        kind = event.get("type")
+        if kind == "message" and event.get("role") == "user":
+            messages.append({"role": "user", "content": _text_of(event.get("content"))})
+        elif kind == "message" and event.get("role") == "assistant":
+            turn()["content"] += _text_of(event.get("content"))
+        elif kind == "tool_use":
+            call = _call(event.get("tool_id", ""), event.get("tool_name", "tool"), event.get("parameters") or {})
+            turn().setdefault("tool_calls", []).append(call)
+        elif kind == "tool_result":
+            error = event.get("error") or {}
+            output = event.get("output") or error.get("message") or ""
+            extra = {} if event.get("status") == "success" else {"returncode": 1}
+            messages.append(
+                {"role": "tool", "tool_call_id": event.get("tool_id"), "content": str(output), "extra": extra}
+            )
+        elif kind == "error" or (kind == "result" and event.get("status") not in (None, "success")):
+            error = event.get("error")
+            detail = error.get("message") if isinstance(error, dict) else event.get("message") or json.dumps(event)
+            messages.append({"role": "user", "content": f"[gemini-cli] {detail}"})
+    return messages
+
+
 AIDER_HEADER = re.compile(r"^# aider chat started at ")
 
 
@@ -224,6 +259,7 @@ PARSERS: dict[str, Callable[[bytes], list[dict]]] = {
     "codex-json": codex,
     "aider-chat-history": aider,
     "opencode-json": opencode,
+    "gemini-cli-stream-json": gemini_cli,
     "text": text,
 }
 

@@ -1,18 +1,22 @@
-"""A tiny scripted LLM server speaking OpenAI chat completions, OpenAI Responses and Anthropic Messages.
+"""A tiny scripted LLM server speaking OpenAI chat completions, OpenAI Responses, Anthropic Messages and Gemini.
 
 Why a real server and not a mock: the arena's promises (retries, timeouts, token accounting, the API key staying
 on the host, a gateway that relays streams without buffering) live in how clients behave over HTTP, so the tests
 drive real clients (litellm, the OpenAI SDK, CLI agents through the gateway) against this server.
 
 Replies are scripted per model name, the request body's `model` (e.g. `fake-model-a` for the litellm name
-`openai/fake-model-a`, `claude-fake` for `anthropic/claude-fake`); the same script serves every route, each reply
-rendered in the route's own shape, streamed as server-sent events when the body says `stream: true`:
+`openai/fake-model-a`, `claude-fake` for `anthropic/claude-fake`; Gemini's is in the path); the same script serves
+every route, each reply rendered in the route's own shape, streamed as server-sent events when the body says
+`stream: true`:
 
 - `POST /v1/chat/completions`: JSON, or `data:` chunks (text and tool_calls deltas, the usage chunk when
   `stream_options.include_usage`, then `data: [DONE]`);
 - `POST /v1/responses`: a response object, or `response.created` ... `response.completed` events;
 - `POST /v1/messages`: an Anthropic message, or `message_start` ... `message_stop` events;
-- `POST /v1/messages/count_tokens` and `GET /v1/models` answer without touching any script.
+- `POST /v1beta/models/{model}:generateContent`: a GenerateContentResponse (text and `functionCall` parts,
+  usageMetadata), or with `:streamGenerateContent?alt=sse` the same as `data:` events (usage on the last);
+- `POST /v1/messages/count_tokens`, `POST /v1beta/models/{model}:countTokens` and `GET /v1/models` answer without
+  touching any script.
 
 Paths work with or without the `/v1` prefix. CLI agents make side calls (titles, quota probes) that a test does not
 want to script: `fallback(model, reply)` answers any request for `model` when its script is empty, without being
@@ -32,7 +36,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-PROVIDER_PREFIXES = ("openai/", "anthropic/")
+PROVIDER_PREFIXES = ("openai/", "anthropic/", "gemini/")
 """litellm provider prefixes a script's model name may carry; the server keys scripts by what clients send."""
 
 
@@ -202,12 +206,21 @@ class _Server(ThreadingHTTPServer):
 
 
 def _route(path: str) -> str:
-    """`/v1/messages?beta=true` and `/messages/` -> `/messages`."""
+    """`/v1/messages?beta=true`, `/messages/` -> `/messages`; `/v1beta/models/m:countTokens` -> `:countTokens`."""
     path = path.split("?", 1)[0].rstrip("/")
+    if path.startswith(GEMINI_PREFIX) and ":" in path:
+        return ":" + path.rsplit(":", 1)[1]
     return path.removeprefix("/v1") or "/"
 
 
-ROUTES = ("/chat/completions", "/responses", "/messages")
+def _gemini_model(path: str) -> str:
+    """The model of a Gemini path (`/v1beta/models/<model>:<method>`), else ""."""
+    path = path.split("?", 1)[0]
+    return path.removeprefix(GEMINI_PREFIX).rsplit(":", 1)[0] if path.startswith(GEMINI_PREFIX) else ""
+
+
+GEMINI_PREFIX = "/v1beta/models/"
+ROUTES = ("/chat/completions", "/responses", "/messages", ":generateContent", ":streamGenerateContent")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -228,13 +241,14 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         fake: FakeOpenAI = self.server.fake  # type: ignore[attr-defined]
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-        request = Request(
-            str(body.get("model", "")), body, {k.lower(): v for k, v in self.headers.items()}, path=self.path
-        )
+        model = _gemini_model(self.path) or str(body.get("model", ""))
+        request = Request(model, body, {k.lower(): v for k, v in self.headers.items()}, path=self.path)
         fake._record(request)  # every request, on any path: tests assert on all the client sent
         route = _route(self.path)
         if route == "/messages/count_tokens":
             return self._send(200, {"input_tokens": max(1, len(json.dumps(body.get("messages", []))) // 4)})
+        if route == ":countTokens":
+            return self._send(200, {"totalTokens": max(1, len(json.dumps(body)) // 4)})
         if route not in ROUTES:
             return self._error(route, 404, "not_found", f"fake server: no route {self.path}")
         reply = fake._next(request)
@@ -244,10 +258,17 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(reply, Fault):
             return self._fault(route, reply, fake)
         n = len(fake.requests)
-        if not body.get("stream"):
+        if route == ":generateContent":
+            return self._send(200, _gemini_response(request, reply, n))
+        if not body.get("stream") and route != ":streamGenerateContent":
             render = {"/chat/completions": _completion, "/responses": _response, "/messages": _message}[route]
             return self._send(200, render(request, reply, n))
-        events = {"/chat/completions": _chat_events, "/responses": _response_events, "/messages": _message_events}
+        events = {
+            "/chat/completions": _chat_events,
+            "/responses": _response_events,
+            "/messages": _message_events,
+            ":streamGenerateContent": _gemini_events,
+        }
         self._stream(events[route](request, reply, n), fake.chunk_delay_s)
 
     def _fault(self, route: str, fault: Fault, fake: FakeOpenAI) -> None:
@@ -262,8 +283,10 @@ class _Handler(BaseHTTPRequestHandler):
         return self._send(200, b"<html>this is not JSON</html>", "text/html")
 
     def _error(self, route: str, status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> None:
-        """An error in the route's own shape (Anthropic's differs from OpenAI's)."""
-        if route.startswith("/messages"):
+        """An error in the route's own shape (Anthropic's and Gemini's differ from OpenAI's)."""
+        if route.startswith(":"):
+            payload = {"error": {"code": status, "message": message, "status": kind.upper()}}
+        elif route.startswith("/messages"):
             anthropic_kind = {"server_error": "api_error", "not_found": "not_found_error"}.get(kind, kind)
             payload = {"type": "error", "error": {"type": anthropic_kind, "message": message}}
         else:
@@ -524,3 +547,44 @@ def _message_events(request: Request, reply: ToolCall | ToolUse | Text, n: int) 
     delta = {"stop_reason": stop, "stop_sequence": None}
     yield event("message_delta", delta=delta, usage={"output_tokens": reply.completion_tokens})
     yield event("message_stop")
+
+
+def _gemini_usage(reply: ToolCall | ToolUse | Text) -> dict[str, int]:
+    usage = {
+        "promptTokenCount": reply.prompt_tokens,
+        "candidatesTokenCount": reply.completion_tokens,
+        "totalTokenCount": reply.prompt_tokens + reply.completion_tokens,
+    }
+    if reply.cached_tokens:
+        usage["cachedContentTokenCount"] = reply.cached_tokens
+    return usage
+
+
+def _gemini_parts(reply: ToolCall | ToolUse | Text) -> list[dict[str, Any]]:
+    parts: list[dict[str, Any]] = [{"text": _thought(reply)}] if _thought(reply) else []
+    if not isinstance(reply, Text):
+        name, arguments = _call(reply)
+        parts.append({"functionCall": {"name": name, "args": arguments}})
+    return parts
+
+
+def _gemini_response(
+    request: Request, reply: ToolCall | ToolUse | Text, n: int, parts: list | None = None, last: bool = True
+) -> dict[str, Any]:
+    """A GenerateContentResponse: the whole reply, or one streamed event's `parts` (the last: finishReason, usage)."""
+    candidate = {"content": {"role": "model", "parts": _gemini_parts(reply) if parts is None else parts}, "index": 0}
+    answer = {"candidates": [candidate], "modelVersion": request.model, "responseId": f"resp_{n}"}
+    if last:
+        candidate["finishReason"] = "STOP"
+        answer["usageMetadata"] = _gemini_usage(reply)
+    return answer
+
+
+def _gemini_events(request: Request, reply: ToolCall | ToolUse | Text, n: int) -> Iterator[bytes]:
+    """The text in pieces, then the function call whole (Gemini streams a call in one part)."""
+    events = [[{"text": piece}] for piece in _pieces(_thought(reply))]
+    if not isinstance(reply, Text):
+        events.append(_gemini_parts(reply)[-1:])
+    events = events or [[{"text": ""}]]
+    for i, parts in enumerate(events):
+        yield _sse(_gemini_response(request, reply, n, parts, last=i == len(events) - 1))
