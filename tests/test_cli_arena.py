@@ -275,17 +275,20 @@ def test_spend_caps_end_contestants_limits_exceeded_and_start_no_new_ones(tmp_pa
         ({"model": "anthropic/fake-claude", "runner": "aider"}, {}, "speaks the openai-chat API"),
         ({"model": "openai/fake-mini", "runner": "opencode"}, {}, "needs sandbox memory_mb >= 8192"),
         ({"model": "anthropic/fake-claude", "runner": "claude-code"}, {"backend": "e2b"}, "local sandbox only"),
-        ({"model": "gemini/gemini-2.5-pro"}, {}, "OpenAI-compatible and Anthropic models only"),
+        ({"model": "gemini/gemini-2.5-pro", "runner": "claude-code"}, {}, "speaks the anthropic API, but gemini/"),
+        ({"model": "mistral/mistral-large-latest"}, {}, "OpenAI-compatible, Anthropic and Gemini models only"),
     ],
 )
 def test_a_runner_that_cannot_play_is_refused_before_anything_is_written(
     tmp_path, calc_repo, upstream, fields, sandbox, message
 ):
-    endpoint = {} if fields["model"].startswith("gemini/") else {"api_base": upstream.url, "api_key_env": KEY_VARIABLE}
+    native = fields["model"].startswith(("gemini/", "mistral/"))  # their providers' own endpoints and keys
+    endpoint = {} if native else {"api_base": upstream.url, "api_key_env": KEY_VARIABLE}
     spec = spec_dict(calc_repo, [{"name": "c", **endpoint, **fields}])
     spec["sandbox"] |= sandbox
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
     env = {**os.environ, "ARENA_DATA_DIR": str(tmp_path / "data"), KEY_VARIABLE: CANARY, "GEMINI_API_KEY": "x"}
+    env["MISTRAL_API_KEY"] = "x"  # litellm's own check passes; the gateway's refuses the provider
     env["E2B_API_KEY"] = "e2b-not-a-real-key"  # the e2b backend's own check passes; the runner's refuses
     env.pop("ARENA_DATABASE_URL", None)
     result = subprocess.run(
