@@ -18,8 +18,7 @@ same name, and any change to what the agent does (a step, a persona) makes a new
 paths may also hold NAME@path-HASH: the file was gone, HASH is that of its old path (storage migration 0003).
 
 STRATEGY never holds a '+', so a name splits into MODEL and STRATEGY on its last '+'. The MODEL half splits into
-RUNNER and the model on its first '/' when that names a runner (`split_runner`); no litellm provider is named like
-a runner (the registry refuses such names).
+RUNNER and the model on its first '/' when that names a runner (arena.runners.split_runner, which knows the names).
 """
 
 import hashlib
@@ -110,25 +109,9 @@ def agent_identity(
         runner: the contestant's runner; any but mini-swe-agent prefixes the MODEL half (an alias too).
     """
     if agent and "+" in agent:
-        return agent if runner == DEFAULT_RUNNER or split_runner(agent)[0] == runner else f"{runner}/{agent}"
+        return agent if runner == DEFAULT_RUNNER or agent.startswith(f"{runner}/") else f"{runner}/{agent}"
     prefix = "" if runner == DEFAULT_RUNNER else f"{runner}/"
     return f"{prefix}{agent or model_identity(model, steps)}+{strategy_identity(strategy, strategy_definition)}"
-
-
-def split_runner(model_half: str) -> tuple[str, str]:
-    """(RUNNER, model) of an identity's MODEL half: `claude-code/anthropic/x` -> ('claude-code', 'anthropic/x');
-    a half with no runner prefix is mini-swe-agent's."""
-    head, sep, rest = model_half.partition("/")
-    if sep and rest and head in runner_names():
-        return head, rest
-    return DEFAULT_RUNNER, model_half
-
-
-def runner_names() -> tuple[str, ...]:
-    """Every runner an identity may name: mini-swe-agent, the built-in CLI runners and the user's own."""
-    from arena.runners import runner_names as registered  # reads the registry's YAML: only when an identity asks
-
-    return tuple(dict.fromkeys((DEFAULT_RUNNER, *registered())))
 
 
 def split_identity(identity: str) -> tuple[str, str]:

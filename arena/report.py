@@ -1,7 +1,7 @@
 """Plain-data views of stored arenas, shared by the CLI, the app and notebooks."""
 
-from arena.identity import split_runner
 from arena.judging.verdict import Verdict
+from arena.runners import split_runner
 from arena.storage import ArenaRow, PublicationRow, Store, VerdictRow
 
 

@@ -170,7 +170,7 @@ def test_the_cli_prints_agent_names_in_full(tmp_path, calc_repo, arena_dir):
 
 
 def test_a_cli_runner_prefixes_the_model_half_and_mini_swe_agent_keeps_old_names():
-    from arena.identity import split_runner
+    from arena.runners import split_runner
 
     assert agent_identity("openai/gpt-4.1-mini", "balanced") == "openai/gpt-4.1-mini+balanced"  # as before runners
     cli = agent_identity("anthropic/claude-sonnet-4-5", "minimal-fix", runner="claude-code")

@@ -11,7 +11,7 @@ import duckdb
 import polars as pl
 from sqlalchemy import Select
 
-from arena.identity import DEFAULT_RUNNER, runner_names
+from arena.runners import DEFAULT_RUNNER, runner_names
 from arena.storage import Store
 
 AGENT = re.compile(r"^(.*)\+([^+]*)$")
@@ -31,7 +31,7 @@ def split_agent_columns(agent: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 
 
 def runner_column(model: pl.Expr) -> pl.Expr:
-    """The runner of an identity's MODEL half, as arena.identity.split_runner names it: a CLI runner's prefix
+    """The runner of an identity's MODEL half, as arena.runners.split_runner names it: a CLI runner's prefix
     (`claude-code/anthropic/x`), else mini-swe-agent."""
     names = [re.escape(n) for n in runner_names() if n != DEFAULT_RUNNER]
     return model.str.extract(rf"^({'|'.join(names)})/.", 1).fill_null(DEFAULT_RUNNER)

@@ -57,4 +57,5 @@ __all__ = [
     "read_transcript",
     "runner_names",
     "runners",
+    "split_runner",
 ]

@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from arena.config import setting
 from arena.errors import SpecError
+from arena.identity import DEFAULT_RUNNER
 
-DEFAULT_RUNNER = "mini-swe-agent"
 TRANSCRIPT_FORMATS = (
     "claude-code-stream-json",
     "codex-json",
@@ -231,3 +231,12 @@ def get_runner(name: str) -> RunnerDef:
             "(add one with a YAML file in ARENA_RUNNERS_DIR)"
         )
     return found
+
+
+def split_runner(model_half: str) -> tuple[str, str]:
+    """(RUNNER, model) of an identity's MODEL half (arena.identity): `claude-code/anthropic/x` -> ('claude-code',
+    'anthropic/x'); a half that names no runner first is mini-swe-agent's."""
+    head, sep, rest = model_half.partition("/")
+    if sep and rest and head != DEFAULT_RUNNER and head in runners():
+        return head, rest
+    return DEFAULT_RUNNER, model_half
