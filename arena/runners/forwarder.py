@@ -12,7 +12,7 @@ import threading
 
 
 def pump(src: socket.socket, dst: socket.socket) -> None:
-    """Copy src to dst until src ends, then half-close both ways (tests/fakes/unix_relay.py relays with it too)."""
+    """Copy src to dst until src ends, then half-close both ways."""
     try:
         while data := src.recv(65536):
             dst.sendall(data)
@@ -34,6 +34,11 @@ def _relay(client: socket.socket, path: str) -> None:
         client.sendall(head.encode() + b"connection: close\r\n\r\n" + reply)
         client.close()
         return
+    splice(client, upstream)
+
+
+def splice(client: socket.socket, upstream: socket.socket) -> None:
+    """Relay both ways until both sides are done, then close both (tests/fakes/unix_relay.py splices with it too)."""
     back = threading.Thread(target=pump, args=(upstream, client), daemon=True)
     back.start()
     pump(client, upstream)

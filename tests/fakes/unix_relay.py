@@ -10,7 +10,7 @@ import socket
 import threading
 from pathlib import Path
 
-from arena.runners.forwarder import pump
+from arena.runners.forwarder import splice
 
 
 class UnixRelay:
@@ -49,10 +49,4 @@ class UnixRelay:
             threading.Thread(target=self._relay, args=(client,), daemon=True).start()
 
     def _relay(self, client: socket.socket) -> None:
-        upstream = socket.create_connection(("127.0.0.1", self.port))
-        back = threading.Thread(target=pump, args=(upstream, client), daemon=True)
-        back.start()
-        pump(client, upstream)
-        back.join()
-        client.close()
-        upstream.close()
+        splice(client, socket.create_connection(("127.0.0.1", self.port)))
