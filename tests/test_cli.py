@@ -212,6 +212,7 @@ def test_ingest_then_leaderboard_lists_each_model_with_runs_and_cost(tmp_path):
     assert again["imported"] == 0 and again["skipped_duplicates"] == counts["imported"]
     board = json.loads(arena("leaderboard", "--source", "imported", "--json", data_dir=tmp_path / "data").stdout)
     keys = [
+        "runner",
         "model",
         "strategy",
         "runs",

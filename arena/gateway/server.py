@@ -93,7 +93,7 @@ class Gateway:
         config = uvicorn.Config(
             self._app.asgi,
             log_config=None,  # the process's own logging (redaction, JSON) stays as it is
-            log_level="warning",
+            log_level=None,  # a level here is set on every uvicorn logger of the process (webhooks' access log too)
             access_log=False,
             lifespan="on",
             http="auto",  # httptools and uvloop when installed (uvicorn[standard]): about half the CPU a request
@@ -101,6 +101,9 @@ class Gateway:
             timeout_keep_alive=120,
             timeout_graceful_shutdown=5,  # stop() must not wait on a stream that never ends
         )
+        quiet = logging.getLogger("uvicorn.error")  # "Started server process", "Uvicorn running on ...": noise here
+        if quiet.level == logging.NOTSET:
+            quiet.setLevel(logging.WARNING)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [tcp, unix]}, name="arena-gateway", daemon=True

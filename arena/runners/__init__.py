@@ -36,6 +36,7 @@ from arena.runners.registry import (
     load_runner_file,
     runner_names,
     runners,
+    split_runner,
 )
 from arena.runners.transcripts import read_transcript
 
