@@ -7,6 +7,8 @@ upstream and nothing else: no row, no log line, no error message; the virtual ke
 
 import json
 import logging
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,6 +22,8 @@ from arena.gateway import Gateway, GatewayConfig
 from arena.storage import ArenaRow, ContestantRow, Store
 from arena.storage.models import GatewayKeyRow, GatewayRequestRow
 from tests.fakes.openai_server import FakeOpenAI, Fault, Text, ToolCall, ToolUse
+
+ROOT = Path(__file__).resolve().parents[1]
 
 CANARY = "sk-canary-7f3e9d1c5b2a"
 GPT, CLAUDE, GEMINI = "openai/fake-gpt", "anthropic/claude-fake", "gemini/gemini-fake"
@@ -618,3 +622,21 @@ def test_anthropic_streams_are_retried_too_and_garbage_is_retried_then_a_clear_5
     assert first.error == "retried: attempt 1: upstream answered 500; attempt 2: upstream answered 429"
     assert second.attempts == 2 and "not JSON" in second.error
     assert (third.status, third.attempts, third.response) == (502, 3, None)
+
+
+def test_the_gateway_adds_no_uvicorn_chatter_and_leaves_uvicorns_levels_alone(tmp_path):
+    """A process logging at INFO starts a gateway and exits: none of uvicorn's server lines ("Started server process",
+    "Finished server process" at exit, when pytest's stream is already closed) and no logger level changed."""
+    script = f"""
+import logging, sys
+logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+from arena.gateway import gateway_for
+from arena.storage import Store
+gateway_for(Store("sqlite:///{tmp_path / "a.db"}"))
+print(logging.getLogger("uvicorn").level, logging.getLogger("uvicorn.access").level, logging.getLogger("uvicorn.error").level)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "0", "0"]  # NOTSET: what the process configured still holds
+    assert "server process" not in done.stderr and "Uvicorn running" not in done.stderr, done.stderr
+    assert "gateway serving on" in done.stderr  # its own line, at INFO

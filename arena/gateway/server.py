@@ -31,6 +31,8 @@ from arena.storage.models import GatewayKeyRow
 
 log = logging.getLogger(__name__)
 
+THREAD_NAME = "arena-gateway"
+"""The gateway's server thread (its uvicorn info lines are dropped by name)."""
 KEY_PREFIX = "arena-vk-"
 SOCKET_NAME = "gateway.sock"
 MAX_SOCKET_PATH = 107
@@ -101,12 +103,10 @@ class Gateway:
             timeout_keep_alive=120,
             timeout_graceful_shutdown=5,  # stop() must not wait on a stream that never ends
         )
-        quiet = logging.getLogger("uvicorn.error")  # "Started server process", "Uvicorn running on ...": noise here
-        if quiet.level == logging.NOTSET:
-            quiet.setLevel(logging.WARNING)
+        _quiet_uvicorn()
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [tcp, unix]}, name="arena-gateway", daemon=True
+            target=self._server.run, kwargs={"sockets": [tcp, unix]}, name=THREAD_NAME, daemon=True
         )
         self._thread.start()
         deadline = time.monotonic() + 15
@@ -195,6 +195,24 @@ class Gateway:
         """Why no new contestant of this arena should start: its budget or today's is spent (else None)."""
         self._app.spending.refresh(arena_id)
         return self._app.spending.budget_reason(arena_id)
+
+
+class _GatewayChatter(logging.Filter):
+    """Drops uvicorn's info lines from the gateway's own threads ("Started server process", "Finished server
+    process" at exit, when a test runner may have closed the stream): levels stay as the process set them, so a
+    uvicorn server of its own in the same process (the webhooks receiver) logs as before."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not record.threadName.startswith(THREAD_NAME)
+
+
+_chatter = _GatewayChatter()
+
+
+def _quiet_uvicorn() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if _chatter not in logger.filters:
+        logger.addFilter(_chatter)
 
 
 _gateways: dict[str, Gateway] = {}
